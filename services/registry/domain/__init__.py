@@ -1,0 +1,1 @@
+"""The registry's domain: aggregates, events and rules. No IO."""

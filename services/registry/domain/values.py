@@ -1,0 +1,209 @@
+"""Value rules: names, stages, tags, metrics, digests. Pure functions, no IO."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from services.registry.domain.errors import InvalidInput
+
+MAX_NAME = 256
+MAX_TEXT = 64 * 1024
+MAX_TAG_KEY = 250
+MAX_TAG_VALUE = 5000
+MAX_TAGS = 100
+MAX_METRICS = 1000
+MAX_URI = 4096
+MAX_REASON = 4096
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
+
+
+class Stage(StrEnum):
+    DEVELOPMENT = "development"
+    STAGING = "staging"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+
+
+PROMOTABLE = (Stage.STAGING, Stage.PRODUCTION)
+# MLflow's names for the same stages, accepted on input.
+_STAGE_ALIASES = {"none": Stage.DEVELOPMENT}
+
+
+def parse_stage(value: str) -> Stage:
+    key = str(value).strip().lower()
+    if key in _STAGE_ALIASES:
+        return _STAGE_ALIASES[key]
+    try:
+        return Stage(key)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown stage {value!r}", field="stage", allowed=[s.value for s in Stage]
+        ) from None
+
+
+def promotable_stage(value: str) -> Stage:
+    stage = parse_stage(value)
+    if stage not in PROMOTABLE:
+        raise InvalidInput(
+            f"a version is promoted to staging or production, not {stage.value}",
+            field="stage",
+            allowed=[s.value for s in PROMOTABLE],
+        )
+    return stage
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in text)
+
+
+def check_name(value: Any, field: str = "name") -> str:
+    """A model name: 1-256 characters, no '/', '@', control characters or outer spaces."""
+    if not isinstance(value, str) or value == "":
+        raise InvalidInput(f"{field} must be a non-empty string", field=field)
+    if len(value) > MAX_NAME:
+        raise InvalidInput(f"{field} is longer than {MAX_NAME} characters", field=field)
+    if value != value.strip():
+        raise InvalidInput(f"{field} must not start or end with spaces", field=field)
+    if "/" in value or "@" in value:
+        raise InvalidInput(f"{field} must not contain '/' or '@'", field=field)
+    if _has_control(value):
+        raise InvalidInput(f"{field} must not contain control characters", field=field)
+    return value
+
+
+def check_alias(value: Any) -> str:
+    if not isinstance(value, str) or not ALIAS.match(value):
+        raise InvalidInput(
+            "an alias is a letter followed by up to 63 letters, digits, '_' or '-'",
+            field="alias",
+        )
+    if RESERVED_ALIAS.match(value):
+        raise InvalidInput(f"alias {value!r} is reserved", field="alias")
+    return value
+
+
+def check_text(value: Any, field: str, limit: int = MAX_TEXT) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string", field=field)
+    if len(value) > limit:
+        raise InvalidInput(f"{field} is longer than {limit} characters", field=field, limit=limit)
+    if "\x00" in value:
+        raise InvalidInput(f"{field} must not contain NUL characters", field=field)
+    return value
+
+
+def check_tag(key: Any, value: Any) -> tuple[str, str]:
+    if not isinstance(key, str) or not key or len(key) > MAX_TAG_KEY or _has_control(key):
+        raise InvalidInput(
+            f"a tag key is 1-{MAX_TAG_KEY} characters without control characters",
+            field="tags",
+        )
+    return key, check_text(value, f"tags.{key}", MAX_TAG_VALUE)
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or len(tags) > MAX_TAGS:
+        raise InvalidInput(f"tags must be an object with at most {MAX_TAGS} keys", field="tags")
+    return dict(check_tag(k, v) for k, v in tags.items())
+
+
+def check_metrics(metrics: Any) -> dict[str, float]:
+    if metrics is None:
+        return {}
+    if not isinstance(metrics, dict) or len(metrics) > MAX_METRICS:
+        raise InvalidInput(
+            f"metrics must be an object with at most {MAX_METRICS} keys", field="metrics"
+        )
+    checked: dict[str, float] = {}
+    for key, value in metrics.items():
+        if not isinstance(key, str) or not key or len(key) > MAX_TAG_KEY or _has_control(key):
+            raise InvalidInput("a metric name is 1-250 printable characters", field="metrics")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput(f"metric {key!r} must be a number", field=f"metrics.{key}")
+        if not math.isfinite(value):
+            raise InvalidInput(f"metric {key!r} must be finite", field=f"metrics.{key}")
+        checked[key] = float(value)
+    return checked
+
+
+def check_sha256(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not SHA256.match(value):
+        raise InvalidInput("sha256 must be 64 lowercase hex digits", field="sha256")
+    return value
+
+
+def check_size(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput("size must be a non-negative integer", field="size")
+    return value
+
+
+def check_uri(value: Any, field: str = "artifact_uri") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{field} must be a non-empty string", field=field)
+    if len(value) > MAX_URI or _has_control(value):
+        raise InvalidInput(f"{field} is too long or has control characters", field=field)
+    return value
+
+
+def check_actor(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("who acts must be named (X-Registrum-Actor / --as)", field="actor")
+    if len(value) > MAX_NAME or _has_control(value) or value != value.strip():
+        raise InvalidInput("the actor name is malformed", field="actor")
+    return value
+
+
+def check_json_object(value: Any, field: str, limit: int = MAX_TEXT) -> dict[str, Any]:
+    """Free-form objects (hyperparameters, model cards) with a bounded encoded size."""
+    import json
+
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{field} must be an object", field=field)
+    try:
+        encoded = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{field} must hold JSON values only", field=field) from None
+    if len(encoded) > limit:
+        raise InvalidInput(f"{field} is larger than {limit} bytes", field=field, limit=limit)
+    return json.loads(encoded)  # a detached copy
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who acts, why, and under which command id: recorded on every event."""
+
+    actor: str
+    reason: str | None = None
+    command_id: str | None = None
+
+    def __post_init__(self) -> None:
+        check_actor(self.actor)
+        if self.reason is not None:
+            check_text(self.reason, "reason", MAX_REASON)
+        if self.command_id is not None and (
+            not isinstance(self.command_id, str)
+            or not 0 < len(self.command_id) <= 200
+            or _has_control(self.command_id)
+        ):
+            raise InvalidInput("command_id is 1-200 printable characters", field="command_id")
+
+    def fields(self) -> dict[str, Any]:
+        return {"actor": self.actor, "reason": self.reason, "command_id": self.command_id}

@@ -1,0 +1,237 @@
+"""ModelVersion: what was registered (artefact, run, data, parameters) and its reviews.
+
+Its stage is kept by the owning RegisteredModel; approval requests live here because
+they are about this version's evidence and who vouched for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from services.registry.domain.errors import Conflict, NotFound, RuleBroken, SelfApproval
+from services.registry.domain.values import Context, Stage
+
+PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
+
+
+class ModelVersion(Aggregate):
+    class Event(Aggregate.Event):
+        actor: str
+        reason: str | None
+        command_id: str | None
+
+    class VersionRegistered(Aggregate.Created, Event):
+        model_id: UUID
+        model_name: str
+        number: int
+        artifact_uri: str
+        sha256: str | None
+        size: int | None
+        format: str | None
+        flavor: str | None
+        run_id: str | None
+        dataset_version: str | None
+        hyperparameters: dict[str, Any]
+        metrics: dict[str, float]
+        lineage: list[dict[str, str]]
+        tags: dict[str, str]
+        description: str
+
+        def apply(self, version: ModelVersion) -> None:
+            for key in (
+                "model_id", "model_name", "number", "artifact_uri", "sha256", "size", "format",
+                "flavor", "run_id", "dataset_version", "description",
+            ):
+                setattr(version, key, getattr(self, key))
+            version.hyperparameters = dict(self.hyperparameters)
+            version.metrics = dict(self.metrics)
+            version.lineage = [dict(ref) for ref in self.lineage]
+            version.tags = dict(self.tags)
+            version.model_card = {}
+            version.created_by = self.actor
+            version.deleted = False
+            version.requests = {}
+
+    class VersionDescribed(Event):
+        description: str
+
+        def apply(self, version: ModelVersion) -> None:
+            version.description = self.description
+
+    class VersionTagged(Event):
+        key: str
+        value: str
+
+        def apply(self, version: ModelVersion) -> None:
+            version.tags[self.key] = self.value
+
+    class VersionUntagged(Event):
+        key: str
+
+        def apply(self, version: ModelVersion) -> None:
+            version.tags.pop(self.key, None)
+
+    class MetricsRecorded(Event):
+        metrics: dict[str, float]
+
+        def apply(self, version: ModelVersion) -> None:
+            version.metrics.update(self.metrics)
+
+    class LineageLinked(Event):
+        references: list[dict[str, str]]
+
+        def apply(self, version: ModelVersion) -> None:
+            version.lineage.extend(dict(ref) for ref in self.references)
+
+    class ModelCardUpdated(Event):
+        card: dict[str, Any]
+
+        def apply(self, version: ModelVersion) -> None:
+            version.model_card = dict(self.card)
+
+    class ApprovalRequested(Event):
+        request_id: str
+        stage: str
+        required_approvals: int
+
+        def apply(self, version: ModelVersion) -> None:
+            version.requests[self.request_id] = {
+                "id": self.request_id,
+                "stage": self.stage,
+                "status": PENDING,
+                "requested_by": self.actor,
+                "requested_at": self.timestamp.isoformat(),
+                "reason": self.reason,
+                "required_approvals": self.required_approvals,
+                "approvals": [],
+                "decided_by": None,
+            }
+
+    class ApprovalGranted(Event):
+        request_id: str
+
+        def apply(self, version: ModelVersion) -> None:
+            request = version.requests[self.request_id]
+            request["approvals"].append(
+                {"actor": self.actor, "at": self.timestamp.isoformat(), "comment": self.reason}
+            )
+            if len(request["approvals"]) >= request["required_approvals"]:
+                request["status"] = APPROVED
+
+    class ApprovalRejected(Event):
+        request_id: str
+
+        def apply(self, version: ModelVersion) -> None:
+            request = version.requests[self.request_id]
+            request["status"] = REJECTED
+            request["decided_by"] = self.actor
+
+    class ApprovalWithdrawn(Event):
+        request_id: str
+
+        def apply(self, version: ModelVersion) -> None:
+            request = version.requests[self.request_id]
+            request["status"] = WITHDRAWN
+            request["decided_by"] = self.actor
+
+    # State is set by the events' apply methods; no class annotations, because the
+    # library would turn them into required constructor arguments.
+
+    @classmethod
+    def register(cls, *, version_id: UUID | None = None, ctx: Context, **facts: Any) -> ModelVersion:
+        return cls._create(cls.VersionRegistered, id=version_id or uuid4(), **facts, **ctx.fields())
+
+    # -- content -----------------------------------------------------------------------
+
+    def describe(self, description: str, ctx: Context) -> None:
+        if description != self.description:
+            self.trigger_event(self.VersionDescribed, description=description, **ctx.fields())
+
+    def tag(self, key: str, value: str, ctx: Context) -> None:
+        if self.tags.get(key) != value:
+            self.trigger_event(self.VersionTagged, key=key, value=value, **ctx.fields())
+
+    def untag(self, key: str, ctx: Context) -> None:
+        if key not in self.tags:
+            raise NotFound(f"version {self.number} has no tag {key!r}", tag=key)
+        self.trigger_event(self.VersionUntagged, key=key, **ctx.fields())
+
+    def record_metrics(self, metrics: dict[str, float], ctx: Context) -> None:
+        if metrics:
+            self.trigger_event(self.MetricsRecorded, metrics=metrics, **ctx.fields())
+
+    def link_lineage(self, references: list[dict[str, str]], ctx: Context) -> None:
+        if references:
+            self.trigger_event(self.LineageLinked, references=references, **ctx.fields())
+
+    def update_model_card(self, card: dict[str, Any], ctx: Context) -> None:
+        self.trigger_event(self.ModelCardUpdated, card=card, **ctx.fields())
+
+    # -- reviews -----------------------------------------------------------------------
+
+    def request(self, request_id: str) -> dict[str, Any]:
+        try:
+            return self.requests[request_id]
+        except KeyError:
+            raise NotFound(
+                f"version {self.number} has no approval request {request_id!r}",
+                request=request_id,
+            ) from None
+
+    def request_approval(
+        self, request_id: str, stage: Stage, current: Stage, required: int, ctx: Context
+    ) -> None:
+        if stage is current:
+            raise Conflict(f"version {self.number} is already in {stage.value}", stage=stage.value)
+        pending = [r["id"] for r in self.requests.values()
+                   if r["stage"] == stage.value and r["status"] == PENDING]
+        if pending:
+            raise Conflict(
+                f"an approval request for {stage.value} is already pending", request=pending[0]
+            )
+        self.trigger_event(
+            self.ApprovalRequested,
+            request_id=request_id,
+            stage=stage.value,
+            required_approvals=required,
+            **ctx.fields(),
+        )
+
+    def _check_reviewer(self, request: dict[str, Any], ctx: Context) -> None:
+        if request["status"] != PENDING:
+            raise Conflict(f"the request is {request['status']}, not pending", request=request["id"])
+        if ctx.actor == request["requested_by"]:
+            raise SelfApproval("the requester cannot review their own request", actor=ctx.actor)
+        if ctx.actor == self.created_by:
+            raise SelfApproval("the registrant cannot review their own version", actor=ctx.actor)
+
+    def approve(self, request_id: str, ctx: Context) -> None:
+        request = self.request(request_id)
+        self._check_reviewer(request, ctx)
+        if any(a["actor"] == ctx.actor for a in request["approvals"]):
+            raise Conflict(f"{ctx.actor} has already approved this request", actor=ctx.actor)
+        self.trigger_event(self.ApprovalGranted, request_id=request_id, **ctx.fields())
+
+    def reject(self, request_id: str, ctx: Context) -> None:
+        request = self.request(request_id)
+        self._check_reviewer(request, ctx)
+        self.trigger_event(self.ApprovalRejected, request_id=request_id, **ctx.fields())
+
+    def withdraw(self, request_id: str, ctx: Context) -> None:
+        request = self.request(request_id)
+        if request["status"] != PENDING:
+            raise Conflict(f"the request is {request['status']}, not pending", request=request_id)
+        if ctx.actor != request["requested_by"]:
+            raise RuleBroken("only the requester can withdraw a request", actor=ctx.actor)
+        self.trigger_event(self.ApprovalWithdrawn, request_id=request_id, **ctx.fields())
+
+    def approved_request(self, stage: Stage, used: list[str]) -> dict[str, Any] | None:
+        """The latest approved, unused request for stage, if any."""
+        candidates = [
+            r for r in self.requests.values()
+            if r["stage"] == stage.value and r["status"] == APPROVED and r["id"] not in used
+        ]
+        return max(candidates, key=lambda r: r["requested_at"], default=None)

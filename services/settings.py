@@ -1,0 +1,34 @@
+"""One typed settings object, read from REGISTRUM_* environment variables at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Server settings. Every field is REGISTRUM_<FIELD> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="REGISTRUM_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port the HTTP API listens on.")
+    data_dir: Path = Field(
+        Path(".registrum"),
+        description="Where the embedded database and the lock file live.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL of the event store. Unset: an embedded PostgreSQL "
+        "in the data directory.",
+    )
+    required_approvals: int = Field(
+        1, ge=1, le=10, description="Distinct approvers needed before a promotion."
+    )
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Largest JSON request body accepted."
+    )
+    db_pool_size: int = Field(10, ge=1, description="Connections kept to the event store.")
+    log_level: str = Field("info", description="Server log level.")
