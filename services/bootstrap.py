@@ -13,9 +13,7 @@ def eventstore_env(database_url: str, pool_size: int = 10) -> dict[str, str]:
     parts = conninfo_to_dict(database_url)
     missing = [key for key in ("dbname", "host") if not parts.get(key)]
     if missing:
-        raise ValueError(
-            f"REGISTRUM_DATABASE_URL lacks {', '.join(missing)}: {database_url!r}"
-        )
+        raise ValueError(f"REGISTRUM_DATABASE_URL lacks {', '.join(missing)}: {database_url!r}")
     return {
         "POSTGRES_DBNAME": str(parts["dbname"]),
         "POSTGRES_HOST": str(parts["host"]),

@@ -92,14 +92,30 @@ class EmbeddedPostgres:
         if os.geteuid() == 0:
             self._prepare_service_user()
         if not (self.pgdata / "PG_VERSION").exists():
-            self._run("initdb", "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8",
-                      "-U", "postgres")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.pgdata),
+                "--auth=trust",
+                "--encoding=UTF8",
+                "-U",
+                "postgres",
+            )
         if self._running():
             log.info("embedded PostgreSQL already running in %s", self.pgdata)
             return self.url
         self._run(
-            "pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-l", str(self.pgdata / "log"),
-            "-o", f"-h '' -k {self.socket_dir} -c max_connections=200", "start",
+            "pg_ctl",
+            "-D",
+            str(self.pgdata),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.pgdata / "log"),
+            "-o",
+            f"-h '' -k {self.socket_dir} -c max_connections=200",
+            "start",
         )
         return self.url
 
@@ -110,7 +126,10 @@ class EmbeddedPostgres:
     def _running(self) -> bool:
         result = subprocess.run(
             [str(self._bin / "pg_ctl"), "-D", str(self.pgdata), "status"],
-            capture_output=True, text=True, user=self._user, check=False,
+            capture_output=True,
+            text=True,
+            user=self._user,
+            check=False,
         )
         return result.returncode == 0
 
@@ -137,8 +156,13 @@ class EmbeddedPostgres:
     def _run(self, program: str, *args: str) -> None:
         with tempfile.TemporaryFile("w+") as out:
             result = subprocess.run(
-                [str(self._bin / program), *args], stdout=out, stderr=subprocess.STDOUT,
-                text=True, user=self._user, check=False, stdin=subprocess.DEVNULL,
+                [str(self._bin / program), *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                user=self._user,
+                check=False,
+                stdin=subprocess.DEVNULL,
             )
             if result.returncode != 0:
                 out.seek(0)

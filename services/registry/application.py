@@ -69,7 +69,10 @@ class Registry(Application):
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {RegisteredModel: 100}
 
     def __init__(
-        self, env: dict[str, str] | None = None, *, required_approvals: int = 1,
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        required_approvals: int = 1,
         max_attempts: int = 100,
     ) -> None:
         super().__init__(env)
@@ -145,8 +148,13 @@ class Registry(Application):
     # -- models ------------------------------------------------------------------------
 
     def create_model(
-        self, name: str, ctx: Context, *, description: str = "",
-        tags: dict[str, str] | None = None, allow_multiple_production: bool = False,
+        self,
+        name: str,
+        ctx: Context,
+        *,
+        description: str = "",
+        tags: dict[str, str] | None = None,
+        allow_multiple_production: bool = False,
     ) -> Outcome:
         name = values.check_name(name)
         description = values.check_text(description, "description")
@@ -163,12 +171,17 @@ class Registry(Application):
                 index.reclaim(model.id, ctx)
             return Decision([index, model], model, lambda: model_summary(model))
 
-        args = {"name": name, "description": description, "tags": tags,
-                "allow_multiple_production": allow_multiple_production}
+        args = {
+            "name": name,
+            "description": description,
+            "tags": tags,
+            "allow_multiple_production": allow_multiple_production,
+        }
         return self._execute("create_model", args, ctx, decide)
 
     def rename_model(self, name: str, new_name: str, ctx: Context) -> Outcome:
         new_name = values.check_name(new_name, "new_name")
+
         def decide() -> Decision:
             model = self._model(name)
             if new_name == name:
@@ -186,8 +199,14 @@ class Registry(Application):
 
         return self._execute("rename_model", {"name": name, "new_name": new_name}, ctx, decide)
 
-    def _on_model(self, command: str, name: str, args: dict[str, Any], ctx: Context,
-                  change: Callable[[RegisteredModel], None]) -> Outcome:
+    def _on_model(
+        self,
+        command: str,
+        name: str,
+        args: dict[str, Any],
+        ctx: Context,
+        change: Callable[[RegisteredModel], None],
+    ) -> Outcome:
         def decide() -> Decision:
             model = self._model(name)
             change(model)
@@ -197,13 +216,19 @@ class Registry(Application):
 
     def describe_model(self, name: str, description: str, ctx: Context) -> Outcome:
         description = values.check_text(description, "description")
-        return self._on_model("describe_model", name, {"description": description}, ctx,
-                              lambda m: m.describe(description, ctx))
+        return self._on_model(
+            "describe_model",
+            name,
+            {"description": description},
+            ctx,
+            lambda m: m.describe(description, ctx),
+        )
 
     def tag_model(self, name: str, key: str, value: str, ctx: Context) -> Outcome:
         key, value = values.check_tag(key, value)
-        return self._on_model("tag_model", name, {"key": key, "value": value}, ctx,
-                              lambda m: m.tag(key, value, ctx))
+        return self._on_model(
+            "tag_model", name, {"key": key, "value": value}, ctx, lambda m: m.tag(key, value, ctx)
+        )
 
     def untag_model(self, name: str, key: str, ctx: Context) -> Outcome:
         return self._on_model("untag_model", name, {"key": key}, ctx, lambda m: m.untag(key, ctx))
@@ -230,8 +255,12 @@ class Registry(Application):
             version_id = uuid.uuid4()
             number = model.add_version(version_id, ctx)
             version = ModelVersion.register(
-                version_id=version_id, ctx=ctx, model_id=model.id, model_name=model.name,
-                number=number, **facts,
+                version_id=version_id,
+                ctx=ctx,
+                model_id=model.id,
+                model_name=model.name,
+                number=number,
+                **facts,
             )
             return Decision(
                 [model, version], model, lambda: version_summary(model, version), [version]
@@ -240,8 +269,15 @@ class Registry(Application):
         return self._execute("register_version", {"name": name, **facts}, ctx, decide)
 
     def _on_version(
-        self, command: str, name: str, number: int, args: dict[str, Any], ctx: Context,
-        change: Callable[[RegisteredModel, ModelVersion], None], *, check_live: bool = True,
+        self,
+        command: str,
+        name: str,
+        number: int,
+        args: dict[str, Any],
+        ctx: Context,
+        change: Callable[[RegisteredModel, ModelVersion], None],
+        *,
+        check_live: bool = True,
     ) -> Outcome:
         def decide() -> Decision:
             model = self._model(name)
@@ -249,51 +285,84 @@ class Registry(Application):
             if check_live:
                 rules.check_version_changeable(model, version)
             change(model, version)
-            return Decision(
-                [version], model, lambda: version_summary(model, version), [version]
-            )
+            return Decision([version], model, lambda: version_summary(model, version), [version])
 
         return self._execute(command, {"name": name, "number": number, **args}, ctx, decide)
 
     def describe_version(self, name: str, number: int, description: str, ctx: Context) -> Outcome:
         description = values.check_text(description, "description")
-        return self._on_version("describe_version", name, number, {"description": description},
-                                ctx, lambda m, v: v.describe(description, ctx))
+        return self._on_version(
+            "describe_version",
+            name,
+            number,
+            {"description": description},
+            ctx,
+            lambda m, v: v.describe(description, ctx),
+        )
 
     def tag_version(self, name: str, number: int, key: str, value: str, ctx: Context) -> Outcome:
         key, value = values.check_tag(key, value)
-        return self._on_version("tag_version", name, number, {"key": key, "value": value}, ctx,
-                                lambda m, v: v.tag(key, value, ctx))
+        return self._on_version(
+            "tag_version",
+            name,
+            number,
+            {"key": key, "value": value},
+            ctx,
+            lambda m, v: v.tag(key, value, ctx),
+        )
 
     def untag_version(self, name: str, number: int, key: str, ctx: Context) -> Outcome:
-        return self._on_version("untag_version", name, number, {"key": key}, ctx,
-                                lambda m, v: v.untag(key, ctx))
+        return self._on_version(
+            "untag_version", name, number, {"key": key}, ctx, lambda m, v: v.untag(key, ctx)
+        )
 
     def record_metrics(
         self, name: str, number: int, metrics: dict[str, float], ctx: Context
     ) -> Outcome:
         metrics = values.check_metrics(metrics)
-        return self._on_version("record_metrics", name, number, {"metrics": metrics}, ctx,
-                                lambda m, v: v.record_metrics(metrics, ctx))
+        return self._on_version(
+            "record_metrics",
+            name,
+            number,
+            {"metrics": metrics},
+            ctx,
+            lambda m, v: v.record_metrics(metrics, ctx),
+        )
 
     def link_lineage(
         self, name: str, number: int, references: list[dict[str, str]], ctx: Context
     ) -> Outcome:
         references = inputs.lineage(references)
-        return self._on_version("link_lineage", name, number, {"references": references}, ctx,
-                                lambda m, v: v.link_lineage(references, ctx))
+        return self._on_version(
+            "link_lineage",
+            name,
+            number,
+            {"references": references},
+            ctx,
+            lambda m, v: v.link_lineage(references, ctx),
+        )
 
     def update_model_card(
         self, name: str, number: int, card: dict[str, Any], ctx: Context
     ) -> Outcome:
         card = values.check_json_object(card, "card")
-        return self._on_version("update_model_card", name, number, {"card": card}, ctx,
-                                lambda m, v: v.update_model_card(card, ctx))
+        return self._on_version(
+            "update_model_card",
+            name,
+            number,
+            {"card": card},
+            ctx,
+            lambda m, v: v.update_model_card(card, ctx),
+        )
 
     # -- reviews and stages -----------------------------------------------------------
 
     def request_approval(
-        self, name: str, number: int, stage: Stage, ctx: Context,
+        self,
+        name: str,
+        number: int,
+        stage: Stage,
+        ctx: Context,
         required_approvals: int | None = None,
     ) -> Outcome:
         required = self.required_approvals if required_approvals is None else required_approvals
@@ -308,28 +377,56 @@ class Registry(Application):
         # request names the same request.
         request_id = (
             str(uuid.uuid5(uuid.NAMESPACE_URL, f"registrum:request:{ctx.command_id}"))
-            if ctx.command_id else str(uuid.uuid4())
+            if ctx.command_id
+            else str(uuid.uuid4())
         )
         return self._on_version(
-            "request_approval", name, number,
-            {"stage": stage.value, "required_approvals": required}, ctx,
+            "request_approval",
+            name,
+            number,
+            {"stage": stage.value, "required_approvals": required},
+            ctx,
             lambda m, v: rules.request_approval(m, v, request_id, stage, required, ctx),
         )
 
     def approve(self, name: str, number: int, request_id: str, ctx: Context) -> Outcome:
-        return self._on_version("approve", name, number, {"request_id": request_id}, ctx,
-                                lambda m, v: v.approve(request_id, ctx))
+        return self._on_version(
+            "approve",
+            name,
+            number,
+            {"request_id": request_id},
+            ctx,
+            lambda m, v: v.approve(request_id, ctx),
+        )
 
     def reject(self, name: str, number: int, request_id: str, ctx: Context) -> Outcome:
-        return self._on_version("reject", name, number, {"request_id": request_id}, ctx,
-                                lambda m, v: v.reject(request_id, ctx))
+        return self._on_version(
+            "reject",
+            name,
+            number,
+            {"request_id": request_id},
+            ctx,
+            lambda m, v: v.reject(request_id, ctx),
+        )
 
     def withdraw(self, name: str, number: int, request_id: str, ctx: Context) -> Outcome:
-        return self._on_version("withdraw", name, number, {"request_id": request_id}, ctx,
-                                lambda m, v: v.withdraw(request_id, ctx), check_live=False)
+        return self._on_version(
+            "withdraw",
+            name,
+            number,
+            {"request_id": request_id},
+            ctx,
+            lambda m, v: v.withdraw(request_id, ctx),
+            check_live=False,
+        )
 
     def _on_model_version(
-        self, command: str, name: str, number: int, args: dict[str, Any], ctx: Context,
+        self,
+        command: str,
+        name: str,
+        number: int,
+        args: dict[str, Any],
+        ctx: Context,
         change: Callable[[RegisteredModel, ModelVersion], None],
     ) -> Outcome:
         def decide() -> Decision:
@@ -341,25 +438,40 @@ class Registry(Application):
         return self._execute(command, {"name": name, "number": number, **args}, ctx, decide)
 
     def promote(self, name: str, number: int, stage: Stage, ctx: Context) -> Outcome:
-        return self._on_model_version("promote", name, number, {"stage": stage.value}, ctx,
-                                      lambda m, v: rules.promote(m, v, stage, ctx))
+        return self._on_model_version(
+            "promote",
+            name,
+            number,
+            {"stage": stage.value},
+            ctx,
+            lambda m, v: rules.promote(m, v, stage, ctx),
+        )
 
     def archive(self, name: str, number: int, ctx: Context) -> Outcome:
-        return self._on_model_version("archive", name, number, {}, ctx,
-                                      lambda m, v: m.archive(v.number, ctx))
+        return self._on_model_version(
+            "archive", name, number, {}, ctx, lambda m, v: m.archive(v.number, ctx)
+        )
 
     def delete_version(self, name: str, number: int, ctx: Context) -> Outcome:
-        return self._on_model_version("delete_version", name, number, {}, ctx,
-                                      lambda m, v: m.delete_version(v.number, ctx))
+        return self._on_model_version(
+            "delete_version", name, number, {}, ctx, lambda m, v: m.delete_version(v.number, ctx)
+        )
 
     def set_alias(self, name: str, alias: str, number: int, ctx: Context) -> Outcome:
         alias = values.check_alias(alias)
-        return self._on_model_version("set_alias", name, number, {"alias": alias}, ctx,
-                                      lambda m, v: m.assign_alias(alias, v.number, ctx) and None)
+        return self._on_model_version(
+            "set_alias",
+            name,
+            number,
+            {"alias": alias},
+            ctx,
+            lambda m, v: m.assign_alias(alias, v.number, ctx) and None,
+        )
 
     def remove_alias(self, name: str, alias: str, ctx: Context) -> Outcome:
-        return self._on_model("remove_alias", name, {"alias": alias}, ctx,
-                              lambda m: m.remove_alias(alias, ctx))
+        return self._on_model(
+            "remove_alias", name, {"alias": alias}, ctx, lambda m: m.remove_alias(alias, ctx)
+        )
 
     # -- reads -------------------------------------------------------------------------
 
@@ -422,4 +534,4 @@ def _index_changes(decision: Decision) -> IndexChanges:
     return changes
 
 
-__all__ = ["CommandIdReused", "Outcome", "Registry", "UUID"]
+__all__ = ["UUID", "CommandIdReused", "Outcome", "Registry"]

@@ -58,9 +58,9 @@ class RegistryRecorder(PostgresApplicationRecorder):
                     " model_id uuid PRIMARY KEY, name text NOT NULL, deleted boolean NOT NULL,"
                     " summary jsonb NOT NULL)"
                 ).format(self.t_models),
-                SQL(
-                    "CREATE INDEX IF NOT EXISTS registrum_models_name ON {} (name)"
-                ).format(self.t_models),
+                SQL("CREATE INDEX IF NOT EXISTS registrum_models_name ON {} (name)").format(
+                    self.t_models
+                ),
                 SQL(
                     "CREATE TABLE IF NOT EXISTS {} ("
                     " version_id uuid PRIMARY KEY, model_id uuid NOT NULL, number integer NOT NULL,"
@@ -115,15 +115,21 @@ class RegistryRecorder(PostgresApplicationRecorder):
             row = index.versions[version_id]
             curs.execute(
                 SQL(
-                    "INSERT INTO {} (version_id, model_id, number, stage, aliases, deleted, summary)"
+                    "INSERT INTO {}"
+                    " (version_id, model_id, number, stage, aliases, deleted, summary)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s)"
                     " ON CONFLICT (version_id) DO UPDATE SET stage = EXCLUDED.stage,"
                     " aliases = EXCLUDED.aliases, deleted = EXCLUDED.deleted,"
                     " summary = EXCLUDED.summary"
                 ).format(self.t_versions),
                 (
-                    version_id, UUID(row["model_id"]), row["number"], row["stage"],
-                    json.dumps(row["aliases"]), row["deleted"], json.dumps(row),
+                    version_id,
+                    UUID(row["model_id"]),
+                    row["number"],
+                    row["stage"],
+                    json.dumps(row["aliases"]),
+                    row["deleted"],
+                    json.dumps(row),
                 ),
             )
         for model_id, number in sorted(index.version_states):
@@ -136,9 +142,14 @@ class RegistryRecorder(PostgresApplicationRecorder):
                     " WHERE model_id = %s AND number = %s"
                 ).format(self.t_versions),
                 (
-                    state["stage"], json.dumps(state["aliases"]), state["deleted"],
-                    state["stage"], json.dumps(state["aliases"]), state["deleted"],
-                    model_id, number,
+                    state["stage"],
+                    json.dumps(state["aliases"]),
+                    state["deleted"],
+                    state["stage"],
+                    json.dumps(state["aliases"]),
+                    state["deleted"],
+                    model_id,
+                    number,
                 ),
             )
 
@@ -161,8 +172,7 @@ class RegistryRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 SQL(
-                    "SELECT summary FROM {} WHERE NOT deleted AND name > %s"
-                    " ORDER BY name LIMIT %s"
+                    "SELECT summary FROM {} WHERE NOT deleted AND name > %s ORDER BY name LIMIT %s"
                 ).format(self.t_models),
                 (after or "", limit),
             )

@@ -201,9 +201,7 @@ class RegisteredModel(Aggregate):
 
     def rename(self, new_name: str, ctx: Context) -> None:
         self._check_live()
-        self.trigger_event(
-            self.ModelRenamed, old_name=self.name, new_name=new_name, **ctx.fields()
-        )
+        self.trigger_event(self.ModelRenamed, old_name=self.name, new_name=new_name, **ctx.fields())
 
     def delete(self, ctx: Context) -> None:
         self._check_live()
@@ -227,12 +225,14 @@ class RegisteredModel(Aggregate):
     def check_version_changeable(self, number: int) -> None:
         self._check_live()
         if self.stage_of(number) is Stage.ARCHIVED:
-            raise NotChangeable(
-                f"version {number} of {self.name!r} is archived", version=number
-            )
+            raise NotChangeable(f"version {number} of {self.name!r} is archived", version=number)
 
     def record_promotion(
-        self, number: int, stage: Stage, request_id: str, approvals: list[dict[str, Any]],
+        self,
+        number: int,
+        stage: Stage,
+        request_id: str,
+        approvals: list[dict[str, Any]],
         ctx: Context,
     ) -> None:
         self._check_live()

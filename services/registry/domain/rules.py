@@ -9,8 +9,12 @@ from services.registry.domain.version import ModelVersion
 
 
 def request_approval(
-    model: RegisteredModel, version: ModelVersion, request_id: str, stage: Stage,
-    required: int, ctx: Context,
+    model: RegisteredModel,
+    version: ModelVersion,
+    request_id: str,
+    stage: Stage,
+    required: int,
+    ctx: Context,
 ) -> None:
     model.check_version_changeable(version.number)
     version.request_approval(request_id, stage, model.stage_of(version.number), required, ctx)

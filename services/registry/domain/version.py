@@ -42,8 +42,17 @@ class ModelVersion(Aggregate):
 
         def apply(self, version: ModelVersion) -> None:
             for key in (
-                "model_id", "model_name", "number", "artifact_uri", "sha256", "size", "format",
-                "flavor", "run_id", "dataset_version", "description",
+                "model_id",
+                "model_name",
+                "number",
+                "artifact_uri",
+                "sha256",
+                "size",
+                "format",
+                "flavor",
+                "run_id",
+                "dataset_version",
+                "description",
             ):
                 setattr(version, key, getattr(self, key))
             version.hyperparameters = dict(self.hyperparameters)
@@ -141,7 +150,9 @@ class ModelVersion(Aggregate):
     # library would turn them into required constructor arguments.
 
     @classmethod
-    def register(cls, *, version_id: UUID | None = None, ctx: Context, **facts: Any) -> ModelVersion:
+    def register(
+        cls, *, version_id: UUID | None = None, ctx: Context, **facts: Any
+    ) -> ModelVersion:
         return cls._create(cls.VersionRegistered, id=version_id or uuid4(), **facts, **ctx.fields())
 
     # -- content -----------------------------------------------------------------------
@@ -186,8 +197,11 @@ class ModelVersion(Aggregate):
     ) -> None:
         if stage is current:
             raise Conflict(f"version {self.number} is already in {stage.value}", stage=stage.value)
-        pending = [r["id"] for r in self.requests.values()
-                   if r["stage"] == stage.value and r["status"] == PENDING]
+        pending = [
+            r["id"]
+            for r in self.requests.values()
+            if r["stage"] == stage.value and r["status"] == PENDING
+        ]
         if pending:
             raise Conflict(
                 f"an approval request for {stage.value} is already pending", request=pending[0]
@@ -202,7 +216,9 @@ class ModelVersion(Aggregate):
 
     def _check_reviewer(self, request: dict[str, Any], ctx: Context) -> None:
         if request["status"] != PENDING:
-            raise Conflict(f"the request is {request['status']}, not pending", request=request["id"])
+            raise Conflict(
+                f"the request is {request['status']}, not pending", request=request["id"]
+            )
         if ctx.actor == request["requested_by"]:
             raise SelfApproval("the requester cannot review their own request", actor=ctx.actor)
         if ctx.actor == self.created_by:
@@ -231,7 +247,8 @@ class ModelVersion(Aggregate):
     def approved_request(self, stage: Stage, used: list[str]) -> dict[str, Any] | None:
         """The latest approved, unused request for stage, if any."""
         candidates = [
-            r for r in self.requests.values()
+            r
+            for r in self.requests.values()
             if r["stage"] == stage.value and r["status"] == APPROVED and r["id"] not in used
         ]
         return max(candidates, key=lambda r: r["requested_at"], default=None)

@@ -1,0 +1,90 @@
+"""One error body everywhere: {"error": {"code", "message", "details"}}.
+
+Domain errors map to a status here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.registry.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    RuleBroken,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS: list[tuple[type[DomainError], int]] = [
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (RuleBroken, 403),
+]
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal that is not a domain rule (missing actor, body too large)."""
+
+    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def status_for(error: DomainError) -> int:
+    for cls, status in STATUS:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Never echo the input back: it may be megabytes, or a secret.
+    return [
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()[:20]
+    ]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_for(exc))
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        malformed = any(d["type"] == "json_invalid" for d in details)
+        code = "malformed_json" if malformed else "invalid_input"
+        message = "the body is not valid JSON" if malformed else "the request is invalid"
+        return JSONResponse(error_body(code, message, {"errors": details}), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse(error_body("internal", "an unexpected error; it was logged"), 500)

@@ -1,0 +1,68 @@
+"""ASGI middleware that refuses request bodies over a size limit with a typed 413."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.errors import ApiError, error_body
+
+
+class BodyTooLarge(ApiError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            413,
+            "payload_too_large",
+            f"the request body is larger than {limit} bytes",
+            limit=limit,
+        )
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        # A streamed body that runs over raises BodyTooLarge inside the app, where the
+        # ApiError handler answers 413.
+        await self.app(scope, limited_receive, send)
+
+    async def _refuse(self, send: Send) -> None:
+        body: dict[str, Any] = error_body(
+            "payload_too_large",
+            f"the request body is larger than {self.max_bytes} bytes",
+            {"limit": self.max_bytes},
+        )
+        payload = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,74 @@
+"""How the CLI shows things: rich tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def emit_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True))
+
+
+def models_table(models: list[dict[str, Any]]) -> None:
+    table = Table("name", "latest", "production", "staging", "aliases", "description")
+    for m in models:
+        table.add_row(
+            m["name"], str(m["latest_version"]),
+            ", ".join(map(str, m["production"])) or "-",
+            ", ".join(map(str, m["staging"])) or "-",
+            ", ".join(f"{a}→{n}" for a, n in m["aliases"].items()) or "-",
+            (m["description"] or "")[:60],
+        )
+    console.print(table)
+
+
+def model_detail(m: dict[str, Any]) -> None:
+    table = Table(show_header=False)
+    for key in ("name", "description", "latest_version", "production", "staging", "aliases",
+                "tags", "created_by", "created_at", "updated_at"):
+        table.add_row(key, _fmt(m.get(key)))
+    console.print(table)
+
+
+def versions_table(versions: list[dict[str, Any]]) -> None:
+    table = Table("version", "stage", "aliases", "artifact", "created by", "created at")
+    for v in versions:
+        table.add_row(
+            str(v["number"]), v["stage"], ", ".join(v["aliases"]) or "-", v["artifact_uri"],
+            v["created_by"], v["created_at"][:19],
+        )
+    console.print(table)
+
+
+def version_detail(v: dict[str, Any]) -> None:
+    table = Table(show_header=False)
+    for key in ("model", "number", "stage", "aliases", "artifact_uri", "sha256", "size",
+                "run_id", "dataset_version", "metrics", "tags", "description", "created_by",
+                "created_at"):
+        table.add_row(key, _fmt(v.get(key)))
+    console.print(table)
+    requests = v.get("approval_requests") or []
+    if requests:
+        reviews = Table("request", "stage", "status", "requested by", "approvals")
+        for r in requests:
+            reviews.add_row(
+                r["id"], r["stage"], r["status"], r["requested_by"],
+                f"{len(r['approvals'])}/{r['required_approvals']} "
+                + ", ".join(a["actor"] for a in r["approvals"]),
+            )
+        console.print(reviews)
+
+
+def _fmt(value: Any) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "-"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
