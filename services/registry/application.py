@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -78,6 +79,9 @@ class Registry(Application):
         super().__init__(env)
         self.required_approvals = required_approvals
         self.max_attempts = max_attempts
+        # Commands on one model from this process queue here instead of racing to the
+        # store and retrying; other processes are still caught by optimistic concurrency.
+        self._stripes = [threading.Lock() for _ in range(64)]
 
     @property
     def registry_recorder(self) -> RegistryRecorder:
@@ -87,6 +91,13 @@ class Registry(Application):
     # -- plumbing ----------------------------------------------------------------------
 
     def _execute(
+        self, command: str, args: dict[str, Any], ctx: Context, decide: Callable[[], Decision]
+    ) -> Outcome:
+        stripe = self._stripes[hash(args.get("name")) % len(self._stripes)]
+        with stripe:
+            return self._execute_once(command, args, ctx, decide)
+
+    def _execute_once(
         self, command: str, args: dict[str, Any], ctx: Context, decide: Callable[[], Decision]
     ) -> Outcome:
         fingerprint = _fingerprint(command, args, ctx)

@@ -71,33 +71,34 @@ class RegistryRecorder(PostgresApplicationRecorder):
         )
 
     # -- writes, inside the events' transaction ------------------------------------------
-
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        command: CommandRecord | None = kwargs.get("command")
-        if command is not None:
-            curs.execute(
-                SQL("INSERT INTO {} (command_id, fingerprint, result) VALUES (%s, %s, %s)").format(
-                    self.t_commands
-                ),
-                (command.command_id, command.fingerprint, json.dumps(command.result)),
-            )
-        index: IndexChanges | None = kwargs.get("index")
-        if index is not None:
-            self._write_index(curs, index)
-        super()._insert_events(curs, stored_events, **kwargs)
+    # They run after the events are inserted, under the events table's lock: no other
+    # writer holds uncommitted rows of these tables then, so they never wait or deadlock,
+    # and a concurrency conflict has already aborted the transaction before they run.
+    # prepare=False: in pipeline mode, psycopg may remember a statement as prepared when
+    # the server skipped it in an aborted pipeline.
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         command: CommandRecord | None = kwargs.get("command")
-        if command is not None and ids:
+        if command is not None:
             curs.execute(
-                SQL("UPDATE {} SET position = %s WHERE command_id = %s").format(self.t_commands),
-                (max(ids), command.command_id),
+                SQL(
+                    "INSERT INTO {} (command_id, fingerprint, result, position)"
+                    " VALUES (%s, %s, %s, %s)"
+                ).format(self.t_commands),
+                (
+                    command.command_id,
+                    command.fingerprint,
+                    json.dumps(command.result),
+                    max(ids) if ids else None,
+                ),
+                prepare=False,
             )
+        index: IndexChanges | None = kwargs.get("index")
+        if index is not None:
+            self._write_index(curs, index)
         return ids
 
     def _write_index(self, curs: Cursor[DictRow], index: IndexChanges) -> None:
@@ -110,6 +111,7 @@ class RegistryRecorder(PostgresApplicationRecorder):
                     " deleted = EXCLUDED.deleted, summary = EXCLUDED.summary"
                 ).format(self.t_models),
                 (model_id, row["name"], row["deleted"], json.dumps(row)),
+                prepare=False,
             )
         for version_id in sorted(index.versions):
             row = index.versions[version_id]
@@ -131,6 +133,7 @@ class RegistryRecorder(PostgresApplicationRecorder):
                     row["deleted"],
                     json.dumps(row),
                 ),
+                prepare=False,
             )
         for model_id, number in sorted(index.version_states):
             state = index.version_states[(model_id, number)]
@@ -151,6 +154,7 @@ class RegistryRecorder(PostgresApplicationRecorder):
                     model_id,
                     number,
                 ),
+                prepare=False,
             )
 
     # -- reads -----------------------------------------------------------------------
