@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def docker_available() -> bool:
-    """A daemon that answers a ping; a docker CLI alone proves nothing."""
+    """A daemon that answers GET /_ping; a docker CLI alone proves nothing."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
-        import docker
-
-        client = docker.from_env(timeout=2)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except Exception:
+        if host.startswith("unix://"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            address: Any = host[len("unix://"):]
+        elif host.startswith("tcp://"):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            hostname, _, port = host[len("tcp://"):].partition(":")
+            address = (hostname, int(port or 2375))
+        else:
+            return False
+        with sock:
+            sock.settimeout(2)
+            sock.connect(address)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return b" 200 " in sock.recv(256)
+    except OSError:
         return False
 
 

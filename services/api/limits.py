@@ -7,17 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.errors import ApiError, error_body
-
-
-class BodyTooLarge(ApiError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            413,
-            "payload_too_large",
-            f"the request body is larger than {limit} bytes",
-            limit=limit,
-        )
+from services.api.errors import error_body
 
 
 class BodyLimit:
@@ -34,19 +24,28 @@ class BodyLimit:
             await self._refuse(send)
             return
         seen = 0
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            # A streamed body that runs over: answer 413 now, tell the app the client
+            # went away, and drop whatever the app then tries to send.
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                    refused = True
+                    await self._refuse(send)
+                    return {"type": "http.disconnect"}
             return message
 
-        # A streamed body that runs over raises BodyTooLarge inside the app, where the
-        # ApiError handler answers 413.
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
 
     async def _refuse(self, send: Send) -> None:
         body: dict[str, Any] = error_body(

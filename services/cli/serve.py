@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 import uvicorn
@@ -13,6 +14,10 @@ from services.embedded import DataDirLock, EmbeddedPostgres
 from services.settings import Settings
 
 log = logging.getLogger("registrum")
+
+
+def _noted(signum: int, _frame: object) -> None:
+    log.info("received signal %s; shutting down", signum)
 
 
 def serve(settings: Settings, announce: bool = True) -> None:
@@ -40,7 +45,15 @@ def serve(settings: Settings, announce: bool = True) -> None:
                 f"(data {data_dir}, events in {where})",
                 flush=True,
             )
-        uvicorn.Server(config).run()
+        # uvicorn handles SIGINT/SIGTERM, then re-raises the signal once it has shut down;
+        # with the default action that would kill us before the database is stopped.
+        # A no-op handler receives the re-raised signal instead, and cleanup runs.
+        previous = {sig: signal.signal(sig, _noted) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     finally:
         if registry is not None:
             registry.close()

@@ -1,0 +1,36 @@
+# Registrum: `make run` starts the registry, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# The stamps depend on pyproject.toml, so a changed dependency reinstalls.
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[embedded]'
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[embedded,test,dev]'
+	touch $@
+
+run: $(VENV)/.run-deps
+	$(BIN)/registrum serve
+
+test: $(VENV)/.test-deps
+	$(BIN)/pytest --require-tiers=unit,integration,e2e
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy services registrum schemas
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python bench/write.py
+
+clean:
+	rm -rf $(VENV) .registrum .pytest_cache .mypy_cache .ruff_cache

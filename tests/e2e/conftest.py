@@ -1,0 +1,80 @@
+"""`registrum serve` as a real process, on a free port with its own data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+REGISTRUM = str(Path(sys.executable).parent / "registrum")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+def start_server(data_dir: Path, port: int | None = None) -> Server:
+    port = port or free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env.update(REGISTRUM_PORT=str(port), REGISTRUM_DATA_DIR=str(data_dir))
+    log = data_dir.parent / f"serve-{port}.log"
+    with log.open("w") as out:  # the child keeps its own descriptor
+        process = subprocess.Popen([REGISTRUM, "serve"], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"serve exited {process.returncode}: {log.read_text()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return Server(url, data_dir, process)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"serve did not answer in time: {log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("serve") / "data")
+    yield running
+    if running.process.poll() is None:
+        running.stop()
+
+
+def cli(url: str, *args: str, actor: str = "alice") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env.update(REGISTRUM_URL=url, REGISTRUM_ACTOR=actor, COLUMNS="200")
+    return subprocess.run([REGISTRUM, *args], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def cli_json(url: str, *args: str, actor: str = "alice") -> Any:
+    done = cli(url, "--json", *args, actor=actor)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

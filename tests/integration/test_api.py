@@ -1,0 +1,186 @@
+"""The REST API in-process (ASGI) against real PostgreSQL: the flow, and bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.api.app import create_app
+from services.registry.application import Registry
+
+SHA = "ab" * 32
+
+
+@pytest.fixture(scope="module")
+def http(registry: Registry) -> Iterator[TestClient]:
+    with TestClient(create_app(registry, max_body_bytes=1024 * 1024)) as client:
+        yield client
+
+
+def as_(actor: str, **extra: str) -> dict[str, str]:
+    return {"X-Registrum-Actor": actor, **extra}
+
+
+def make_version(http: TestClient, name: str) -> None:
+    assert http.post("/api/v1/models", json={"name": name}, headers=as_("alice")).status_code == 201
+    registered = http.post(
+        f"/api/v1/models/{name}/versions",
+        json={"artifact_uri": "s3://models/x", "sha256": SHA, "size": 10},
+        headers=as_("alice"),
+    )
+    assert registered.status_code == 201, registered.text
+
+
+def test_create_register_review_promote_and_read_back(http: TestClient, unique: str) -> None:
+    name = f"api-{unique}"
+    make_version(http, name)
+    requested = http.post(f"/api/v1/models/{name}/versions/1/approvals",
+                          json={"stage": "production", "reason": "beats v0"},
+                          headers=as_("alice"))
+    assert requested.status_code == 201
+    request_id = requested.json()["version"]["approval_requests"][0]["id"]
+    approved = http.post(f"/api/v1/models/{name}/versions/1/approvals/{request_id}/approve",
+                         json={"reason": "checked the card"}, headers=as_("bob"))
+    assert approved.status_code == 200
+    promoted = http.post(f"/api/v1/models/{name}/versions/1/promote",
+                         json={"stage": "production"}, headers=as_("carol"))
+    assert promoted.status_code == 200
+    body = promoted.json()
+    # Every command answers with the log position of its events.
+    assert body["position"] > approved.json()["position"]
+    assert promoted.headers["X-Registrum-Position"] == str(body["position"])
+    alias = http.put(f"/api/v1/models/{name}/aliases/champion", json={"version": 1},
+                     headers=as_("carol"))
+    assert alias.status_code == 200
+    resolved = http.get(f"/api/v1/models/{name}/aliases/champion").json()["version"]
+    assert (resolved["stage"], resolved["sha256"], resolved["aliases"]) == (
+        "production", SHA, ["champion"]
+    )
+    listed = http.get(f"/api/v1/models/{name}/versions", params={"stage": "production"})
+    assert [v["number"] for v in listed.json()["versions"]] == [1]
+    assert http.get("/health").json()["status"] == "ok"
+
+
+def test_the_same_command_id_twice_gives_the_same_response_and_one_event(
+    http: TestClient, registry: Registry, unique: str
+) -> None:
+    name = f"idem-api-{unique}"
+    body = {"name": name, "description": "d", "command_id": f"cmd-{unique}"}
+    first = http.post("/api/v1/models", json=body, headers=as_("alice"))
+    events = registry.registry_recorder.count_events()
+    second = http.post("/api/v1/models", json=body, headers=as_("alice"))
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json() == first.json()
+    assert second.headers["X-Registrum-Replayed"] == "true"
+    assert registry.registry_recorder.count_events() == events
+    # The header carries a command id too.
+    headers = as_("alice", **{"X-Registrum-Command-Id": f"hdr-{unique}"})
+    path = f"/api/v1/models/{name}/versions"
+    one = http.post(path, json={"artifact_uri": "s3://m"}, headers=headers)
+    two = http.post(path, json={"artifact_uri": "s3://m"}, headers=headers)
+    assert one.json() == two.json()
+    assert one.json()["version"]["number"] == 1
+
+
+def bad_requests(name: str, request_id: str) -> list[tuple[str, str, str, Any, dict, int]]:
+    """(label, method, path, json body or raw bytes, headers, expected status)"""
+    alice, bob = as_("alice"), as_("bob")
+    model = f"/api/v1/models/{name}"
+    return [
+        ("unknown model", "GET", "/api/v1/models/no-such-model-anywhere", None, {}, 404),
+        ("unknown version", "GET", f"{model}/versions/99", None, {}, 404),
+        ("unknown alias", "GET", f"{model}/aliases/nobody", None, {}, 404),
+        ("register to unknown model", "POST", "/api/v1/models/nope-nope/versions",
+         {"artifact_uri": "s3://x"}, alice, 404),
+        ("unknown stage", "POST", f"{model}/versions/1/promote", {"stage": "prod"}, alice, 422),
+        ("unknown stage in list", "GET", f"{model}/versions?stage=gold", None, {}, 422),
+        ("empty name", "POST", "/api/v1/models", {"name": ""}, alice, 422),
+        ("slash in name", "POST", "/api/v1/models", {"name": "a/b"}, alice, 422),
+        ("leading space", "POST", "/api/v1/models", {"name": " lead"}, alice, 422),
+        ("trailing space", "POST", "/api/v1/models", {"name": "trail "}, alice, 422),
+        ("control char", "POST", "/api/v1/models", {"name": "bad\u0007name"}, alice, 422),
+        ("newline", "POST", "/api/v1/models", {"name": "two\nlines"}, alice, 422),
+        ("name not a string", "POST", "/api/v1/models", {"name": 7}, alice, 422),
+        ("10 MB description", "POST", "/api/v1/models",
+         {"name": f"big-{name}", "description": "x" * (10 * 1024 * 1024)}, alice, 413),
+        ("100 KB description", "PATCH", model, {"description": "x" * 100_000}, alice, 422),
+        ("malformed JSON", "POST", "/api/v1/models", b'{"name": "x",', alice, 422),
+        ("not an object", "POST", "/api/v1/models", b"[1, 2]", alice, 422),
+        ("unknown field", "POST", "/api/v1/models", {"name": "x", "nmae": "y"}, alice, 422),
+        ("missing actor", "POST", "/api/v1/models", {"name": f"anon-{name}"}, {}, 401),
+        ("promote without approval", "POST", f"{model}/versions/1/promote",
+         {"stage": "staging"}, alice, 403),
+        ("self-approval by requester", "POST",
+         f"{model}/versions/1/approvals/{request_id}/approve", {}, bob, 403),
+        ("self-approval by registrant", "POST",
+         f"{model}/versions/1/approvals/{request_id}/approve", {}, alice, 403),
+        ("unknown review", "POST", f"{model}/versions/1/approvals/{request_id}/bless", {},
+         as_("carol"), 404),
+        ("unknown request", "POST", f"{model}/versions/1/approvals/nope/approve", {},
+         as_("carol"), 404),
+        ("bad digest", "POST", f"{model}/versions",
+         {"artifact_uri": "s3://x", "sha256": "xyz"}, alice, 422),
+        ("negative size", "POST", f"{model}/versions",
+         {"artifact_uri": "s3://x", "size": -1}, alice, 422),
+        ("version not a number", "GET", f"{model}/versions/one", None, {}, 422),
+        ("version zero", "GET", f"{model}/versions/0", None, {}, 422),
+        ("alias to unknown version", "PUT", f"{model}/aliases/champion", {"version": 5},
+         alice, 404),
+        ("reserved alias", "PUT", f"{model}/aliases/latest", {"version": 1}, alice, 422),
+        ("duplicate name", "POST", "/api/v1/models", {"name": name}, alice, 409),
+        ("stage archived by promotion", "POST", f"{model}/versions/1/promote",
+         {"stage": "archived"}, alice, 422),
+        ("no such route", "GET", "/api/v1/nothing", None, {}, 404),
+        ("wrong method", "DELETE", "/api/v1/models", None, alice, 405),
+    ]
+
+
+def test_bad_input_gets_a_typed_4xx_and_changes_nothing(
+    http: TestClient, registry: Registry, unique: str
+) -> None:
+    name = f"bad-{unique}"
+    make_version(http, name)
+    requested = http.post(f"/api/v1/models/{name}/versions/1/approvals",
+                          json={"stage": "production"}, headers=as_("bob"))
+    request_id = requested.json()["version"]["approval_requests"][0]["id"]
+    before_events = registry.registry_recorder.count_events()
+    before_version = http.get(f"/api/v1/models/{name}/versions/1").json()
+
+    for label, method, path, body, headers, expected in bad_requests(name, request_id):
+        if isinstance(body, bytes):
+            response = http.request(method, path, content=body,
+                                    headers={**headers, "Content-Type": "application/json"})
+        else:
+            response = http.request(method, path, json=body, headers=headers)
+        assert response.status_code == expected, (label, response.status_code, response.text)
+        error = response.json()["error"]
+        assert error["code"] and error["message"], label
+        assert isinstance(error["details"], dict), label
+
+    # Nothing was appended and nothing changed.
+    assert registry.registry_recorder.count_events() == before_events
+    assert http.get(f"/api/v1/models/{name}/versions/1").json() == before_version
+
+
+def test_a_streamed_oversized_body_is_refused(http: TestClient, unique: str) -> None:
+    # No Content-Length: the limit is enforced while the body streams in.
+    def chunks() -> Iterator[bytes]:
+        yield b'{"name": "streamed-' + unique.encode() + b'", "description": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = http.post("/api/v1/models", content=chunks(),
+                         headers={**as_("alice"), "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert http.get(f"/api/v1/models/streamed-{unique}").status_code == 404
+
+
+def test_openapi_and_docs_are_served(http: TestClient) -> None:
+    spec = http.get("/openapi.json").json()
+    assert "/api/v1/models/{name}/versions/{number}/promote" in spec["paths"]
+    assert http.get("/docs").status_code == 200
