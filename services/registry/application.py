@@ -67,7 +67,7 @@ class Registry(Application):
         "APPLICATION_RECORDER_TOPIC": "services.registry.recorder:RegistryRecorder",
     }
     # A model's stream grows by one event per version; snapshots keep loading it cheap.
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {RegisteredModel: 100}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {RegisteredModel: 20}
 
     def __init__(
         self,
@@ -263,8 +263,7 @@ class Registry(Application):
 
         def decide() -> Decision:
             model = self._model(name)
-            version_id = uuid.uuid4()
-            number = model.add_version(version_id, ctx)
+            number, version_id = model.add_version(ctx)
             version = ModelVersion.register(
                 version_id=version_id,
                 ctx=ctx,

@@ -28,11 +28,10 @@ def model_summary(model: RegisteredModel) -> dict[str, Any]:
 
 
 def version_state(model: RegisteredModel, number: int) -> dict[str, Any]:
-    entry = model.versions[str(number)]
     return {
-        "stage": entry["stage"],
+        "stage": model.stages.get(str(number), Stage.DEVELOPMENT.value),
         "aliases": model.aliases_of(number),
-        "deleted": bool(entry.get("deleted")),
+        "deleted": model.is_deleted(number),
     }
 
 

@@ -25,8 +25,7 @@ ALICE, BOB, CAROL, DAN = (Context(n) for n in ("alice", "bob", "carol", "dan"))
 
 
 def new_version(model: RegisteredModel, who: Context = ALICE) -> ModelVersion:
-    version_id = uuid4()
-    number = model.add_version(version_id, who)
+    number, version_id = model.add_version(who)
     return ModelVersion.register(
         version_id=version_id, ctx=who, model_id=model.id, model_name=model.name, number=number,
         artifact_uri=f"s3://models/{number}", sha256=None, size=None, format=None, flavor=None,

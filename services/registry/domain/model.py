@@ -7,12 +7,18 @@ one production version, no alias on an archived version, numbers without gaps.
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from services.registry.domain.errors import Conflict, NotChangeable, NotFound
 from services.registry.domain.values import Context, Stage
+
+
+def version_id_for(model_id: UUID, number: int) -> UUID:
+    """A version's id follows from its model and number: two writers racing for one
+    number also collide on the version's stream."""
+    return uuid5(model_id, f"version:{number}")
 
 
 class RegisteredModel(Aggregate):
@@ -35,7 +41,9 @@ class RegisteredModel(Aggregate):
             model.created_by = self.actor
             model.deleted = False
             model.last_number = 0
-            model.versions = {}
+            # Only versions out of development are listed, so the state stays small.
+            model.stages = {}
+            model.deleted_versions = {}
             model.aliases = {}
             model.used_requests = []
 
@@ -75,10 +83,6 @@ class RegisteredModel(Aggregate):
 
         def apply(self, model: RegisteredModel) -> None:
             model.last_number = self.number
-            model.versions[str(self.number)] = {
-                "id": str(self.version_id),
-                "stage": Stage.DEVELOPMENT.value,
-            }
 
     class VersionPromoted(Event):
         number: int
@@ -89,7 +93,7 @@ class RegisteredModel(Aggregate):
         approvals: list[dict[str, Any]]
 
         def apply(self, model: RegisteredModel) -> None:
-            model.versions[str(self.number)]["stage"] = self.to_stage
+            model.stages[str(self.number)] = self.to_stage
             model.used_requests.append(self.request_id)
 
     class VersionArchived(Event):
@@ -99,14 +103,14 @@ class RegisteredModel(Aggregate):
         superseded_by: int | None
 
         def apply(self, model: RegisteredModel) -> None:
-            model.versions[str(self.number)]["stage"] = Stage.ARCHIVED.value
+            model.stages[str(self.number)] = Stage.ARCHIVED.value
 
     class VersionDeleted(Event):
         number: int
         version_id: UUID
 
         def apply(self, model: RegisteredModel) -> None:
-            model.versions[str(self.number)]["deleted"] = True
+            model.deleted_versions[str(self.number)] = True
 
     class AliasAssigned(Event):
         alias: str
@@ -150,22 +154,27 @@ class RegisteredModel(Aggregate):
     # -- queries ------------------------------------------------------------------
 
     def stage_of(self, number: int) -> Stage:
-        return Stage(self.version_entry(number)["stage"])
+        self.version_entry(number)
+        return Stage(self.stages.get(str(number), Stage.DEVELOPMENT.value))
 
-    def version_entry(self, number: int) -> dict[str, Any]:
-        entry = self.versions.get(str(number))
-        if entry is None or entry.get("deleted"):
+    def version_entry(self, number: int) -> None:
+        """Raises NotFound unless number is a live version of this model."""
+        if not 1 <= number <= self.last_number or str(number) in self.deleted_versions:
             raise NotFound(f"model {self.name!r} has no version {number}", version=number)
-        return entry
+
+    def is_deleted(self, number: int) -> bool:
+        return str(number) in self.deleted_versions
 
     def version_id(self, number: int) -> UUID:
-        return UUID(self.version_entry(number)["id"])
+        self.version_entry(number)
+        return version_id_for(self.id, number)
 
     def holders(self, stage: Stage) -> list[int]:
+        """The live versions in stage; not for development, which is everything else."""
         return sorted(
             int(n)
-            for n, v in self.versions.items()
-            if v["stage"] == stage.value and not v.get("deleted")
+            for n, s in self.stages.items()
+            if s == stage.value and n not in self.deleted_versions
         )
 
     def aliases_of(self, number: int) -> list[str]:
@@ -215,12 +224,13 @@ class RegisteredModel(Aggregate):
 
     # -- version lifecycle ------------------------------------------------------------
 
-    def add_version(self, version_id: UUID, ctx: Context) -> int:
-        """Hands out the next number; saved atomically with the new version."""
+    def add_version(self, ctx: Context) -> tuple[int, UUID]:
+        """Hands out the next number and the new version's id; saved atomically with it."""
         self._check_live()
         number = self.last_number + 1
+        version_id = version_id_for(self.id, number)
         self.trigger_event(self.VersionAdded, number=number, version_id=version_id, **ctx.fields())
-        return number
+        return number, version_id
 
     def check_version_changeable(self, number: int) -> None:
         self._check_live()
