@@ -67,8 +67,13 @@ def free_port() -> int:
 
 def bench_http(database_url: str, count: int, data_dir: Path) -> None:
     port = free_port()
-    env = {**os.environ, "REGISTRUM_DATABASE_URL": database_url, "REGISTRUM_PORT": str(port),
-           "REGISTRUM_DATA_DIR": str(data_dir), "REGISTRUM_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "REGISTRUM_DATABASE_URL": database_url,
+        "REGISTRUM_PORT": str(port),
+        "REGISTRUM_DATA_DIR": str(data_dir),
+        "REGISTRUM_LOG_LEVEL": "warning",
+    }
     server = subprocess.Popen([str(Path(sys.executable).parent / "registrum"), "serve"], env=env)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -85,9 +90,10 @@ def bench_http(database_url: str, count: int, data_dir: Path) -> None:
             started = time.perf_counter()
             for i in range(count):
                 t0 = time.perf_counter()
-                response = http.post(f"/api/v1/models/{name}/versions",
-                                     json={"artifact_uri": f"s3://bench/{i}",
-                                           "metrics": {"auc": 0.9}})
+                response = http.post(
+                    f"/api/v1/models/{name}/versions",
+                    json={"artifact_uri": f"s3://bench/{i}", "metrics": {"auc": 0.9}},
+                )
                 latencies.append(time.perf_counter() - t0)
                 response.raise_for_status()
             report("HTTP API (registrum serve)", latencies, time.perf_counter() - started)
@@ -101,8 +107,10 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=1000)
     parser.add_argument("--database-url", default=os.environ.get("REGISTRUM_BENCH_DATABASE_URL"))
     args = parser.parse_args()
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; {args.versions} sequential registrations")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {args.versions} sequential registrations"
+    )
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="registrum-bench-")))
         url = args.database_url

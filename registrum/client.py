@@ -37,8 +37,13 @@ class Client:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
-              params: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         try:
             response = self._http.request(method, path, json=body, params=params)
         except httpx.HTTPError as exc:
@@ -89,32 +94,37 @@ class Client:
     def resolve(self, name: str, alias: str) -> dict[str, Any]:
         return self._call("GET", f"{self._model(name)}/aliases/{_seg(alias)}")["version"]
 
-    def list_versions(self, name: str, stage: str | None = None, limit: int = 100,
-                      page_token: int = 0) -> dict[str, Any]:
+    def list_versions(
+        self, name: str, stage: str | None = None, limit: int = 100, page_token: int = 0
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit, "page_token": page_token}
         if stage:
             params["stage"] = stage
         return self._call("GET", f"{self._model(name)}/versions", params=params)
 
     def request_approval(self, name: str, number: int, stage: str, **fields: Any) -> dict:
-        return self._call("POST", f"{self._version(name, number)}/approvals",
-                          {"stage": stage, **fields})
+        return self._call(
+            "POST", f"{self._version(name, number)}/approvals", {"stage": stage, **fields}
+        )
 
-    def review(self, name: str, number: int, request_id: str, decision: str,
-               **fields: Any) -> dict[str, Any]:
+    def review(
+        self, name: str, number: int, request_id: str, decision: str, **fields: Any
+    ) -> dict[str, Any]:
         path = f"{self._version(name, number)}/approvals/{_seg(request_id)}/{decision}"
         return self._call("POST", path, fields)
 
     def promote(self, name: str, number: int, stage: str, **fields: Any) -> dict[str, Any]:
-        return self._call("POST", f"{self._version(name, number)}/promote",
-                          {"stage": stage, **fields})
+        return self._call(
+            "POST", f"{self._version(name, number)}/promote", {"stage": stage, **fields}
+        )
 
     def archive(self, name: str, number: int, **fields: Any) -> dict[str, Any]:
         return self._call("POST", f"{self._version(name, number)}/archive", fields)
 
     def set_alias(self, name: str, alias: str, number: int, **fields: Any) -> dict[str, Any]:
-        return self._call("PUT", f"{self._model(name)}/aliases/{_seg(alias)}",
-                          {"version": number, **fields})
+        return self._call(
+            "PUT", f"{self._model(name)}/aliases/{_seg(alias)}", {"version": number, **fields}
+        )
 
     def remove_alias(self, name: str, alias: str) -> dict[str, Any]:
         return self._call("DELETE", f"{self._model(name)}/aliases/{_seg(alias)}")

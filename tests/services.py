@@ -17,10 +17,10 @@ def docker_available() -> bool:
     try:
         if host.startswith("unix://"):
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            address: Any = host[len("unix://"):]
+            address: Any = host[len("unix://") :]
         elif host.startswith("tcp://"):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            hostname, _, port = host[len("tcp://"):].partition(":")
+            hostname, _, port = host[len("tcp://") :].partition(":")
             address = (hostname, int(port or 2375))
         else:
             return False

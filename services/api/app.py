@@ -13,12 +13,19 @@ from services.registry.application import Registry
 
 
 def create_app(registry: Registry, *, max_body_bytes: int = 2 * 1024 * 1024) -> ASGIApp:
+    """The API over registry, refusing bodies over max_body_bytes."""
+    app = build_fastapi()
+    app.state.registry = registry
+    return BodyLimit(app, max_body_bytes)
+
+
+def build_fastapi() -> FastAPI:
+    """The routes and error handlers, without a registry (enough for the OpenAPI document)."""
     app = FastAPI(
         title="Registrum",
         version="0.1.0",
         description="An event-sourced model registry: the system of record for trained models.",
     )
-    app.state.registry = registry
     errors.install(app)
     app.include_router(models.router)
     app.include_router(versions.router)
@@ -28,4 +35,4 @@ def create_app(registry: Registry, *, max_body_bytes: int = 2 * 1024 * 1024) -> 
         registry: Registry = request.app.state.registry
         return {"status": "ok", "position": registry.head_position()}
 
-    return BodyLimit(app, max_body_bytes)
+    return app

@@ -16,12 +16,16 @@ import typer
 from registrum.client import Client, RegistrumError
 from services.cli import output
 
-app = typer.Typer(help="Registrum: the event-sourced model registry.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Registrum: the event-sourced model registry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 models = typer.Typer(help="Registered models.", no_args_is_help=True)
 versions = typer.Typer(help="Model versions.", no_args_is_help=True)
-alias = typer.Typer(help="Aliases: stable names for a version (champion, challenger...).",
-                    no_args_is_help=True)
+alias = typer.Typer(
+    help="Aliases: stable names for a version (champion, challenger...).", no_args_is_help=True
+)
 app.add_typer(models, name="models")
 app.add_typer(versions, name="versions")
 app.add_typer(alias, name="alias")
@@ -44,17 +48,20 @@ def _options(ctx: typer.Context) -> Options:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    url: str = typer.Option("http://127.0.0.1:8000", envvar="REGISTRUM_URL",
-                            help="The registry's address."),
-    actor: str = typer.Option(None, "--as", envvar="REGISTRUM_ACTOR",
-                              help="Who acts; defaults to your login name."),
+    url: str = typer.Option(
+        "http://127.0.0.1:8000", envvar="REGISTRUM_URL", help="The registry's address."
+    ),
+    actor: str = typer.Option(
+        None, "--as", envvar="REGISTRUM_ACTOR", help="Who acts; defaults to your login name."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     ctx.obj = Options(url=url, actor=actor or getpass.getuser(), json=as_json)
 
 
-def _run(ctx: typer.Context, call: Callable[[Client], Any],
-         show: Callable[[Any], None] | None = None) -> Any:
+def _run(
+    ctx: typer.Context, call: Callable[[Client], Any], show: Callable[[Any], None] | None = None
+) -> Any:
     opts = _options(ctx)
     try:
         with opts.client() as client:
@@ -100,6 +107,7 @@ def _number(ref: str) -> int:
 
 # -- serve ------------------------------------------------------------------------------
 
+
 @app.command()
 def serve(
     host: str = typer.Option(None, help="Listen address (REGISTRUM_HOST)."),
@@ -111,8 +119,9 @@ def serve(
     from services.embedded import EmbeddedError
     from services.settings import Settings
 
-    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items()
-                 if v is not None}
+    overrides: dict[str, Any] = {
+        k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None
+    }
     settings = Settings(**overrides)
     try:
         run(settings)
@@ -123,6 +132,7 @@ def serve(
 
 # -- models -----------------------------------------------------------------------------
 
+
 @models.command("list")
 def models_list(ctx: typer.Context, limit: int = typer.Option(100)) -> None:
     """List registered models."""
@@ -131,14 +141,18 @@ def models_list(ctx: typer.Context, limit: int = typer.Option(100)) -> None:
 
 @models.command("create")
 def models_create(
-    ctx: typer.Context, name: str,
+    ctx: typer.Context,
+    name: str,
     description: str = typer.Option("", help="What the model is for."),
     tag: list[str] = typer.Option(None, help="KEY=VALUE, repeatable."),
 ) -> None:
     """Register a new model name."""
     tags = _pairs(tag, "--tag")
-    _run(ctx, lambda c: c.create_model(name, description=description, tags=tags),
-         lambda r: output.console.print(f"created model [bold]{r['model']['name']}[/bold]"))
+    _run(
+        ctx,
+        lambda c: c.create_model(name, description=description, tags=tags),
+        lambda r: output.console.print(f"created model [bold]{r['model']['name']}[/bold]"),
+    )
 
 
 @models.command("show")
@@ -149,9 +163,12 @@ def models_show(ctx: typer.Context, name: str) -> None:
 
 # -- versions ---------------------------------------------------------------------------
 
+
 @versions.command("register")
 def versions_register(
-    ctx: typer.Context, model: str, artifact_uri: str,
+    ctx: typer.Context,
+    model: str,
+    artifact_uri: str,
     sha256: str = typer.Option(None, help="The artefact's sha256 digest."),
     size: int = typer.Option(None, help="The artefact's size in bytes."),
     run_id: str = typer.Option(None, help="The training run."),
@@ -161,12 +178,22 @@ def versions_register(
     description: str = typer.Option("", help="What changed in this version."),
 ) -> None:
     """Register the next version of MODEL, its artefact at ARTIFACT_URI."""
-    fields = {"sha256": sha256, "size": size, "run_id": run_id,
-              "dataset_version": dataset_version, "metrics": _pairs(metric, "--metric", True),
-              "tags": _pairs(tag, "--tag"), "description": description}
-    _run(ctx, lambda c: c.register_version(model, artifact_uri, **fields),
-         lambda r: output.console.print(
-             f"registered [bold]{model}[/bold] version {r['version']['number']}"))
+    fields = {
+        "sha256": sha256,
+        "size": size,
+        "run_id": run_id,
+        "dataset_version": dataset_version,
+        "metrics": _pairs(metric, "--metric", True),
+        "tags": _pairs(tag, "--tag"),
+        "description": description,
+    }
+    _run(
+        ctx,
+        lambda c: c.register_version(model, artifact_uri, **fields),
+        lambda r: output.console.print(
+            f"registered [bold]{model}[/bold] version {r['version']['number']}"
+        ),
+    )
 
 
 @versions.command("show")
@@ -176,24 +203,30 @@ def versions_show(ctx: typer.Context, model: str, version: str) -> None:
 
 
 @versions.command("list")
-def versions_list(ctx: typer.Context, model: str,
-                  stage: str = typer.Option(None, help="Only this stage.")) -> None:
+def versions_list(
+    ctx: typer.Context, model: str, stage: str = typer.Option(None, help="Only this stage.")
+) -> None:
     """List a model's versions."""
     _run(ctx, lambda c: c.list_versions(model, stage)["versions"], output.versions_table)
 
 
 # -- reviews and stages ---------------------------------------------------------------
 
+
 def _said(verb: str) -> Callable[[dict[str, Any]], None]:
     def show(result: dict[str, Any]) -> None:
         v = result["version"]
         output.console.print(f"{verb}: {v['model']} version {v['number']} is {v['stage']}")
+
     return show
 
 
 @app.command("request-approval")
 def request_approval(
-    ctx: typer.Context, model: str, version: str, stage: str,
+    ctx: typer.Context,
+    model: str,
+    version: str,
+    stage: str,
     approvals: int = typer.Option(None, help="Distinct approvers needed."),
     reason: str = typer.Option(None, help="Why this version should be promoted."),
 ) -> None:
@@ -201,71 +234,115 @@ def request_approval(
     number = _number(version)
 
     def show(result: dict[str, Any]) -> None:
-        requests = [r for r in result["version"]["approval_requests"]
-                    if r["stage"] == stage.lower() and r["status"] == "pending"]
+        requests = [
+            r
+            for r in result["version"]["approval_requests"]
+            if r["stage"] == stage.lower() and r["status"] == "pending"
+        ]
         output.console.print(f"requested approval {requests[-1]['id'] if requests else ''}")
 
-    _run(ctx, lambda c: c.request_approval(model, number, stage, required_approvals=approvals,
-                                           reason=reason), show)
+    _run(
+        ctx,
+        lambda c: c.request_approval(
+            model, number, stage, required_approvals=approvals, reason=reason
+        ),
+        show,
+    )
 
 
-def _review(ctx: typer.Context, decision: str, model: str, version: str,
-            request: str | None, comment: str | None) -> None:
+def _review(
+    ctx: typer.Context,
+    decision: str,
+    model: str,
+    version: str,
+    request: str | None,
+    comment: str | None,
+) -> None:
     number = _number(version)
 
     def call(client: Client) -> dict[str, Any]:
         request_id = request
         if request_id is None:
-            pending = [r["id"] for r in client.get_version(model, number)["approval_requests"]
-                       if r["status"] == "pending"]
+            pending = [
+                r["id"]
+                for r in client.get_version(model, number)["approval_requests"]
+                if r["status"] == "pending"
+            ]
             if len(pending) != 1:
                 raise RegistrumError(
-                    404 if not pending else 409, "ambiguous_request",
-                    "no pending request; nothing to review" if not pending else
-                    f"several pending requests: choose one with --request ({', '.join(pending)})",
+                    404 if not pending else 409,
+                    "ambiguous_request",
+                    "no pending request; nothing to review"
+                    if not pending
+                    else "several pending requests; choose one with --request: "
+                    + ", ".join(pending),
                 )
             request_id = pending[0]
         return client.review(model, number, request_id, decision, reason=comment)
 
-    _run(ctx, call, _said({"approve": "approved", "reject": "rejected",
-                            "withdraw": "withdrawn"}[decision]))
+    _run(
+        ctx,
+        call,
+        _said({"approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}[decision]),
+    )
 
 
 @app.command()
-def approve(ctx: typer.Context, model: str, version: str,
-            request: str = typer.Option(None, help="The request id; default: the pending one."),
-            comment: str = typer.Option(None, help="Recorded with the approval.")) -> None:
+def approve(
+    ctx: typer.Context,
+    model: str,
+    version: str,
+    request: str = typer.Option(None, help="The request id; default: the pending one."),
+    comment: str = typer.Option(None, help="Recorded with the approval."),
+) -> None:
     """Sign off a pending approval request."""
     _review(ctx, "approve", model, version, request, comment)
 
 
 @app.command()
-def reject(ctx: typer.Context, model: str, version: str,
-           request: str = typer.Option(None, help="The request id; default: the pending one."),
-           comment: str = typer.Option(None, help="Why it is rejected.")) -> None:
+def reject(
+    ctx: typer.Context,
+    model: str,
+    version: str,
+    request: str = typer.Option(None, help="The request id; default: the pending one."),
+    comment: str = typer.Option(None, help="Why it is rejected."),
+) -> None:
     """Reject a pending approval request."""
     _review(ctx, "reject", model, version, request, comment)
 
 
 @app.command()
-def withdraw(ctx: typer.Context, model: str, version: str,
-             request: str = typer.Option(None, help="The request id; default: the pending one."),
-             comment: str = typer.Option(None, help="Why it is withdrawn.")) -> None:
+def withdraw(
+    ctx: typer.Context,
+    model: str,
+    version: str,
+    request: str = typer.Option(None, help="The request id; default: the pending one."),
+    comment: str = typer.Option(None, help="Why it is withdrawn."),
+) -> None:
     """Withdraw your own pending approval request."""
     _review(ctx, "withdraw", model, version, request, comment)
 
 
 @app.command()
-def promote(ctx: typer.Context, model: str, version: str, stage: str,
-            reason: str = typer.Option(None, help="Why now.")) -> None:
+def promote(
+    ctx: typer.Context,
+    model: str,
+    version: str,
+    stage: str,
+    reason: str = typer.Option(None, help="Why now."),
+) -> None:
     """Promote VERSION of MODEL to STAGE (needs an approved request)."""
     number = _number(version)
     _run(ctx, lambda c: c.promote(model, number, stage, reason=reason), _said("promoted"))
 
 
 @app.command()
-def archive(ctx: typer.Context, model: str, version: str,
-            reason: str = typer.Option(None, help="Why it is retired.")) -> None:
+def archive(
+    ctx: typer.Context,
+    model: str,
+    version: str,
+    reason: str = typer.Option(None, help="Why it is retired."),
+) -> None:
     """Archive VERSION of MODEL."""
     number = _number(version)
     _run(ctx, lambda c: c.archive(model, number, reason=reason), _said("archived"))
@@ -273,19 +350,26 @@ def archive(ctx: typer.Context, model: str, version: str,
 
 # -- aliases ------------------------------------------------------------------------------
 
+
 @alias.command("set")
 def alias_set(ctx: typer.Context, model: str, name: str, version: str) -> None:
     """Point alias NAME of MODEL at VERSION."""
     number = _number(version)
-    _run(ctx, lambda c: c.set_alias(model, name, number),
-         lambda r: output.console.print(f"{model}@{name} → version {number}"))
+    _run(
+        ctx,
+        lambda c: c.set_alias(model, name, number),
+        lambda r: output.console.print(f"{model}@{name} → version {number}"),
+    )
 
 
 @alias.command("rm")
 def alias_rm(ctx: typer.Context, model: str, name: str) -> None:
     """Remove alias NAME of MODEL."""
-    _run(ctx, lambda c: c.remove_alias(model, name),
-         lambda r: output.console.print(f"removed {model}@{name}"))
+    _run(
+        ctx,
+        lambda c: c.remove_alias(model, name),
+        lambda r: output.console.print(f"removed {model}@{name}"),
+    )
 
 
 def main() -> None:

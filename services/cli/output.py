@@ -20,7 +20,8 @@ def models_table(models: list[dict[str, Any]]) -> None:
     table = Table("name", "latest", "production", "staging", "aliases", "description")
     for m in models:
         table.add_row(
-            m["name"], str(m["latest_version"]),
+            m["name"],
+            str(m["latest_version"]),
             ", ".join(map(str, m["production"])) or "-",
             ", ".join(map(str, m["staging"])) or "-",
             ", ".join(f"{a}→{n}" for a, n in m["aliases"].items()) or "-",
@@ -31,8 +32,18 @@ def models_table(models: list[dict[str, Any]]) -> None:
 
 def model_detail(m: dict[str, Any]) -> None:
     table = Table(show_header=False)
-    for key in ("name", "description", "latest_version", "production", "staging", "aliases",
-                "tags", "created_by", "created_at", "updated_at"):
+    for key in (
+        "name",
+        "description",
+        "latest_version",
+        "production",
+        "staging",
+        "aliases",
+        "tags",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ):
         table.add_row(key, _fmt(m.get(key)))
     console.print(table)
 
@@ -41,17 +52,34 @@ def versions_table(versions: list[dict[str, Any]]) -> None:
     table = Table("version", "stage", "aliases", "artifact", "created by", "created at")
     for v in versions:
         table.add_row(
-            str(v["number"]), v["stage"], ", ".join(v["aliases"]) or "-", v["artifact_uri"],
-            v["created_by"], v["created_at"][:19],
+            str(v["number"]),
+            v["stage"],
+            ", ".join(v["aliases"]) or "-",
+            v["artifact_uri"],
+            v["created_by"],
+            v["created_at"][:19],
         )
     console.print(table)
 
 
 def version_detail(v: dict[str, Any]) -> None:
     table = Table(show_header=False)
-    for key in ("model", "number", "stage", "aliases", "artifact_uri", "sha256", "size",
-                "run_id", "dataset_version", "metrics", "tags", "description", "created_by",
-                "created_at"):
+    for key in (
+        "model",
+        "number",
+        "stage",
+        "aliases",
+        "artifact_uri",
+        "sha256",
+        "size",
+        "run_id",
+        "dataset_version",
+        "metrics",
+        "tags",
+        "description",
+        "created_by",
+        "created_at",
+    ):
         table.add_row(key, _fmt(v.get(key)))
     console.print(table)
     requests = v.get("approval_requests") or []
@@ -59,7 +87,10 @@ def version_detail(v: dict[str, Any]) -> None:
         reviews = Table("request", "stage", "status", "requested by", "approvals")
         for r in requests:
             reviews.add_row(
-                r["id"], r["stage"], r["status"], r["requested_by"],
+                r["id"],
+                r["stage"],
+                r["status"],
+                r["requested_by"],
                 f"{len(r['approvals'])}/{r['required_approvals']} "
                 + ", ".join(a["actor"] for a in r["approvals"]),
             )

@@ -35,8 +35,12 @@ def serve(settings: Settings, announce: bool = True) -> None:
         registry = build_registry(settings, database_url)
         app = create_app(registry, max_body_bytes=settings.max_body_bytes)
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level,
-            access_log=False, lifespan="off",
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+            lifespan="off",
         )
         if announce:
             where = "embedded PostgreSQL" if embedded else "PostgreSQL at REGISTRUM_DATABASE_URL"

@@ -134,13 +134,10 @@ class Registry(Application):
 
     def _model(self, name: str) -> RegisteredModel:
         values.check_name(name)
-        try:
-            index = self.repository.get(name_id(name))
-        except AggregateNotFoundError:
-            index = None
+        index = self._name_index(name)
         if index is None or index.model_id is None:
             raise NotFound(f"no model named {name!r}", model=name)
-        model = self.repository.get(index.model_id)
+        model: RegisteredModel = self.repository.get(index.model_id)
         if model.deleted:
             raise NotFound(f"no model named {name!r}", model=name)
         return model
@@ -152,7 +149,8 @@ class Registry(Application):
 
     def _name_index(self, name: str) -> ModelName | None:
         try:
-            return self.repository.get(name_id(name))
+            index: ModelName = self.repository.get(name_id(name))
+            return index
         except AggregateNotFoundError:
             return None
 
@@ -475,7 +473,7 @@ class Registry(Application):
             number,
             {"alias": alias},
             ctx,
-            lambda m, v: m.assign_alias(alias, v.number, ctx) and None,
+            lambda m, v: _assign(m, alias, v.number, ctx),
         )
 
     def remove_alias(self, name: str, alias: str, ctx: Context) -> Outcome:
@@ -509,6 +507,10 @@ class Registry(Application):
         for row in rows:
             row["model"] = model.name  # the index keeps the name as it was at registration
         return rows
+
+
+def _assign(model: RegisteredModel, alias: str, number: int, ctx: Context) -> None:
+    model.assign_alias(alias, number, ctx)
 
 
 def _fingerprint(command: str, args: dict[str, Any], ctx: Context) -> str:

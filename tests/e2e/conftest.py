@@ -43,8 +43,9 @@ def start_server(data_dir: Path, port: int | None = None) -> Server:
     env.update(REGISTRUM_PORT=str(port), REGISTRUM_DATA_DIR=str(data_dir))
     log = data_dir.parent / f"serve-{port}.log"
     with log.open("w") as out:  # the child keeps its own descriptor
-        process = subprocess.Popen([REGISTRUM, "serve"], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            [REGISTRUM, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -70,8 +71,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def cli(url: str, *args: str, actor: str = "alice") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
     env.update(REGISTRUM_URL=url, REGISTRUM_ACTOR=actor, COLUMNS="200")
-    return subprocess.run([REGISTRUM, *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [REGISTRUM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def cli_json(url: str, *args: str, actor: str = "alice") -> Any:

@@ -13,8 +13,19 @@ from tests.e2e.conftest import REGISTRUM, Server, cli, cli_json, free_port, star
 def test_create_register_review_promote_show(server: Server, unique: str) -> None:
     url, name = server.url, f"fraud-{unique}"
     assert cli(url, "models", "create", name, "--description", "card fraud").returncode == 0
-    registered = cli_json(url, "versions", "register", name, "s3://models/fraud/1",
-                          "--sha256", "cd" * 32, "--metric", "auc=0.91", "--run-id", "run-7")
+    registered = cli_json(
+        url,
+        "versions",
+        "register",
+        name,
+        "s3://models/fraud/1",
+        "--sha256",
+        "cd" * 32,
+        "--metric",
+        "auc=0.91",
+        "--run-id",
+        "run-7",
+    )
     assert registered["version"]["number"] == 1
 
     requested = cli_json(url, "request-approval", name, "1", "production", "--reason", "better")
@@ -65,7 +76,10 @@ def test_cli_exit_codes(server: Server) -> None:
 def test_a_second_serve_on_the_same_data_directory_refuses(server: Server) -> None:
     second = subprocess.run(
         [REGISTRUM, "serve", "--port", str(free_port()), "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert second.returncode == 1
     assert "in use" in second.stderr

@@ -37,27 +37,38 @@ def make_version(http: TestClient, name: str) -> None:
 def test_create_register_review_promote_and_read_back(http: TestClient, unique: str) -> None:
     name = f"api-{unique}"
     make_version(http, name)
-    requested = http.post(f"/api/v1/models/{name}/versions/1/approvals",
-                          json={"stage": "production", "reason": "beats v0"},
-                          headers=as_("alice"))
+    requested = http.post(
+        f"/api/v1/models/{name}/versions/1/approvals",
+        json={"stage": "production", "reason": "beats v0"},
+        headers=as_("alice"),
+    )
     assert requested.status_code == 201
     request_id = requested.json()["version"]["approval_requests"][0]["id"]
-    approved = http.post(f"/api/v1/models/{name}/versions/1/approvals/{request_id}/approve",
-                         json={"reason": "checked the card"}, headers=as_("bob"))
+    approved = http.post(
+        f"/api/v1/models/{name}/versions/1/approvals/{request_id}/approve",
+        json={"reason": "checked the card"},
+        headers=as_("bob"),
+    )
     assert approved.status_code == 200
-    promoted = http.post(f"/api/v1/models/{name}/versions/1/promote",
-                         json={"stage": "production"}, headers=as_("carol"))
+    promoted = http.post(
+        f"/api/v1/models/{name}/versions/1/promote",
+        json={"stage": "production"},
+        headers=as_("carol"),
+    )
     assert promoted.status_code == 200
     body = promoted.json()
     # Every command answers with the log position of its events.
     assert body["position"] > approved.json()["position"]
     assert promoted.headers["X-Registrum-Position"] == str(body["position"])
-    alias = http.put(f"/api/v1/models/{name}/aliases/champion", json={"version": 1},
-                     headers=as_("carol"))
+    alias = http.put(
+        f"/api/v1/models/{name}/aliases/champion", json={"version": 1}, headers=as_("carol")
+    )
     assert alias.status_code == 200
     resolved = http.get(f"/api/v1/models/{name}/aliases/champion").json()["version"]
     assert (resolved["stage"], resolved["sha256"], resolved["aliases"]) == (
-        "production", SHA, ["champion"]
+        "production",
+        SHA,
+        ["champion"],
     )
     listed = http.get(f"/api/v1/models/{name}/versions", params={"stage": "production"})
     assert [v["number"] for v in listed.json()["versions"]] == [1]
@@ -93,8 +104,14 @@ def bad_requests(name: str, request_id: str) -> list[tuple[str, str, str, Any, d
         ("unknown model", "GET", "/api/v1/models/no-such-model-anywhere", None, {}, 404),
         ("unknown version", "GET", f"{model}/versions/99", None, {}, 404),
         ("unknown alias", "GET", f"{model}/aliases/nobody", None, {}, 404),
-        ("register to unknown model", "POST", "/api/v1/models/nope-nope/versions",
-         {"artifact_uri": "s3://x"}, alice, 404),
+        (
+            "register to unknown model",
+            "POST",
+            "/api/v1/models/nope-nope/versions",
+            {"artifact_uri": "s3://x"},
+            alice,
+            404,
+        ),
         ("unknown stage", "POST", f"{model}/versions/1/promote", {"stage": "prod"}, alice, 422),
         ("unknown stage in list", "GET", f"{model}/versions?stage=gold", None, {}, 422),
         ("empty name", "POST", "/api/v1/models", {"name": ""}, alice, 422),
@@ -104,35 +121,95 @@ def bad_requests(name: str, request_id: str) -> list[tuple[str, str, str, Any, d
         ("control char", "POST", "/api/v1/models", {"name": "bad\u0007name"}, alice, 422),
         ("newline", "POST", "/api/v1/models", {"name": "two\nlines"}, alice, 422),
         ("name not a string", "POST", "/api/v1/models", {"name": 7}, alice, 422),
-        ("10 MB description", "POST", "/api/v1/models",
-         {"name": f"big-{name}", "description": "x" * (10 * 1024 * 1024)}, alice, 413),
+        (
+            "10 MB description",
+            "POST",
+            "/api/v1/models",
+            {"name": f"big-{name}", "description": "x" * (10 * 1024 * 1024)},
+            alice,
+            413,
+        ),
         ("100 KB description", "PATCH", model, {"description": "x" * 100_000}, alice, 422),
         ("malformed JSON", "POST", "/api/v1/models", b'{"name": "x",', alice, 422),
         ("not an object", "POST", "/api/v1/models", b"[1, 2]", alice, 422),
         ("unknown field", "POST", "/api/v1/models", {"name": "x", "nmae": "y"}, alice, 422),
         ("missing actor", "POST", "/api/v1/models", {"name": f"anon-{name}"}, {}, 401),
-        ("promote without approval", "POST", f"{model}/versions/1/promote",
-         {"stage": "staging"}, alice, 403),
-        ("self-approval by requester", "POST",
-         f"{model}/versions/1/approvals/{request_id}/approve", {}, bob, 403),
-        ("self-approval by registrant", "POST",
-         f"{model}/versions/1/approvals/{request_id}/approve", {}, alice, 403),
-        ("unknown review", "POST", f"{model}/versions/1/approvals/{request_id}/bless", {},
-         as_("carol"), 404),
-        ("unknown request", "POST", f"{model}/versions/1/approvals/nope/approve", {},
-         as_("carol"), 404),
-        ("bad digest", "POST", f"{model}/versions",
-         {"artifact_uri": "s3://x", "sha256": "xyz"}, alice, 422),
-        ("negative size", "POST", f"{model}/versions",
-         {"artifact_uri": "s3://x", "size": -1}, alice, 422),
+        (
+            "promote without approval",
+            "POST",
+            f"{model}/versions/1/promote",
+            {"stage": "staging"},
+            alice,
+            403,
+        ),
+        (
+            "self-approval by requester",
+            "POST",
+            f"{model}/versions/1/approvals/{request_id}/approve",
+            {},
+            bob,
+            403,
+        ),
+        (
+            "self-approval by registrant",
+            "POST",
+            f"{model}/versions/1/approvals/{request_id}/approve",
+            {},
+            alice,
+            403,
+        ),
+        (
+            "unknown review",
+            "POST",
+            f"{model}/versions/1/approvals/{request_id}/bless",
+            {},
+            as_("carol"),
+            404,
+        ),
+        (
+            "unknown request",
+            "POST",
+            f"{model}/versions/1/approvals/nope/approve",
+            {},
+            as_("carol"),
+            404,
+        ),
+        (
+            "bad digest",
+            "POST",
+            f"{model}/versions",
+            {"artifact_uri": "s3://x", "sha256": "xyz"},
+            alice,
+            422,
+        ),
+        (
+            "negative size",
+            "POST",
+            f"{model}/versions",
+            {"artifact_uri": "s3://x", "size": -1},
+            alice,
+            422,
+        ),
         ("version not a number", "GET", f"{model}/versions/one", None, {}, 422),
         ("version zero", "GET", f"{model}/versions/0", None, {}, 422),
-        ("alias to unknown version", "PUT", f"{model}/aliases/champion", {"version": 5},
-         alice, 404),
+        (
+            "alias to unknown version",
+            "PUT",
+            f"{model}/aliases/champion",
+            {"version": 5},
+            alice,
+            404,
+        ),
         ("reserved alias", "PUT", f"{model}/aliases/latest", {"version": 1}, alice, 422),
         ("duplicate name", "POST", "/api/v1/models", {"name": name}, alice, 409),
-        ("stage archived by promotion", "POST", f"{model}/versions/1/promote",
-         {"stage": "archived"}, alice, 422),
+        (
+            "stage archived by promotion",
+            "POST",
+            f"{model}/versions/1/promote",
+            {"stage": "archived"},
+            alice,
+            422,
+        ),
         ("no such route", "GET", "/api/v1/nothing", None, {}, 404),
         ("wrong method", "DELETE", "/api/v1/models", None, alice, 405),
     ]
@@ -143,16 +220,20 @@ def test_bad_input_gets_a_typed_4xx_and_changes_nothing(
 ) -> None:
     name = f"bad-{unique}"
     make_version(http, name)
-    requested = http.post(f"/api/v1/models/{name}/versions/1/approvals",
-                          json={"stage": "production"}, headers=as_("bob"))
+    requested = http.post(
+        f"/api/v1/models/{name}/versions/1/approvals",
+        json={"stage": "production"},
+        headers=as_("bob"),
+    )
     request_id = requested.json()["version"]["approval_requests"][0]["id"]
     before_events = registry.registry_recorder.count_events()
     before_version = http.get(f"/api/v1/models/{name}/versions/1").json()
 
     for label, method, path, body, headers, expected in bad_requests(name, request_id):
         if isinstance(body, bytes):
-            response = http.request(method, path, content=body,
-                                    headers={**headers, "Content-Type": "application/json"})
+            response = http.request(
+                method, path, content=body, headers={**headers, "Content-Type": "application/json"}
+            )
         else:
             response = http.request(method, path, json=body, headers=headers)
         assert response.status_code == expected, (label, response.status_code, response.text)
@@ -173,8 +254,11 @@ def test_a_streamed_oversized_body_is_refused(http: TestClient, unique: str) -> 
             yield b"x" * 65536
         yield b'"}'
 
-    response = http.post("/api/v1/models", content=chunks(),
-                         headers={**as_("alice"), "Content-Type": "application/json"})
+    response = http.post(
+        "/api/v1/models",
+        content=chunks(),
+        headers={**as_("alice"), "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
     assert http.get(f"/api/v1/models/streamed-{unique}").status_code == 404

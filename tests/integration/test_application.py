@@ -29,8 +29,7 @@ def test_eight_writers_get_numbers_one_to_1600(registry: Registry, unique: str) 
         start.wait()
         ctx = Context(f"pipeline-{worker}")
         return [
-            registry.register_version(name, ctx, **facts(f"s3://m/{worker}/{i}"))
-            .result["number"]
+            registry.register_version(name, ctx, **facts(f"s3://m/{worker}/{i}")).result["number"]
             for i in range(200)
         ]
 
@@ -168,7 +167,9 @@ def test_the_full_review_flow_and_rename(registry: Registry, unique: str) -> Non
         registry.get_model(name)
     renamed = registry.resolve_alias(f"{name}-renamed", "challenger")
     assert (renamed["number"], renamed["stage"], renamed["model"]) == (
-        1, "staging", f"{name}-renamed"
+        1,
+        "staging",
+        f"{name}-renamed",
     )
     # The old name is free again.
     registry.create_model(name, ALICE)

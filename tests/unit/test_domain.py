@@ -27,15 +27,33 @@ ALICE, BOB, CAROL, DAN = (Context(n) for n in ("alice", "bob", "carol", "dan"))
 def new_version(model: RegisteredModel, who: Context = ALICE) -> ModelVersion:
     number, version_id = model.add_version(who)
     return ModelVersion.register(
-        version_id=version_id, ctx=who, model_id=model.id, model_name=model.name, number=number,
-        artifact_uri=f"s3://models/{number}", sha256=None, size=None, format=None, flavor=None,
-        run_id=None, dataset_version=None, hyperparameters={}, metrics={}, lineage=[], tags={},
+        version_id=version_id,
+        ctx=who,
+        model_id=model.id,
+        model_name=model.name,
+        number=number,
+        artifact_uri=f"s3://models/{number}",
+        sha256=None,
+        size=None,
+        format=None,
+        flavor=None,
+        run_id=None,
+        dataset_version=None,
+        hyperparameters={},
+        metrics={},
+        lineage=[],
+        tags={},
         description="",
     )
 
 
-def approved(model: RegisteredModel, version: ModelVersion, stage: Stage,
-             requester: Context = ALICE, approvers: tuple[Context, ...] = (BOB,)) -> str:
+def approved(
+    model: RegisteredModel,
+    version: ModelVersion,
+    stage: Stage,
+    requester: Context = ALICE,
+    approvers: tuple[Context, ...] = (BOB,),
+) -> str:
     request_id = uuid4().hex
     rules.request_approval(model, version, request_id, stage, len(approvers), requester)
     for approver in approvers:
@@ -171,8 +189,11 @@ def test_archived_versions_and_deleted_models_cannot_change() -> None:
     with pytest.raises(NotChangeable):
         rules.request_approval(model, version, "r", Stage.STAGING, 1, ALICE)
     model.delete(ALICE)
-    for change in (lambda: model.describe("x", ALICE), lambda: new_version(model),
-                   lambda: model.tag("k", "v", ALICE)):
+    for change in (
+        lambda: model.describe("x", ALICE),
+        lambda: new_version(model),
+        lambda: model.tag("k", "v", ALICE),
+    ):
         with pytest.raises(NotChangeable):
             change()
 
@@ -203,8 +224,11 @@ def test_every_event_records_who_why_and_the_command() -> None:
     model = RegisteredModel.register("fraud", ctx)
     new_version(model, who=ctx)
     for event in model.collect_events():
-        assert (event.actor, event.reason, event.command_id) == ("alice", "retrain on Q3 data",
-                                                                 "cmd-7")
+        assert (event.actor, event.reason, event.command_id) == (
+            "alice",
+            "retrain on Q3 data",
+            "cmd-7",
+        )
 
 
 def replay(events: list[Any]) -> Any:

@@ -9,8 +9,20 @@ from services.registry.domain.values import Context, Stage
 
 @pytest.mark.parametrize(
     "bad",
-    ["", " fraud", "fraud ", "a/b", "a@b", "tab\there", "nul\x00", "bell\x07", "x" * 257,
-     "zero\u200bwidth", 42, None],
+    [
+        "",
+        " fraud",
+        "fraud ",
+        "a/b",
+        "a@b",
+        "tab\there",
+        "nul\x00",
+        "bell\x07",
+        "x" * 257,
+        "zero\u200bwidth",
+        42,
+        None,
+    ],
 )
 def test_bad_model_names_are_refused(bad: object) -> None:
     with pytest.raises(InvalidInput) as info:
@@ -42,8 +54,13 @@ def test_bad_aliases_are_refused(bad: str) -> None:
 
 def test_metrics_must_be_finite_numbers() -> None:
     assert values.check_metrics({"auc": 1}) == {"auc": 1.0}
-    for bad in ({"auc": "high"}, {"auc": float("nan")}, {"auc": float("inf")}, {"": 1.0},
-                {"auc": True}):
+    for bad in (
+        {"auc": "high"},
+        {"auc": float("nan")},
+        {"auc": float("inf")},
+        {"": 1.0},
+        {"auc": True},
+    ):
         with pytest.raises(InvalidInput):
             values.check_metrics(bad)
 
@@ -65,5 +82,7 @@ def test_context_requires_a_named_actor() -> None:
     with pytest.raises(InvalidInput):
         Context(actor="bob", command_id="x" * 201)
     assert Context("bob", "why", "cmd-1").fields() == {
-        "actor": "bob", "reason": "why", "command_id": "cmd-1"
+        "actor": "bob",
+        "reason": "why",
+        "command_id": "cmd-1",
     }

@@ -6,7 +6,7 @@ one production version, no alias on an archived version, numbers without gaps.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -127,8 +127,20 @@ class RegisteredModel(Aggregate):
         def apply(self, model: RegisteredModel) -> None:
             model.aliases.pop(self.alias, None)
 
-    # State is set by the events' apply methods; no class annotations, because the
-    # library would turn them into required constructor arguments.
+    # State is set by the events' apply methods. Annotated for type checkers only: at
+    # run time the library would turn annotations into constructor arguments.
+    if TYPE_CHECKING:
+        name: str
+        description: str
+        tags: dict[str, str]
+        allow_multiple_production: bool
+        created_by: str
+        deleted: bool
+        last_number: int
+        stages: dict[str, str]
+        deleted_versions: dict[str, bool]
+        aliases: dict[str, int]
+        used_requests: list[str]
 
     # -- creation ---------------------------------------------------------------
 

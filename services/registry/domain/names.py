@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -44,8 +45,11 @@ class ModelName(Aggregate):
         def apply(self, index: ModelName) -> None:
             index.model_id = None
 
-    # State is set by the events' apply methods; no class annotations, because the
-    # library would turn them into required constructor arguments.
+    # State is set by the events' apply methods. Annotated for type checkers only: at
+    # run time the library would turn annotations into constructor arguments.
+    if TYPE_CHECKING:
+        name: str
+        model_id: UUID | None
 
     @classmethod
     def reserve(cls, name: str, model_id: UUID, ctx: Context) -> ModelName:

@@ -6,7 +6,7 @@ they are about this version's evidence and who vouched for it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -146,8 +146,28 @@ class ModelVersion(Aggregate):
             request["status"] = WITHDRAWN
             request["decided_by"] = self.actor
 
-    # State is set by the events' apply methods; no class annotations, because the
-    # library would turn them into required constructor arguments.
+    # State is set by the events' apply methods. Annotated for type checkers only: at
+    # run time the library would turn annotations into constructor arguments.
+    if TYPE_CHECKING:
+        model_id: UUID
+        model_name: str
+        number: int
+        artifact_uri: str
+        sha256: str | None
+        size: int | None
+        format: str | None
+        flavor: str | None
+        run_id: str | None
+        dataset_version: str | None
+        hyperparameters: dict[str, Any]
+        metrics: dict[str, float]
+        lineage: list[dict[str, str]]
+        tags: dict[str, str]
+        description: str
+        model_card: dict[str, Any]
+        created_by: str
+        deleted: bool
+        requests: dict[str, dict[str, Any]]
 
     @classmethod
     def register(
