@@ -163,6 +163,9 @@ class EmbeddedPostgres:
                 user=self._user,
                 check=False,
                 stdin=subprocess.DEVNULL,
+                # Its own session: Ctrl-C at the terminal reaches `registrum serve`, which
+                # stops the server in order, rather than the server directly.
+                start_new_session=True,
             )
             if result.returncode != 0:
                 out.seek(0)
