@@ -398,34 +398,26 @@ class Registry(Application):
         )
 
     def approve(self, name: str, number: int, request_id: str, ctx: Context) -> Outcome:
-        return self._on_version(
-            "approve",
-            name,
-            number,
-            {"request_id": request_id},
-            ctx,
-            lambda m, v: v.approve(request_id, ctx),
-        )
+        return self._review("approve", name, number, request_id, ctx)
 
     def reject(self, name: str, number: int, request_id: str, ctx: Context) -> Outcome:
-        return self._on_version(
-            "reject",
-            name,
-            number,
-            {"request_id": request_id},
-            ctx,
-            lambda m, v: v.reject(request_id, ctx),
-        )
+        return self._review("reject", name, number, request_id, ctx)
 
     def withdraw(self, name: str, number: int, request_id: str, ctx: Context) -> Outcome:
+        return self._review("withdraw", name, number, request_id, ctx)
+
+    def _review(
+        self, decision: str, name: str, number: int, request_id: str, ctx: Context
+    ) -> Outcome:
+        # A requester may withdraw even after the version was archived.
         return self._on_version(
-            "withdraw",
+            decision,
             name,
             number,
             {"request_id": request_id},
             ctx,
-            lambda m, v: v.withdraw(request_id, ctx),
-            check_live=False,
+            lambda m, v: getattr(v, decision)(request_id, ctx),
+            check_live=decision != "withdraw",
         )
 
     def _on_model_version(

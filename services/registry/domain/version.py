@@ -61,7 +61,6 @@ class ModelVersion(Aggregate):
             version.tags = dict(self.tags)
             version.model_card = {}
             version.created_by = self.actor
-            version.deleted = False
             version.requests = {}
 
     class VersionDescribed(Event):
@@ -166,7 +165,6 @@ class ModelVersion(Aggregate):
         description: str
         model_card: dict[str, Any]
         created_by: str
-        deleted: bool
         requests: dict[str, dict[str, Any]]
 
     @classmethod
