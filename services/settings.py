@@ -24,6 +24,10 @@ class Settings(BaseSettings):
         description="PostgreSQL URL of the event store. Unset: an embedded PostgreSQL "
         "in the data directory.",
     )
+    read_database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL of the read views. Unset: the event store's database.",
+    )
     required_approvals: int = Field(
         1, ge=1, le=10, description="Distinct approvers needed before a promotion."
     )

@@ -1,38 +1,95 @@
-"""The HTTP entry point: FastAPI app over the registry application."""
+"""The HTTP entry point: FastAPI over the registry (writes) and the catalogue (reads)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
-from services.api import errors, models, versions
+from services.api import errors, models, reads, versions
 from services.api.limits import BodyLimit
+from services.catalogue import store
+from services.catalogue.projector import Projector
+from services.catalogue.views.registry import VIEWS
 from services.registry.application import Registry
 
 
-def create_app(registry: Registry, *, max_body_bytes: int = 2 * 1024 * 1024) -> ASGIApp:
-    """The API over registry, refusing bodies over max_body_bytes."""
-    app = build_fastapi()
+def create_app(
+    registry: Registry,
+    read_dsn: str,
+    *,
+    events_dsn: str | None = None,
+    run_projector: bool = False,
+    max_body_bytes: int = 2 * 1024 * 1024,
+) -> ASGIApp:
+    """The API over registry and the views in read_dsn; optionally runs the projector."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await asyncpg.create_pool(read_dsn, min_size=1, max_size=10)
+        async with pool.acquire() as conn:
+            await store.ensure(conn, list(VIEWS.values()))
+        app.state.read_pool = pool
+        stop = asyncio.Event()
+        task = None
+        if run_projector:
+            projector = Projector(read_dsn, events_dsn)
+            task = asyncio.create_task(projector.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=10)
+            await pool.close()
+
+    app = build_fastapi(lifespan)
     app.state.registry = registry
     return BodyLimit(app, max_body_bytes)
 
 
-def build_fastapi() -> FastAPI:
+def build_fastapi(lifespan: Any = None) -> FastAPI:
     """The routes and error handlers, without a registry (enough for the OpenAPI document)."""
     app = FastAPI(
         title="Registrum",
         version="0.1.0",
         description="An event-sourced model registry: the system of record for trained models.",
+        lifespan=lifespan,
     )
     errors.install(app)
     app.include_router(models.router)
     app.include_router(versions.router)
+    app.include_router(reads.router)
 
     @app.get("/health", tags=["operations"])
-    def health(request: Request) -> dict[str, Any]:
+    async def health(request: Request) -> dict[str, Any]:
+        """Liveness, the log's head, and how far each view lags behind it."""
         registry: Registry = request.app.state.registry
-        return {"status": "ok", "position": registry.head_position()}
+        head = await asyncio.to_thread(registry.head_position)
+        async with request.app.state.read_pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT v.view, p.position, p.updated_at FROM {store.META}.views v"
+                f" JOIN {store.META}.positions p USING (view, generation)"
+            )
+        now = datetime.now(UTC)
+        lag = {
+            r["view"]: {
+                "position": r["position"],
+                "events": max(head - r["position"], 0),
+                "seconds": round((now - r["updated_at"]).total_seconds(), 3)
+                if head > r["position"]
+                else 0.0,
+            }
+            for r in rows
+        }
+        return {"status": "ok", "position": head, "views": lag}
 
     return app

@@ -1,10 +1,11 @@
-"""/api/v1/models: create, get, list, rename, describe, tag, delete; aliases."""
+"""/api/v1/models: create, rename, describe, tag, delete; set and remove aliases.
+Reads are in reads.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from schemas.commands import CreateModel, RenameModel, SetAlias, SetTag, UpdateModel
 from services.api.deps import answer, context, registry
@@ -22,22 +23,6 @@ def create_model(body: CreateModel, request: Request, response: Response) -> dic
         allow_multiple_production=body.allow_multiple_production,
     )
     return answer(response, "model", outcome)
-
-
-@router.get("")
-def list_models(
-    request: Request,
-    page_token: str | None = Query(None, description="The last name of the previous page."),
-    limit: int = Query(100, ge=1, le=1000),
-) -> dict[str, Any]:
-    models = registry(request).list_models(page_token, limit)
-    next_token = models[-1]["name"] if len(models) == limit else None
-    return {"models": models, "next_page_token": next_token}
-
-
-@router.get("/{name}")
-def get_model(name: str, request: Request) -> dict[str, Any]:
-    return {"model": registry(request).get_model(name)}
 
 
 @router.patch("/{name}")
@@ -80,8 +65,3 @@ def set_alias(name: str, alias: str, body: SetAlias, request: Request, response:
 def remove_alias(name: str, alias: str, request: Request, response: Response) -> dict:
     outcome = registry(request).remove_alias(name, alias, context(request))
     return answer(response, "model", outcome)
-
-
-@router.get("/{name}/aliases/{alias}")
-def resolve_alias(name: str, alias: str, request: Request) -> dict[str, Any]:
-    return {"version": registry(request).resolve_alias(name, alias)}

@@ -1,11 +1,11 @@
-"""/api/v1/models/{name}/versions: register, read, describe, tag, metrics, lineage,
-model card, approvals, promote, archive, delete."""
+"""/api/v1/models/{name}/versions: register, describe, tag, metrics, lineage, model card,
+approvals, promote, archive, delete. Reads are in reads.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from schemas.commands import (
     Archive,
@@ -21,7 +21,7 @@ from schemas.commands import (
 )
 from services.api.deps import answer, context, registry
 from services.api.errors import ApiError
-from services.registry.domain.values import parse_stage, promotable_stage
+from services.registry.domain.values import promotable_stage
 
 router = APIRouter(prefix="/api/v1/models/{name}/versions", tags=["versions"])
 
@@ -33,25 +33,6 @@ def register_version(
     facts = body.model_dump(exclude={"command_id", "reason"})
     outcome = registry(request).register_version(name, context(request, body), **facts)
     return answer(response, "version", outcome)
-
-
-@router.get("")
-def list_versions(
-    name: str,
-    request: Request,
-    stage: str | None = Query(None),
-    page_token: int = Query(0, ge=0, description="The last number of the previous page."),
-    limit: int = Query(100, ge=1, le=1000),
-) -> dict[str, Any]:
-    wanted = parse_stage(stage) if stage else None
-    versions = registry(request).list_versions(name, page_token, limit, wanted)
-    next_token = versions[-1]["number"] if len(versions) == limit else None
-    return {"versions": versions, "next_page_token": next_token}
-
-
-@router.get("/{number}")
-def get_version(name: str, number: int, request: Request) -> dict[str, Any]:
-    return {"version": registry(request).get_version(name, number)}
 
 
 @router.patch("/{number}")

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from registrum.client import Client, RegistrumError
-from services.cli import output
+from services.cli import operations, output
 
 app = typer.Typer(
     help="Registrum: the event-sourced model registry.",
@@ -29,6 +29,8 @@ alias = typer.Typer(
 app.add_typer(models, name="models")
 app.add_typer(versions, name="versions")
 app.add_typer(alias, name="alias")
+app.add_typer(operations.views_app, name="views")
+app.command("projector")(operations.projector)
 
 
 @dataclass
@@ -38,7 +40,8 @@ class Options:
     json: bool
 
     def client(self) -> Client:
-        return Client(self.url, self.actor)
+        # Each CLI run is a new process: read at least what anyone wrote before it.
+        return Client(self.url, self.actor, consistency="head")
 
 
 def _options(ctx: typer.Context) -> Options:
@@ -128,6 +131,12 @@ def serve(
     except EmbeddedError as exc:
         output.errors.print(f"[red]error[/red]: {exc}", highlight=False)
         raise typer.Exit(1) from None
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """The registry's head position and how far each view lags behind it."""
+    _run(ctx, lambda c: c.health(), output.status_table)
 
 
 # -- models -----------------------------------------------------------------------------

@@ -103,3 +103,11 @@ def _fmt(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+def status_table(health: dict[str, Any]) -> None:
+    console.print(f"status {health['status']}, log head at position {health['position']}")
+    table = Table("view", "position", "behind (events)", "behind (seconds)")
+    for name, lag in sorted(health.get("views", {}).items()):
+        table.add_row(name, str(lag["position"]), str(lag["events"]), str(lag["seconds"]))
+    console.print(table)

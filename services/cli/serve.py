@@ -33,14 +33,20 @@ def serve(settings: Settings, announce: bool = True) -> None:
             embedded = EmbeddedPostgres(data_dir / "postgres")
             database_url = embedded.start()
         registry = build_registry(settings, database_url)
-        app = create_app(registry, max_body_bytes=settings.max_body_bytes)
+        app = create_app(
+            registry,
+            settings.read_database_url or database_url,
+            events_dsn=database_url,
+            run_projector=True,
+            max_body_bytes=settings.max_body_bytes,
+        )
         config = uvicorn.Config(
             app,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
             access_log=False,
-            lifespan="off",
+            lifespan="on",
         )
         if announce:
             where = "embedded PostgreSQL" if embedded else "PostgreSQL at REGISTRUM_DATABASE_URL"

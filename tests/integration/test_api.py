@@ -15,8 +15,11 @@ SHA = "ab" * 32
 
 
 @pytest.fixture(scope="module")
-def http(registry: Registry) -> Iterator[TestClient]:
-    with TestClient(create_app(registry, max_body_bytes=1024 * 1024)) as client:
+def http(registry: Registry, database_url: str) -> Iterator[TestClient]:
+    app = create_app(registry, database_url, run_projector=True, max_body_bytes=1024 * 1024)
+    with TestClient(app) as client:
+        # Reads wait until the views show every write made before them.
+        client.headers["X-Registrum-Min-Position"] = "head"
         yield client
 
 

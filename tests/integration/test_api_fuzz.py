@@ -46,8 +46,8 @@ bodies = st.dictionaries(st.sampled_from(FIELDS), values, max_size=6)
 
 
 @pytest.fixture(scope="module")
-def http(registry: Registry) -> Iterator[TestClient]:
-    with TestClient(create_app(registry)) as client:
+def http(registry: Registry, database_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(registry, database_url)) as client:
         client.post(
             "/api/v1/models", json={"name": "fuzz-target"}, headers={"X-Registrum-Actor": "fuzzer"}
         )

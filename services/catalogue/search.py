@@ -1,0 +1,198 @@
+"""Searching models and versions in the catalogue view, with filters and page tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import asyncpg
+
+from services.catalogue.filters import Field, FilterError, Scope, compile_search
+from services.catalogue.rows import model_row, version_row
+
+MAX_PAGE = 1000
+
+
+def version_scope(c: str) -> Scope:
+    text = {
+        k: Field(f"v.{k}", "text")
+        for k in (
+            "run_id",
+            "dataset_version",
+            "created_by",
+            "sha256",
+            "format",
+            "flavor",
+            "description",
+            "artifact_uri",
+        )
+    }
+    alias = (
+        f"EXISTS (SELECT 1 FROM {c}.aliases a WHERE a.model_id = v.model_id"
+        " AND a.number = v.number AND a.alias {op} {v})"
+    )
+    return Scope(
+        fields={
+            **text,
+            "name": Field("m.name", "text"),
+            "model": Field("m.name", "text"),
+            "number": Field("v.number::float8", "number"),
+            "version": Field("v.number::float8", "number"),
+            "size": Field("v.size::float8", "number"),
+            "stage": Field("v.stage", "stage"),
+            "alias": Field(alias, "alias"),
+            "created_at": Field("v.created_at", "time"),
+            "updated_at": Field("v.updated_at", "time"),
+        },
+        keyed={
+            "tags": Field("(v.tags ->> {k})", "text"),
+            "metrics": Field("((v.metrics ->> {k})::float8)", "number"),
+            "hyperparameters": Field("(v.hyperparameters ->> {k})", "text"),
+        },
+        default_order="m.name ASC, v.number ASC",
+    )
+
+
+def model_scope() -> Scope:
+    return Scope(
+        fields={
+            "name": Field("m.name", "text"),
+            "description": Field("m.description", "text"),
+            "created_by": Field("m.created_by", "text"),
+            "latest_version": Field("m.latest_version::float8", "number"),
+            "created_at": Field("m.created_at", "time"),
+            "updated_at": Field("m.updated_at", "time"),
+        },
+        keyed={"tags": Field("(m.tags ->> {k})", "text")},
+        default_order="m.name ASC",
+    )
+
+
+def _fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+
+
+def encode_token(offset: int, fingerprint: str) -> str:
+    raw = json.dumps({"o": offset, "f": fingerprint}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str | None, fingerprint: str) -> int:
+    if not token:
+        return 0
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded))
+        offset = int(data["o"])
+        same = data["f"] == fingerprint
+    except (ValueError, KeyError, TypeError):
+        raise FilterError("page_token is malformed", parameter="page_token") from None
+    if not same or offset < 0:
+        raise FilterError(
+            "page_token belongs to another search; keep filter and order_by unchanged",
+            parameter="page_token",
+        )
+    return offset
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise FilterError(f"limit is between 1 and {MAX_PAGE}", parameter="limit")
+
+
+async def search_versions(
+    conn: asyncpg.Connection,
+    c: str,
+    *,
+    model: str | None,
+    filter_text: str | None,
+    order_by: str | None,
+    limit: int,
+    page_token: str | None,
+) -> dict[str, Any]:
+    _check_limit(limit)
+    compiled = compile_search(version_scope(c), filter_text, order_by)
+    fingerprint = _fingerprint("versions", model, filter_text, order_by)
+    offset = decode_token(page_token, fingerprint)
+    params = list(compiled.params)
+    scope_sql = ""
+    if model is not None:
+        params.append(model)
+        scope_sql = f" AND m.name = ${len(params)}"
+    params += [limit + 1, offset]
+    sql = (
+        f"SELECT v.*, m.name AS model_name, {ALIASES.format(c=c)} AS aliases,"
+        f" {APPROVALS.format(c=c)} AS approval_requests"
+        f" FROM {c}.versions v JOIN {c}.models m ON m.model_id = v.model_id"
+        f" WHERE NOT v.deleted AND NOT m.deleted{scope_sql} AND ({compiled.where})"
+        f" ORDER BY {compiled.order} LIMIT ${len(params) - 1} OFFSET ${len(params)}"
+    )
+    rows = await _fetch(conn, sql, params)
+    page = [version_row(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return {
+        "versions": page,
+        "next_page_token": encode_token(offset + limit, fingerprint) if more else None,
+    }
+
+
+async def search_models(
+    conn: asyncpg.Connection,
+    c: str,
+    *,
+    filter_text: str | None,
+    order_by: str | None,
+    limit: int,
+    page_token: str | None,
+) -> dict[str, Any]:
+    _check_limit(limit)
+    compiled = compile_search(model_scope(), filter_text, order_by)
+    fingerprint = _fingerprint("models", filter_text, order_by)
+    offset = decode_token(page_token, fingerprint)
+    params = [*compiled.params, limit + 1, offset]
+    sql = (
+        f"SELECT m.*, {MODEL_EXTRAS.format(c=c)} FROM {c}.models m"
+        f" WHERE NOT m.deleted AND ({compiled.where})"
+        f" ORDER BY {compiled.order} LIMIT ${len(params) - 1} OFFSET ${len(params)}"
+    )
+    rows = await _fetch(conn, sql, params)
+    page = [model_row(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return {
+        "models": page,
+        "next_page_token": encode_token(offset + limit, fingerprint) if more else None,
+    }
+
+
+async def _fetch(conn: asyncpg.Connection, sql: str, params: list[Any]) -> list[asyncpg.Record]:
+    try:
+        return await conn.fetch(sql, *params)
+    except (
+        asyncpg.DataError,
+        asyncpg.exceptions.InvalidTextRepresentationError,
+        asyncpg.exceptions.NumericValueOutOfRangeError,
+    ) as exc:
+        # e.g. a metric compared as a number that some version stored otherwise
+        raise FilterError(f"the filter does not fit the data: {exc}") from None
+
+
+ALIASES = (
+    "COALESCE((SELECT array_agg(a.alias ORDER BY a.alias) FROM {c}.aliases a"
+    " WHERE a.model_id = v.model_id AND a.number = v.number), '{{}}')"
+)
+APPROVALS = (
+    "COALESCE((SELECT jsonb_agg(to_jsonb(r) ORDER BY r.requested_at) FROM {c}.approvals r"
+    " WHERE r.version_id = v.version_id), '[]')"
+)
+MODEL_EXTRAS = (
+    "COALESCE((SELECT jsonb_object_agg(a.alias, a.number) FROM {c}.aliases a"
+    " WHERE a.model_id = m.model_id), '{{}}') AS aliases,"
+    " COALESCE((SELECT array_agg(v.number ORDER BY v.number) FROM {c}.versions v"
+    " WHERE v.model_id = m.model_id AND v.stage = 'staging' AND NOT v.deleted), '{{}}')"
+    " AS staging,"
+    " COALESCE((SELECT array_agg(v.number ORDER BY v.number) FROM {c}.versions v"
+    " WHERE v.model_id = m.model_id AND v.stage = 'production' AND NOT v.deleted), '{{}}')"
+    " AS production"
+)

@@ -1,0 +1,32 @@
+"""Reading the event store's notification log with asyncpg."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.catalogue.events import StoredEvent, decode
+
+EVENTS_TABLE = "registry_events"  # the Registry application's table, also its NOTIFY channel
+
+
+async def read_after(
+    conn: asyncpg.Connection, position: int, limit: int, table: str = EVENTS_TABLE
+) -> list[StoredEvent]:
+    # Notification ids have gaps (failed inserts use up sequence values); the writers'
+    # table lock guarantees ids commit in order, so reading "> position" never skips.
+    rows = await conn.fetch(
+        f'SELECT notification_id, originator_id, originator_version, topic, state FROM "{table}"'
+        " WHERE notification_id > $1 ORDER BY notification_id LIMIT $2",
+        position,
+        limit,
+    )
+    return [decode(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def head(conn: asyncpg.Connection, table: str = EVENTS_TABLE) -> int:
+    value = await conn.fetchval(f'SELECT max(notification_id) FROM "{table}"')
+    return int(value or 0)
+
+
+async def table_exists(conn: asyncpg.Connection, table: str = EVENTS_TABLE) -> bool:
+    return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f'"{table}"'))

@@ -1,0 +1,96 @@
+"""Where the views live in the read database, and their positions.
+
+Each view has generations: its tables live in schema `catalogue_<view>_g<N>`, and
+catalogue_meta.views names the active one. A rebuild fills generation N+1 from
+position 0 while queries keep reading N, then swaps the pointer in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.catalogue.views import View
+
+META = "catalogue_meta"
+_SETUP_LOCK = 0x5245_4749  # "REGI": serialises schema setup between processes
+
+
+def schema_name(view: str, generation: int) -> str:
+    return f"catalogue_{view}_g{generation}"
+
+
+def quoted(view: str, generation: int) -> str:
+    return '"' + schema_name(view, generation) + '"'
+
+
+async def ensure(conn: asyncpg.Connection, views: list[View]) -> None:
+    """Creates the meta tables and generation 1 of every view that has none."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _SETUP_LOCK)
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {META}.views ("
+            " view text PRIMARY KEY, generation integer NOT NULL)"
+        )
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {META}.positions ("
+            " view text NOT NULL, generation integer NOT NULL, position bigint NOT NULL,"
+            " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (view, generation))"
+        )
+        for view in views:
+            exists = await conn.fetchval(f"SELECT 1 FROM {META}.views WHERE view = $1", view.name)
+            if not exists:
+                await _create_generation(conn, view, 1)
+                await conn.execute(
+                    f"INSERT INTO {META}.views (view, generation) VALUES ($1, 1)", view.name
+                )
+
+
+async def _create_generation(conn: asyncpg.Connection, view: View, generation: int) -> None:
+    schema = quoted(view.name, generation)
+    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    await conn.execute(f"CREATE SCHEMA {schema}")
+    for ddl in view.ddl:
+        await conn.execute(ddl.format(s=schema))
+    await conn.execute(
+        f"INSERT INTO {META}.positions (view, generation, position) VALUES ($1, $2, 0)"
+        " ON CONFLICT (view, generation) DO UPDATE SET position = 0",
+        view.name,
+        generation,
+    )
+
+
+async def new_generation(conn: asyncpg.Connection, view: View) -> int:
+    """An empty, inactive generation after every existing one."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _SETUP_LOCK)
+        latest = await conn.fetchval(
+            f"SELECT max(generation) FROM {META}.positions WHERE view = $1", view.name
+        )
+        generation = int(latest or 0) + 1
+        await _create_generation(conn, view, generation)
+        return generation
+
+
+async def active(conn: asyncpg.Connection) -> dict[str, tuple[int, int]]:
+    """view -> (active generation, its position)."""
+    rows = await conn.fetch(
+        f"SELECT v.view, v.generation, p.position FROM {META}.views v"
+        f" JOIN {META}.positions p ON p.view = v.view AND p.generation = v.generation"
+    )
+    return {r["view"]: (r["generation"], r["position"]) for r in rows}
+
+
+async def drop_old_generations(conn: asyncpg.Connection, view: str, keep_from: int) -> None:
+    rows = await conn.fetch(
+        f"SELECT generation FROM {META}.positions WHERE view = $1 AND generation < $2",
+        view,
+        keep_from,
+    )
+    for row in rows:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {quoted(view, row['generation'])} CASCADE")
+        await conn.execute(
+            f"DELETE FROM {META}.positions WHERE view = $1 AND generation = $2",
+            view,
+            row["generation"],
+        )

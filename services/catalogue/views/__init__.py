@@ -1,0 +1,41 @@
+"""Views: each turns events into SQL statements against its own tables.
+
+A view is pure: `statements(event)` returns (sql, args) pairs with `{s}` standing for
+the view's schema. The projector runs them, in order, in one transaction with the
+view's position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.catalogue.events import StoredEvent
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+@dataclass
+class View:
+    name: str
+    ddl: list[str]
+    handlers: dict[str, Callable[[StoredEvent], list[Statement]]] = field(default_factory=dict)
+
+    def statements(self, event: StoredEvent) -> list[Statement]:
+        handler = self.handlers.get(event.kind)
+        return handler(event) if handler else []
+
+    def on(
+        self, *kinds: str
+    ) -> Callable[
+        [Callable[[StoredEvent], list[Statement]]], Callable[[StoredEvent], list[Statement]]
+    ]:
+        def register(
+            handler: Callable[[StoredEvent], list[Statement]],
+        ) -> Callable[[StoredEvent], list[Statement]]:
+            for kind in kinds:
+                self.handlers[kind] = handler
+            return handler
+
+        return register

@@ -1,0 +1,9 @@
+"""All views, by name."""
+
+from __future__ import annotations
+
+from services.catalogue.views import View, catalogue, history, lineage, timeline
+
+VIEWS: dict[str, View] = {
+    v.name: v for v in (catalogue.view, history.view, lineage.view, timeline.view)
+}
