@@ -29,8 +29,8 @@ from services.registry.domain.model import RegisteredModel
 from services.registry.domain.names import ModelName, name_id
 from services.registry.domain.values import Context, Stage
 from services.registry.domain.version import ModelVersion
-from services.registry.recorder import CommandRecord, IndexChanges, RegistryRecorder
-from services.registry.summaries import model_summary, version_state, version_summary
+from services.registry.recorder import CommandRecord, RegistryRecorder
+from services.registry.summaries import model_summary, version_summary
 
 
 class CommandIdReused(Conflict):
@@ -108,12 +108,11 @@ class Registry(Application):
                     return _replay(prior, fingerprint)
             decision = decide()
             result = decision.result()
-            index = _index_changes(decision)
             record = None
             if ctx.command_id is not None:
                 record = CommandRecord(ctx.command_id, fingerprint, result)
             try:
-                recordings = self.save(*decision.save, command=record, index=index)
+                recordings = self.save(*decision.save, command=record)
             except IntegrityError:
                 # Someone else changed one of these aggregates (or ran the same command id)
                 # first: decide again on fresh state.
@@ -486,20 +485,6 @@ class Registry(Application):
         model = self._model(name)
         return version_summary(model, self._version(model, model.resolve_alias(alias)))
 
-    def list_models(self, after: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        return self.registry_recorder.list_models(after, limit)
-
-    def list_versions(
-        self, name: str, after: int = 0, limit: int = 100, stage: Stage | None = None
-    ) -> list[dict[str, Any]]:
-        model = self._model(name)
-        rows = self.registry_recorder.list_versions(
-            model.id, after, limit, stage.value if stage else None
-        )
-        for row in rows:
-            row["model"] = model.name  # the index keeps the name as it was at registration
-        return rows
-
 
 def _assign(model: RegisteredModel, alias: str, number: int, ctx: Context) -> None:
     model.assign_alias(alias, number, ctx)
@@ -518,24 +503,6 @@ def _replay(prior: CommandRecord, fingerprint: str) -> Outcome:
             command_id=prior.command_id,
         )
     return Outcome(prior.result, prior.position, replayed=True)
-
-
-def _index_changes(decision: Decision) -> IndexChanges:
-    changes = IndexChanges()
-    model = decision.model
-    if any(agg is model for agg in decision.save):
-        changes.models[model.id] = model_summary(model)
-        touched: set[int] = set()
-        for event in model.pending_events:
-            for attr in ("number", "previous"):
-                value = getattr(event, attr, None)
-                if isinstance(value, int) and not isinstance(value, bool):
-                    touched.add(value)
-        for number in touched:
-            changes.version_states[(model.id, number)] = version_state(model, number)
-    for version in decision.touched:
-        changes.versions[version.id] = version_summary(model, version)
-    return changes
 
 
 __all__ = ["UUID", "CommandIdReused", "Outcome", "Registry"]
