@@ -52,10 +52,11 @@ def tokenize(text: str, what: str) -> list[Token]:
             break
         match = _TOKEN.match(text, at)
         if not match or match.end() == at:
+            where = at + len(text[at:]) - len(text[at:].lstrip())
             raise FilterError(
-                f"{what}: unexpected character {text[at:].lstrip()[:1]!r} at {at + 1}",
+                f"{what}: unexpected character {text[where]!r} at {where + 1}",
                 parameter=what,
-                position=at + 1,
+                position=where + 1,
             )
         kind = match.lastgroup or ""
         value = match.group(kind)

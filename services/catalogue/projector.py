@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Sequence
 
 import asyncpg
@@ -43,12 +44,17 @@ class Projector:
         self.active = asyncio.Event()  # set while this instance holds the lock
         self._wake = asyncio.Event()
 
+    async def _connect(self) -> tuple[asyncpg.Connection, asyncpg.Connection]:
+        # The process id in application_name tells operators (and tests) who holds the lock.
+        settings = {"application_name": f"registrum-projector:{os.getpid()}"}
+        read = await asyncpg.connect(self.read_dsn, server_settings=settings)
+        if self.events_dsn == self.read_dsn:
+            return read, read
+        return read, await asyncpg.connect(self.events_dsn, server_settings=settings)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Runs until stop is set; waits for the lock while another projector holds it."""
-        read = await asyncpg.connect(self.read_dsn)
-        events = (
-            read if self.events_dsn == self.read_dsn else await asyncpg.connect(self.events_dsn)
-        )
+        read, events = await self._connect()
         try:
             await store.ensure(read, self.views)
             if not await self._lock(read, stop):
@@ -104,10 +110,7 @@ class Projector:
 
     async def catch_up(self) -> int:
         """Runs batches until every view reaches the head; returns the head (for tools)."""
-        read = await asyncpg.connect(self.read_dsn)
-        events = (
-            read if self.events_dsn == self.read_dsn else await asyncpg.connect(self.events_dsn)
-        )
+        read, events = await self._connect()
         try:
             await store.ensure(read, self.views)
             while await self.step(read, events) == self.batch_size:

@@ -26,17 +26,7 @@ def quoted(view: str, generation: int) -> str:
 async def ensure(conn: asyncpg.Connection, views: list[View]) -> None:
     """Creates the meta tables and generation 1 of every view that has none."""
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _SETUP_LOCK)
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {META}.views ("
-            " view text PRIMARY KEY, generation integer NOT NULL)"
-        )
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {META}.positions ("
-            " view text NOT NULL, generation integer NOT NULL, position bigint NOT NULL,"
-            " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (view, generation))"
-        )
+        await _ensure_meta(conn)
         for view in views:
             exists = await conn.fetchval(f"SELECT 1 FROM {META}.views WHERE view = $1", view.name)
             if not exists:
@@ -44,6 +34,20 @@ async def ensure(conn: asyncpg.Connection, views: list[View]) -> None:
                 await conn.execute(
                     f"INSERT INTO {META}.views (view, generation) VALUES ($1, 1)", view.name
                 )
+
+
+async def _ensure_meta(conn: asyncpg.Connection) -> None:
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _SETUP_LOCK)
+    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
+    await conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {META}.views ("
+        " view text PRIMARY KEY, generation integer NOT NULL)"
+    )
+    await conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {META}.positions ("
+        " view text NOT NULL, generation integer NOT NULL, position bigint NOT NULL,"
+        " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (view, generation))"
+    )
 
 
 async def _create_generation(conn: asyncpg.Connection, view: View, generation: int) -> None:
@@ -63,7 +67,7 @@ async def _create_generation(conn: asyncpg.Connection, view: View, generation: i
 async def new_generation(conn: asyncpg.Connection, view: View) -> int:
     """An empty, inactive generation after every existing one."""
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _SETUP_LOCK)
+        await _ensure_meta(conn)
         latest = await conn.fetchval(
             f"SELECT max(generation) FROM {META}.positions WHERE view = $1", view.name
         )
@@ -81,6 +85,16 @@ async def active(conn: asyncpg.Connection) -> dict[str, tuple[int, int]]:
     return {r["view"]: (r["generation"], r["position"]) for r in rows}
 
 
+async def drop_generation(conn: asyncpg.Connection, view: str, generation: int) -> None:
+    active = await conn.fetchval(f"SELECT generation FROM {META}.views WHERE view = $1", view)
+    if active == generation:
+        raise ValueError(f"generation {generation} of {view} is active")
+    await conn.execute(f"DROP SCHEMA IF EXISTS {quoted(view, generation)} CASCADE")
+    await conn.execute(
+        f"DELETE FROM {META}.positions WHERE view = $1 AND generation = $2", view, generation
+    )
+
+
 async def drop_old_generations(conn: asyncpg.Connection, view: str, keep_from: int) -> None:
     rows = await conn.fetch(
         f"SELECT generation FROM {META}.positions WHERE view = $1 AND generation < $2",
@@ -88,9 +102,4 @@ async def drop_old_generations(conn: asyncpg.Connection, view: str, keep_from: i
         keep_from,
     )
     for row in rows:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {quoted(view, row['generation'])} CASCADE")
-        await conn.execute(
-            f"DELETE FROM {META}.positions WHERE view = $1 AND generation = $2",
-            view,
-            row["generation"],
-        )
+        await drop_generation(conn, view, row["generation"])

@@ -1,0 +1,89 @@
+"""The filter language: what it accepts, how it binds values, and how it refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.catalogue.filters import FilterError, compile_search
+from services.catalogue.search import decode_token, encode_token, model_scope, version_scope
+
+SCOPE = version_scope('"cat"')
+
+
+def test_values_keys_and_names_become_parameters_never_sql() -> None:
+    compiled = compile_search(
+        SCOPE,
+        "name LIKE 'fraud%' AND (metrics.auc >= 0.9 OR tags.team = 'risk') AND stage = 'staging'",
+        "metrics.auc DESC",
+    )
+    assert compiled.where == (
+        "(m.name LIKE $1 AND ((((v.metrics ->> $2)::float8) >= $3 OR (v.tags ->> $4) = $5))"
+        " AND v.stage = $6)"
+    )
+    assert compiled.params == ["fraud%", "auc", 0.9, "team", "risk", "staging", "auc"]
+    assert compiled.order.startswith("((v.metrics ->> $7)::float8) DESC NULLS LAST")
+
+
+def test_quotes_inside_strings_and_backticked_keys() -> None:
+    compiled = compile_search(SCOPE, "tags.`owner team` = 'O''Brien'", None)
+    assert compiled.params == ["owner team", "O'Brien"]
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "fragment"),
+    [
+        ("colour = 'red'", 1, "unknown field"),
+        ("name = ", None, "unexpected end"),
+        ("name == 'x'", 7, "expected a quoted string"),
+        ("metrics.auc > 'high'", 15, "expected a number"),
+        ("metrics.auc LIKE '1%'", 13, "LIKE works on text"),
+        ("stage = 'gold'", 9, "unknown stage"),
+        ("(name = 'x'", None, "unexpected end"),
+        ("name = 'x' name = 'y'", 12, "expected AND, OR"),
+        ("name = 'x' ; DROP TABLE versions", 12, "unexpected character"),
+        ("tagz.team = 'x'", 1, "unknown field"),
+        ("created_at > 'yesterday'", 14, "ISO 8601"),
+    ],
+)
+def test_bad_filters_say_what_and_where(text: str, position: int | None, fragment: str) -> None:
+    with pytest.raises(FilterError) as info:
+        compile_search(SCOPE, text, None)
+    assert fragment in info.value.message
+    assert info.value.details["parameter"] == "filter"
+    if position is not None:
+        assert info.value.details["position"] == position
+
+
+@pytest.mark.parametrize("order_by", ["number; DELETE", "alias", "number UP", "1", "number,"])
+def test_bad_order_by_is_refused(order_by: str) -> None:
+    with pytest.raises(FilterError) as info:
+        compile_search(SCOPE, None, order_by)
+    assert info.value.details["parameter"] == "order_by"
+
+
+def test_injection_attempts_stay_inside_parameters() -> None:
+    nasty = "x'); DROP TABLE versions; --"
+    compiled = compile_search(SCOPE, f"tags.team = '{nasty.replace(chr(39), chr(39) * 2)}'", None)
+    assert nasty in compiled.params
+    assert "DROP" not in compiled.where
+    compiled = compile_search(SCOPE, "metrics.`auc'); DROP TABLE x; --` > 1", None)
+    assert "auc'); DROP TABLE x; --" in compiled.params
+    assert "DROP" not in compiled.where
+
+
+def test_models_have_their_own_fields() -> None:
+    assert compile_search(model_scope(), "tags.team = 'risk'", "name DESC").params == [
+        "team",
+        "risk",
+    ]
+    with pytest.raises(FilterError):
+        compile_search(model_scope(), "metrics.auc > 1", None)
+
+
+def test_page_tokens_belong_to_one_search() -> None:
+    token = encode_token(200, "abc")
+    assert decode_token(token, "abc") == 200
+    with pytest.raises(FilterError):
+        decode_token(token, "other search")
+    with pytest.raises(FilterError):
+        decode_token("not-a-token!", "abc")
