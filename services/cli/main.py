@@ -211,12 +211,56 @@ def versions_show(ctx: typer.Context, model: str, version: str) -> None:
     _run(ctx, lambda c: _version_ref(c, model, version), output.version_detail)
 
 
+FILTER_HELP = "e.g. \"metrics.auc >= 0.9 AND tags.team = 'risk'\""
+
+
 @versions.command("list")
 def versions_list(
-    ctx: typer.Context, model: str, stage: str = typer.Option(None, help="Only this stage.")
+    ctx: typer.Context,
+    model: str,
+    stage: str = typer.Option(None, help="Only this stage."),
+    filter: str = typer.Option(None, "--filter", help=FILTER_HELP),
+    order_by: str = typer.Option(None, help='e.g. "metrics.auc DESC"'),
+    limit: int = typer.Option(100, help="At most this many."),
 ) -> None:
-    """List a model's versions."""
-    _run(ctx, lambda c: c.list_versions(model, stage)["versions"], output.versions_table)
+    """List a model's versions, optionally filtered and ordered."""
+    _run(
+        ctx,
+        lambda c: c.list_versions(model, stage, limit=limit, filter=filter, order_by=order_by)[
+            "versions"
+        ],
+        output.versions_table,
+    )
+
+
+@versions.command("search")
+def versions_search(
+    ctx: typer.Context,
+    filter: str = typer.Argument(..., help=FILTER_HELP + "; name is the model's name"),
+    order_by: str = typer.Option(None, help='e.g. "metrics.auc DESC"'),
+    limit: int = typer.Option(100, help="At most this many."),
+) -> None:
+    """Search versions of every model."""
+    _run(
+        ctx, lambda c: c.search_versions(filter, order_by, limit)["versions"], output.versions_table
+    )
+
+
+@app.command("as-of")
+def as_of(
+    ctx: typer.Context,
+    model: str,
+    stage: str,
+    time: str = typer.Argument(None, help="ISO 8601, e.g. 2026-11-01T12:00:00Z; default now."),
+) -> None:
+    """Which version of MODEL was in STAGE at TIME, who promoted it and who approved it."""
+    _run(ctx, lambda c: c.stage_as_of(model, stage, time), output.stage_holders)
+
+
+@app.command()
+def timeline(ctx: typer.Context, model: str, limit: int = typer.Option(50)) -> None:
+    """What happened to MODEL and its versions, newest first."""
+    _run(ctx, lambda c: c.timeline(model, limit), output.timeline_table)
 
 
 # -- reviews and stages ---------------------------------------------------------------

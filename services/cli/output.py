@@ -111,3 +111,35 @@ def status_table(health: dict[str, Any]) -> None:
     for name, lag in sorted(health.get("views", {}).items()):
         table.add_row(name, str(lag["position"]), str(lag["events"]), str(lag["seconds"]))
     console.print(table)
+
+
+def stage_holders(answer: dict[str, Any]) -> None:
+    console.print(f"{answer['model']} in {answer['stage']} as of {answer['as_of']}:")
+    if not answer["versions"]:
+        console.print("  no version")
+        return
+    table = Table("version", "since", "until", "promoted by", "approved by", "reason")
+    for v in answer["versions"]:
+        table.add_row(
+            str(v["number"]),
+            v["valid_from"][:19],
+            (v["valid_to"] or "-")[:19],
+            v["promoted_by"],
+            ", ".join(v["approved_by"]) or "-",
+            v["reason"] or "-",
+        )
+    console.print(table)
+
+
+def timeline_table(answer: dict[str, Any]) -> None:
+    table = Table("position", "at", "who", "event", "version", "reason")
+    for e in answer["events"]:
+        table.add_row(
+            str(e["position"]),
+            e["at"][:19],
+            e["actor"] or "-",
+            e["event"],
+            str(e["version"] or "-"),
+            e["reason"] or "-",
+        )
+    console.print(table)

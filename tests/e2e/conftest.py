@@ -68,9 +68,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         running.stop()
 
 
-def cli(url: str, *args: str, actor: str = "alice") -> subprocess.CompletedProcess[str]:
+def cli(
+    url: str, *args: str, actor: str = "alice", data_dir: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
     env.update(REGISTRUM_URL=url, REGISTRUM_ACTOR=actor, COLUMNS="200")
+    if data_dir is not None:
+        env["REGISTRUM_DATA_DIR"] = str(data_dir)
     return subprocess.run(
         [REGISTRUM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
