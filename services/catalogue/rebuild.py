@@ -1,7 +1,13 @@
-"""Rebuilding views from position 0 while the current ones keep serving, then a swap."""
+"""Rebuilding views from position 0 while the current ones keep serving, then a swap.
+
+The log is read and decoded once per batch; each view applies it on its own connection,
+concurrently, into a fresh generation. When the new generations have caught up, each is
+swapped in under its meta row's lock after a last catch-up.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -9,6 +15,7 @@ import asyncpg
 
 from services.catalogue import source, store
 from services.catalogue.apply import apply_batch
+from services.catalogue.events import StoredEvent
 from services.catalogue.views import View
 
 log = logging.getLogger(__name__)
@@ -19,46 +26,62 @@ async def rebuild(
 ) -> dict[str, int]:
     """Fills a new generation of each view from the whole log, swaps it in, and drops
     the generations before the previous one. Returns view -> events applied."""
-    read = await asyncpg.connect(read_dsn)
-    events = read if events_dsn == read_dsn else await asyncpg.connect(events_dsn)
-    applied: dict[str, int] = {}
+    events = await asyncpg.connect(events_dsn)
+    writers = [await asyncpg.connect(read_dsn) for _ in views]
     try:
-        await store.ensure(read, list(views))
-        for view in views:
-            generation = await store.new_generation(read, view)
-            position = count = 0
-            while True:
-                batch = await _batch(events, position, batch_size)
-                if not batch:
-                    break
-                position = await apply_batch(read, view, generation, position, batch)
-                count += len(batch)
-            # Swap under the meta row's lock, after a last catch-up: writes that landed
-            # meanwhile are applied before the new generation goes live.
-            async with read.transaction():
-                previous = await read.fetchval(
-                    f"SELECT generation FROM {store.META}.views WHERE view = $1 FOR UPDATE",
-                    view.name,
+        await store.ensure(writers[0], list(views))
+        generations = [await store.new_generation(writers[0], v) for v in views]
+        positions = [0] * len(views)
+        count = 0
+        while batch := await _batch(events, min(positions), batch_size):
+            positions = list(
+                await asyncio.gather(
+                    *(
+                        apply_batch(conn, view, generation, position, batch)
+                        for conn, view, generation, position in zip(
+                            writers, views, generations, positions, strict=True
+                        )
+                    )
                 )
-                while batch := await _batch(events, position, batch_size):
-                    position = await apply_batch(read, view, generation, position, batch)
-                    count += len(batch)
-                await read.execute(
-                    f"UPDATE {store.META}.views SET generation = $2 WHERE view = $1",
-                    view.name,
-                    generation,
-                )
-            await store.drop_old_generations(read, view.name, keep_from=previous)
-            applied[view.name] = count
-            log.info("rebuilt %s: generation %s, %s events", view.name, generation, count)
-        return applied
+            )
+            count += len(batch)
+        for conn, view, generation, position in zip(
+            writers, views, generations, positions, strict=True
+        ):
+            await _swap(conn, events, view, generation, position, batch_size)
+            log.info("rebuilt %s: generation %s", view.name, generation)
+        return {view.name: count for view in views}
     finally:
-        await read.close()
-        if events is not read:
-            await events.close()
+        await events.close()
+        for conn in writers:
+            await conn.close()
 
 
-async def _batch(events: asyncpg.Connection, position: int, size: int) -> list:
+async def _swap(
+    conn: asyncpg.Connection,
+    events: asyncpg.Connection,
+    view: View,
+    generation: int,
+    position: int,
+    batch_size: int,
+) -> None:
+    # Under the meta row's lock, after a last catch-up: writes that landed meanwhile are
+    # applied before the new generation goes live.
+    async with conn.transaction():
+        previous = await conn.fetchval(
+            f"SELECT generation FROM {store.META}.views WHERE view = $1 FOR UPDATE", view.name
+        )
+        while batch := await _batch(events, position, batch_size):
+            position = await apply_batch(conn, view, generation, position, batch)
+        await conn.execute(
+            f"UPDATE {store.META}.views SET generation = $2 WHERE view = $1",
+            view.name,
+            generation,
+        )
+    await store.drop_old_generations(conn, view.name, keep_from=previous)
+
+
+async def _batch(events: asyncpg.Connection, position: int, size: int) -> list[StoredEvent]:
     if not await source.table_exists(events):
         return []
     return await source.read_after(events, position, size)

@@ -21,6 +21,9 @@ class View:
     name: str
     ddl: list[str]
     handlers: dict[str, Callable[[StoredEvent], list[Statement]]] = field(default_factory=dict)
+    # Kinds whose single statement only sets columns of the row keyed by its first
+    # argument: of several in one run, the last for each key gives the same result.
+    overwrites: frozenset[str] = frozenset()
 
     def statements(self, event: StoredEvent) -> list[Statement]:
         handler = self.handlers.get(event.kind)

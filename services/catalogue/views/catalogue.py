@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from services.catalogue.events import StoredEvent
 from services.catalogue.views import Statement, View
 
 view = View(
     name="catalogue",
+    overwrites=frozenset(
+        {"VersionAdded", "ModelDescribed", "ModelRenamed", "VersionDescribed", "ModelCardUpdated"}
+    ),
     ddl=[
         """CREATE TABLE {s}.models (
             model_id uuid PRIMARY KEY, name text NOT NULL, description text NOT NULL,
@@ -43,18 +47,40 @@ view = View(
 )
 
 
-def _touch_model(e: StoredEvent) -> Statement:
-    return (
-        "UPDATE {s}.models SET updated_at = $2, position = $3 WHERE model_id = $1",
-        (e.originator_id, e.timestamp, e.position),
-    )
+def _on_model(e: StoredEvent, assignments: str, *args: Any) -> list[Statement]:
+    """One UPDATE of the event's model: the change, plus when and at which position.
+    One statement per event, so runs of like events go to the server as one batch."""
+    n = len(args)
+    return [
+        (
+            f"UPDATE {{s}}.models SET {assignments}, updated_at = ${n + 2}, position = ${n + 3}"
+            " WHERE model_id = $1",
+            (e.originator_id, *args, e.timestamp, e.position),
+        )
+    ]
 
 
-def _touch_version(e: StoredEvent) -> Statement:
-    return (
-        "UPDATE {s}.versions SET updated_at = $2, position = $3 WHERE version_id = $1",
-        (e.originator_id, e.timestamp, e.position),
-    )
+def _on_version(e: StoredEvent, assignments: str, *args: Any) -> list[Statement]:
+    n = len(args)
+    return [
+        (
+            f"UPDATE {{s}}.versions SET {assignments}, updated_at = ${n + 2}, position = ${n + 3}"
+            " WHERE version_id = $1",
+            (e.originator_id, *args, e.timestamp, e.position),
+        )
+    ]
+
+
+def _with_version_touch(e: StoredEvent, statement: str, *args: Any) -> list[Statement]:
+    """statement (on another table, with $1..$n) and the version's updated_at, as one."""
+    n = len(args)
+    return [
+        (
+            f"WITH done AS ({statement}) UPDATE {{s}}.versions SET updated_at = ${n + 1},"
+            f" position = ${n + 2} WHERE version_id = ${n + 3}",
+            (*args, e.timestamp, e.position, e.originator_id),
+        )
+    ]
 
 
 @view.on("ModelRegistered")
@@ -81,66 +107,34 @@ def _model_registered(e: StoredEvent) -> list[Statement]:
 
 @view.on("ModelDescribed")
 def _model_described(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.models SET description = $2 WHERE model_id = $1",
-            (e.originator_id, e.data["description"]),
-        ),
-        _touch_model(e),
-    ]
+    return _on_model(e, "description = $2", e.data["description"])
 
 
 @view.on("ModelTagged")
 def _model_tagged(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.models SET tags = tags || jsonb_build_object($2::text, $3::text)"
-            " WHERE model_id = $1",
-            (e.originator_id, e.data["key"], e.data["value"]),
-        ),
-        _touch_model(e),
-    ]
+    return _on_model(
+        e, "tags = tags || jsonb_build_object($2::text, $3::text)", e.data["key"], e.data["value"]
+    )
 
 
 @view.on("ModelUntagged")
 def _model_untagged(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.models SET tags = tags - $2::text WHERE model_id = $1",
-            (e.originator_id, e.data["key"]),
-        ),
-        _touch_model(e),
-    ]
+    return _on_model(e, "tags = tags - $2::text", e.data["key"])
 
 
 @view.on("ModelRenamed")
 def _model_renamed(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.models SET name = $2 WHERE model_id = $1",
-            (e.originator_id, e.data["new_name"]),
-        ),
-        _touch_model(e),
-    ]
+    return _on_model(e, "name = $2", e.data["new_name"])
 
 
 @view.on("ModelDeleted")
 def _model_deleted(e: StoredEvent) -> list[Statement]:
-    return [
-        ("UPDATE {s}.models SET deleted = true WHERE model_id = $1", (e.originator_id,)),
-        _touch_model(e),
-    ]
+    return _on_model(e, "deleted = $2", True)
 
 
 @view.on("VersionAdded")
 def _version_added(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.models SET latest_version = $2 WHERE model_id = $1",
-            (e.originator_id, e.data["number"]),
-        ),
-        _touch_model(e),
-    ]
+    return _on_model(e, "latest_version = $2", e.data["number"])
 
 
 @view.on("VersionRegistered")
@@ -179,91 +173,52 @@ def _version_registered(e: StoredEvent) -> list[Statement]:
 
 @view.on("VersionDescribed")
 def _version_described(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.versions SET description = $2 WHERE version_id = $1",
-            (e.originator_id, e.data["description"]),
-        ),
-        _touch_version(e),
-    ]
+    return _on_version(e, "description = $2", e.data["description"])
 
 
 @view.on("VersionTagged")
 def _version_tagged(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.versions SET tags = tags || jsonb_build_object($2::text, $3::text)"
-            " WHERE version_id = $1",
-            (e.originator_id, e.data["key"], e.data["value"]),
-        ),
-        _touch_version(e),
-    ]
+    return _on_version(
+        e, "tags = tags || jsonb_build_object($2::text, $3::text)", e.data["key"], e.data["value"]
+    )
 
 
 @view.on("VersionUntagged")
 def _version_untagged(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.versions SET tags = tags - $2::text WHERE version_id = $1",
-            (e.originator_id, e.data["key"]),
-        ),
-        _touch_version(e),
-    ]
+    return _on_version(e, "tags = tags - $2::text", e.data["key"])
 
 
 @view.on("MetricsRecorded")
 def _metrics_recorded(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.versions SET metrics = metrics || $2::jsonb WHERE version_id = $1",
-            (e.originator_id, json.dumps(e.data["metrics"])),
-        ),
-        _touch_version(e),
-    ]
+    return _on_version(e, "metrics = metrics || $2::jsonb", json.dumps(e.data["metrics"]))
 
 
 @view.on("LineageLinked")
 def _lineage_linked(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.versions SET lineage = lineage || $2::jsonb WHERE version_id = $1",
-            (e.originator_id, json.dumps(e.data["references"])),
-        ),
-        _touch_version(e),
-    ]
+    return _on_version(e, "lineage = lineage || $2::jsonb", json.dumps(e.data["references"]))
 
 
 @view.on("ModelCardUpdated")
 def _card_updated(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.versions SET model_card = $2::jsonb WHERE version_id = $1",
-            (e.originator_id, json.dumps(e.data["card"])),
-        ),
-        _touch_version(e),
-    ]
+    return _on_version(e, "model_card = $2::jsonb", json.dumps(e.data["card"]))
 
 
 @view.on("ApprovalRequested")
 def _approval_requested(e: StoredEvent) -> list[Statement]:
     d = e.data
-    return [
-        (
-            "INSERT INTO {s}.approvals (request_id, version_id, stage, status, requested_by,"
-            " requested_at, reason, required, approvals)"
-            " VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, '[]')",
-            (
-                d["request_id"],
-                e.originator_id,
-                d["stage"],
-                d["actor"],
-                e.timestamp,
-                d["reason"],
-                d["required_approvals"],
-            ),
-        ),
-        _touch_version(e),
-    ]
+    return _with_version_touch(
+        e,
+        "INSERT INTO {s}.approvals (request_id, version_id, stage, status, requested_by,"
+        " requested_at, reason, required, approvals)"
+        " VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, '[]')",
+        d["request_id"],
+        e.originator_id,
+        d["stage"],
+        d["actor"],
+        e.timestamp,
+        d["reason"],
+        d["required_approvals"],
+    )
 
 
 @view.on("ApprovalGranted")
@@ -271,65 +226,65 @@ def _approval_granted(e: StoredEvent) -> list[Statement]:
     approval = json.dumps(
         [{"actor": e.data["actor"], "at": e.timestamp.isoformat(), "comment": e.data["reason"]}]
     )
-    return [
-        (
-            "UPDATE {s}.approvals SET approvals = approvals || $2::jsonb,"
-            " status = CASE WHEN jsonb_array_length(approvals) + 1 >= required"
-            " THEN 'approved' ELSE status END WHERE request_id = $1",
-            (e.data["request_id"], approval),
-        ),
-        _touch_version(e),
-    ]
+    return _with_version_touch(
+        e,
+        "UPDATE {s}.approvals SET approvals = approvals || $2::jsonb,"
+        " status = CASE WHEN jsonb_array_length(approvals) + 1 >= required"
+        " THEN 'approved' ELSE status END WHERE request_id = $1",
+        e.data["request_id"],
+        approval,
+    )
 
 
 @view.on("ApprovalRejected", "ApprovalWithdrawn")
 def _approval_closed(e: StoredEvent) -> list[Statement]:
     status = "rejected" if e.kind == "ApprovalRejected" else "withdrawn"
+    return _with_version_touch(
+        e,
+        "UPDATE {s}.approvals SET status = $2, decided_by = $3 WHERE request_id = $1",
+        e.data["request_id"],
+        status,
+        e.data["actor"],
+    )
+
+
+def _on_model_version(e: StoredEvent, assignments: str, *args: Any) -> list[Statement]:
+    """A model event about one of its versions: change the version, touch the model."""
+    n = len(args)
     return [
         (
-            "UPDATE {s}.approvals SET status = $2, decided_by = $3 WHERE request_id = $1",
-            (e.data["request_id"], status, e.data["actor"]),
-        ),
-        _touch_version(e),
+            f"WITH done AS (UPDATE {{s}}.versions SET {assignments}, updated_at = ${n + 2},"
+            f" position = ${n + 3} WHERE version_id = $1)"
+            f" UPDATE {{s}}.models SET updated_at = ${n + 2}, position = ${n + 3}"
+            f" WHERE model_id = ${n + 4}",
+            (e.data["version_id"], *args, e.timestamp, e.position, e.originator_id),
+        )
     ]
 
 
 @view.on("VersionPromoted", "VersionArchived")
 def _stage_changed(e: StoredEvent) -> list[Statement]:
     stage = e.data.get("to_stage", "archived")
-    return [
-        (
-            "UPDATE {s}.versions SET stage = $2, stage_changed_at = $3, updated_at = $3,"
-            " position = $4 WHERE version_id = $1",
-            (e.data["version_id"], stage, e.timestamp, e.position),
-        ),
-        _touch_model(e),
-    ]
+    return _on_model_version(e, "stage = $2, stage_changed_at = $3", stage, e.timestamp)
 
 
 @view.on("VersionDeleted")
 def _version_deleted(e: StoredEvent) -> list[Statement]:
-    return [
-        (
-            "UPDATE {s}.versions SET deleted = true, updated_at = $2, position = $3"
-            " WHERE version_id = $1",
-            (e.data["version_id"], e.timestamp, e.position),
-        ),
-        _touch_model(e),
-    ]
+    return _on_model_version(e, "deleted = $2", True)
 
 
 @view.on("AliasAssigned")
 def _alias_assigned(e: StoredEvent) -> list[Statement]:
+    d = e.data
     return [
         (
-            "INSERT INTO {s}.aliases (model_id, alias, number, assigned_by, assigned_at)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (model_id, alias) DO UPDATE SET"
-            " number = EXCLUDED.number, assigned_by = EXCLUDED.assigned_by,"
-            " assigned_at = EXCLUDED.assigned_at",
-            (e.originator_id, e.data["alias"], e.data["number"], e.data["actor"], e.timestamp),
-        ),
-        _touch_model(e),
+            "WITH done AS (INSERT INTO {s}.aliases (model_id, alias, number, assigned_by,"
+            " assigned_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (model_id, alias) DO UPDATE"
+            " SET number = EXCLUDED.number, assigned_by = EXCLUDED.assigned_by,"
+            " assigned_at = EXCLUDED.assigned_at)"
+            " UPDATE {s}.models SET updated_at = $5, position = $6 WHERE model_id = $1",
+            (e.originator_id, d["alias"], d["number"], d["actor"], e.timestamp, e.position),
+        )
     ]
 
 
@@ -337,8 +292,8 @@ def _alias_assigned(e: StoredEvent) -> list[Statement]:
 def _alias_removed(e: StoredEvent) -> list[Statement]:
     return [
         (
-            "DELETE FROM {s}.aliases WHERE model_id = $1 AND alias = $2",
-            (e.originator_id, e.data["alias"]),
-        ),
-        _touch_model(e),
+            "WITH done AS (DELETE FROM {s}.aliases WHERE model_id = $1 AND alias = $2)"
+            " UPDATE {s}.models SET updated_at = $3, position = $4 WHERE model_id = $1",
+            (e.originator_id, e.data["alias"], e.timestamp, e.position),
+        )
     ]

@@ -52,15 +52,18 @@ def handle(e: StoredEvent) -> list[Statement]:
                 (*common, e.originator_id, d.get("number")),
             )
         )
-    elif e.aggregate == "ModelVersion":
-        if e.kind == "VersionRegistered":
-            statements.append(
-                (
-                    "INSERT INTO {s}.version_models (version_id, model_id, number)"
-                    " VALUES ($1, $2, $3)",
-                    (e.originator_id, d["model_id"], d["number"]),
-                )
+    elif e.kind == "VersionRegistered":
+        # One statement per event, so runs of registrations are sent as one batch.
+        statements.append(
+            (
+                "WITH known AS (INSERT INTO {s}.version_models (version_id, model_id, number)"
+                " VALUES ($8, $9, $10) RETURNING model_id, number)"
+                " INSERT INTO {s}.activity (position, at, actor, kind, reason, command_id, details,"
+                " model_id, number) SELECT $1, $2, $3, $4, $5, $6, $7, model_id, number FROM known",
+                (*common, e.originator_id, d["model_id"], d["number"]),
             )
+        )
+    elif e.aggregate == "ModelVersion":
         statements.append(
             (
                 "INSERT INTO {s}.activity (position, at, actor, kind, reason, command_id, details,"
