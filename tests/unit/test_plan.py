@@ -72,7 +72,7 @@ def test_a_statement_touching_both_tables_is_a_barrier() -> None:
         request_id="r",
         approvals=[],
     )
-    events = registration(1, 10) + [promoted] + registration(2, 20)
+    events = [*registration(1, 10), promoted, *registration(2, 20)]
     runs = plan(catalogue, '"c"', events)
     assert [len(rows) for _, rows in runs] == [1, 1, 1, 1, 1]
 
