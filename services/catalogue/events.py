@@ -1,26 +1,28 @@
 """Stored events as the projector sees them: plain dicts, decoded without the domain.
 
 The write side stores events with eventsourcing's JSON transcoder; UUIDs and datetimes
-are wrapped as {"_type_": ..., "_data_": ...}. Decoding here is a json.loads with a
-hook, several times faster than rebuilding the domain's event objects.
+are wrapped as {"_type_": ..., "_data_": ...}. Our events carry such values only at the
+top level (ids and the timestamp; users' tags, metrics and cards are plain JSON), so
+decoding is orjson plus a pass over the top-level keys: several times faster than
+rebuilding the domain's event objects, which matters when a rebuild replays the log.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 
-def _hook(obj: dict[str, Any]) -> Any:
-    kind = obj.get("_type_")
-    if kind is None or "_data_" not in obj:
-        return obj
-    data = obj["_data_"]
+
+def _plain(value: Any) -> Any:
+    if type(value) is not dict or "_type_" not in value:
+        return value
+    kind, data = value["_type_"], value["_data_"]
     if kind == "uuid_hex":
-        return str(UUID(hex=data))
+        return f"{data[:8]}-{data[8:12]}-{data[12:16]}-{data[16:20]}-{data[20:]}"
     if kind == "datetime_iso":
         return datetime.fromisoformat(data)
     if kind == "decimal_str":
@@ -59,5 +61,5 @@ def decode(
         originator_version=originator_version,
         aggregate=aggregate,
         kind=kind,
-        data=json.loads(state, object_hook=_hook),
+        data={key: _plain(value) for key, value in orjson.loads(state).items()},
     )

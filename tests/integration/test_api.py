@@ -213,6 +213,10 @@ def bad_requests(name: str, request_id: str) -> list[tuple[str, str, str, Any, d
             alice,
             422,
         ),
+        ("poisoned hyperparameters", "POST", f"{model}/versions",
+         {"artifact_uri": "s3://x", "hyperparameters": {"a": {"_type_": "x", "_data_": 1}}},
+         alice, 422),
+        ("poisoned tags", "PUT", f"{model}/tags/_type_", {"value": "x"}, alice, 422),
         ("no such route", "GET", "/api/v1/nothing", None, {}, 404),
         ("wrong method", "DELETE", "/api/v1/models", None, alice, 405),
     ]

@@ -86,3 +86,18 @@ def test_context_requires_a_named_actor() -> None:
         "reason": "why",
         "command_id": "cmd-1",
     }
+
+
+def test_the_event_stores_type_marker_is_refused_at_any_depth() -> None:
+    # Stored, such an object would read back as a typed value (or fail to), breaking
+    # the aggregate's stream for good.
+    poisoned = {"_type_": "uuid_hex", "_data_": "zz"}
+    with pytest.raises(InvalidInput):
+        values.check_json_object({"layers": [{"config": poisoned}]}, "hyperparameters")
+    with pytest.raises(InvalidInput):
+        values.check_tags({"_type_": "x", "_data_": "y"})
+    with pytest.raises(InvalidInput):
+        values.check_metrics({"_type_": 1.0, "_data_": 2.0})
+    with pytest.raises(InvalidInput):
+        values.check_tag("_type_", "x")
+    assert values.check_json_object({"type": "dense"}, "card") == {"type": "dense"}

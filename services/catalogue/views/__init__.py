@@ -11,9 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from services.catalogue.events import StoredEvent
 
 Statement = tuple[str, tuple[Any, ...]]
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a jsonb parameter (orjson: a rebuild encodes a lot of it)."""
+    return orjson.dumps(value).decode()
 
 
 @dataclass

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from services.catalogue.events import StoredEvent
-from services.catalogue.views import Statement, View
+from services.catalogue.views import Statement, View, dumps
 
 view = View(
     name="catalogue",
@@ -95,7 +94,7 @@ def _model_registered(e: StoredEvent) -> list[Statement]:
                 e.originator_id,
                 d["name"],
                 d["description"],
-                json.dumps(d["tags"]),
+                dumps(d["tags"]),
                 d["actor"],
                 e.timestamp,
                 d["allow_multiple_production"],
@@ -158,10 +157,10 @@ def _version_registered(e: StoredEvent) -> list[Statement]:
                 d["flavor"],
                 d["run_id"],
                 d["dataset_version"],
-                json.dumps(d["hyperparameters"]),
-                json.dumps(d["metrics"]),
-                json.dumps(d["lineage"]),
-                json.dumps(d["tags"]),
+                dumps(d["hyperparameters"]),
+                dumps(d["metrics"]),
+                dumps(d["lineage"]),
+                dumps(d["tags"]),
                 d["description"],
                 d["actor"],
                 e.timestamp,
@@ -190,17 +189,17 @@ def _version_untagged(e: StoredEvent) -> list[Statement]:
 
 @view.on("MetricsRecorded")
 def _metrics_recorded(e: StoredEvent) -> list[Statement]:
-    return _on_version(e, "metrics = metrics || $2::jsonb", json.dumps(e.data["metrics"]))
+    return _on_version(e, "metrics = metrics || $2::jsonb", dumps(e.data["metrics"]))
 
 
 @view.on("LineageLinked")
 def _lineage_linked(e: StoredEvent) -> list[Statement]:
-    return _on_version(e, "lineage = lineage || $2::jsonb", json.dumps(e.data["references"]))
+    return _on_version(e, "lineage = lineage || $2::jsonb", dumps(e.data["references"]))
 
 
 @view.on("ModelCardUpdated")
 def _card_updated(e: StoredEvent) -> list[Statement]:
-    return _on_version(e, "model_card = $2::jsonb", json.dumps(e.data["card"]))
+    return _on_version(e, "model_card = $2::jsonb", dumps(e.data["card"]))
 
 
 @view.on("ApprovalRequested")
@@ -223,7 +222,7 @@ def _approval_requested(e: StoredEvent) -> list[Statement]:
 
 @view.on("ApprovalGranted")
 def _approval_granted(e: StoredEvent) -> list[Statement]:
-    approval = json.dumps(
+    approval = dumps(
         [{"actor": e.data["actor"], "at": e.timestamp.isoformat(), "comment": e.data["reason"]}]
     )
     return _with_version_touch(

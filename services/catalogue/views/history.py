@@ -4,10 +4,8 @@ lookup on these tables."""
 
 from __future__ import annotations
 
-import json
-
 from services.catalogue.events import StoredEvent
-from services.catalogue.views import Statement, View
+from services.catalogue.views import Statement, View, dumps
 
 view = View(
     name="history",
@@ -81,7 +79,7 @@ def _stage_changed(e: StoredEvent) -> list[Statement]:
                 d["actor"],
                 d["reason"],
                 d.get("request_id"),
-                json.dumps(d["approvals"]) if promoted else None,
+                dumps(d["approvals"]) if promoted else None,
                 d.get("superseded_by"),
                 e.position,
             ),

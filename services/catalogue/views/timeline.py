@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from services.catalogue.events import StoredEvent
-from services.catalogue.views import Statement, View
+from services.catalogue.views import Statement, View, dumps
 
 view = View(
     name="timeline",
@@ -26,10 +23,7 @@ _SKIP = {"timestamp", "actor", "reason", "command_id", "originator_topic"}
 
 
 def _details(e: StoredEvent) -> str:
-    def plain(value: Any) -> Any:
-        return value.isoformat() if hasattr(value, "isoformat") else value
-
-    return json.dumps({k: plain(v) for k, v in e.data.items() if k not in _SKIP}, default=str)
+    return dumps({k: v for k, v in e.data.items() if k not in _SKIP})
 
 
 def handle(e: StoredEvent) -> list[Statement]:

@@ -101,12 +101,31 @@ def check_text(value: Any, field: str, limit: int = MAX_TEXT) -> str:
     return value
 
 
+RESERVED_KEY = "_type_"  # the event store's JSON marks typed values with it
+
+
+def check_no_reserved_keys(value: Any, field: str) -> None:
+    """Refuses objects with a "_type_" key at any depth: the event store would read them
+    back as typed values, and a stored event that cannot be read back breaks its stream."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if RESERVED_KEY in item:
+                raise InvalidInput(f"{field}: the key {RESERVED_KEY!r} is reserved", field=field)
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+
+
 def check_tag(key: Any, value: Any) -> tuple[str, str]:
     if not isinstance(key, str) or not key or len(key) > MAX_TAG_KEY or _has_control(key):
         raise InvalidInput(
             f"a tag key is 1-{MAX_TAG_KEY} characters without control characters",
             field="tags",
         )
+    if key == RESERVED_KEY:
+        raise InvalidInput(f"the tag key {RESERVED_KEY!r} is reserved", field="tags")
     return key, check_text(value, f"tags.{key}", MAX_TAG_VALUE)
 
 
@@ -115,6 +134,7 @@ def check_tags(tags: Any) -> dict[str, str]:
         return {}
     if not isinstance(tags, dict) or len(tags) > MAX_TAGS:
         raise InvalidInput(f"tags must be an object with at most {MAX_TAGS} keys", field="tags")
+    check_no_reserved_keys(tags, "tags")
     return dict(check_tag(k, v) for k, v in tags.items())
 
 
@@ -125,6 +145,7 @@ def check_metrics(metrics: Any) -> dict[str, float]:
         raise InvalidInput(
             f"metrics must be an object with at most {MAX_METRICS} keys", field="metrics"
         )
+    check_no_reserved_keys(metrics, "metrics")
     checked: dict[str, float] = {}
     for key, value in metrics.items():
         if not isinstance(key, str) or not key or len(key) > MAX_TAG_KEY or _has_control(key):
@@ -183,6 +204,7 @@ def check_json_object(value: Any, field: str, limit: int = MAX_TEXT) -> dict[str
         raise InvalidInput(f"{field} must hold JSON values only", field=field) from None
     if len(encoded) > limit:
         raise InvalidInput(f"{field} is larger than {limit} bytes", field=field, limit=limit)
+    check_no_reserved_keys(value, field)
     return json.loads(encoded)  # a detached copy
 
 
