@@ -53,7 +53,24 @@ class Projector:
         return read, await asyncpg.connect(self.events_dsn, server_settings=settings)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Runs until stop is set; waits for the lock while another projector holds it."""
+        """Runs until stop is set; waits for the lock while another projector holds it.
+
+        A failure (lost connection, a statement the database refuses) is logged and the
+        projector starts over from the views' stored positions after a pause: nothing is
+        skipped, and /health shows the lag growing meanwhile.
+        """
+        pause = 0.5
+        while not stop.is_set():
+            try:
+                await self._run_once(stop)
+                return
+            except Exception:  # a dead projector would leave the views silently stale
+                log.exception("projector failed; retrying in %.1fs", pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+            pause = min(pause * 2, 30.0)
+
+    async def _run_once(self, stop: asyncio.Event) -> None:
         read, events = await self._connect()
         try:
             await store.ensure(read, self.views)

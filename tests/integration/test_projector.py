@@ -194,3 +194,35 @@ def test_one_projector_is_active_and_another_takes_over(
             if process.poll() is None:
                 process.terminate()
                 process.wait(timeout=30)
+
+
+def test_the_projector_survives_losing_its_database_connection(
+    registry: Registry, database_url: str, unique: str, sql: Callable[..., list]
+) -> None:
+    from services.catalogue.projector import Projector
+
+    async def scenario() -> None:
+        projector = Projector(database_url, poll_seconds=0.2)
+        stop = asyncio.Event()
+        task = asyncio.create_task(projector.run(stop))
+        await asyncio.wait_for(projector.active.wait(), timeout=30)
+        # Cut every projector connection from the server side, as a failover would.
+        admin = await asyncpg.connect(database_url)
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name LIKE 'registrum-projector:%'"
+        )
+        await admin.close()
+        await asyncio.to_thread(registry.create_model, f"survivor-{unique}", Context("alice"))
+        head = await asyncio.to_thread(registry.head_position)
+        deadline = asyncio.get_running_loop().time() + 30
+        while asyncio.get_running_loop().time() < deadline:
+            _, active = await positions(database_url)
+            if all(position >= head for _, position in active.values()):
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+
+    asyncio.run(scenario())
+    assert sql("SELECT name FROM {catalogue}.models WHERE name = $1", f"survivor-{unique}")
