@@ -13,7 +13,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+import orjson
+from fastapi import APIRouter, Query, Request, Response
 
 from services.api.errors import ApiError
 from services.catalogue import queries
@@ -23,6 +24,14 @@ from services.registry.domain.errors import InvalidInput
 from services.registry.domain.values import check_alias, parse_stage
 
 router = APIRouter(prefix="/api/v1", tags=["reads"])
+
+
+def fast(payload: Any) -> Response:
+    """JSON by orjson, skipping FastAPI's generic encoder: a page of 1,000 versions is
+    several times faster to send this way."""
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
 MIN_POSITION_HEADER = "X-Registrum-Min-Position"
 MAX_WAIT = 30.0
 
@@ -81,15 +90,17 @@ async def list_models(
     limit: int = 100,
     min_position: str | None = MinPosition,
     wait: float = Wait,
-) -> dict[str, Any]:
+) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return await search_models(
-            conn,
-            s.catalogue,
-            filter_text=filter,
-            order_by=order_by,
-            limit=limit,
-            page_token=page_token,
+        return fast(
+            await search_models(
+                conn,
+                s.catalogue,
+                filter_text=filter,
+                order_by=order_by,
+                limit=limit,
+                page_token=page_token,
+            )
         )
 
 
@@ -102,25 +113,27 @@ async def search_all_versions(
     limit: int = 100,
     min_position: str | None = MinPosition,
     wait: float = Wait,
-) -> dict[str, Any]:
+) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return await search_versions(
-            conn,
-            s.catalogue,
-            model=None,
-            filter_text=filter,
-            order_by=order_by,
-            limit=limit,
-            page_token=page_token,
+        return fast(
+            await search_versions(
+                conn,
+                s.catalogue,
+                model=None,
+                filter_text=filter,
+                order_by=order_by,
+                limit=limit,
+                page_token=page_token,
+            )
         )
 
 
 @router.get("/models/{name}")
 async def get_model(
     name: str, request: Request, min_position: str | None = MinPosition, wait: float = Wait
-) -> dict[str, Any]:
+) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return {"model": await queries.get_model(conn, s, name)}
+        return fast({"model": await queries.get_model(conn, s, name)})
 
 
 @router.get("/models/{name}/versions")
@@ -134,20 +147,22 @@ async def list_versions(
     limit: int = 100,
     min_position: str | None = MinPosition,
     wait: float = Wait,
-) -> dict[str, Any]:
+) -> Response:
     if stage:
         stage_filter = f"stage = '{parse_stage(stage).value}'"
         filter = f"({filter}) AND {stage_filter}" if filter else stage_filter
     async with views(request, min_position, wait) as (conn, s):
         await queries.model_id(conn, s, name)
-        return await search_versions(
-            conn,
-            s.catalogue,
-            model=name,
-            filter_text=filter,
-            order_by=order_by,
-            limit=limit,
-            page_token=page_token,
+        return fast(
+            await search_versions(
+                conn,
+                s.catalogue,
+                model=name,
+                filter_text=filter,
+                order_by=order_by,
+                limit=limit,
+                page_token=page_token,
+            )
         )
 
 
@@ -158,9 +173,9 @@ async def get_version(
     request: Request,
     min_position: str | None = MinPosition,
     wait: float = Wait,
-) -> dict:
+) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return {"version": await queries.get_version(conn, s, name, number)}
+        return fast({"version": await queries.get_version(conn, s, name, number)})
 
 
 @router.get("/models/{name}/aliases/{alias}")
@@ -171,12 +186,12 @@ async def resolve_alias(
     as_of: str | None = Query(None, description="ISO 8601 time"),
     min_position: str | None = MinPosition,
     wait: float = Wait,
-) -> dict:
+) -> Response:
     check_alias(alias)
     async with views(request, min_position, wait) as (conn, s):
         if as_of:
-            return await queries.alias_as_of(conn, s, name, alias, _as_of(as_of))
-        return {"version": await queries.resolve_alias(conn, s, name, alias)}
+            return fast(await queries.alias_as_of(conn, s, name, alias, _as_of(as_of)))
+        return fast({"version": await queries.resolve_alias(conn, s, name, alias)})
 
 
 @router.get("/models/{name}/stages/{stage}")
@@ -187,12 +202,12 @@ async def stage_holders(
     as_of: str | None = Query(None, description="ISO 8601 time; now if unset"),
     min_position: str | None = MinPosition,
     wait: float = Wait,
-) -> dict:
+) -> Response:
     """Which version(s) held stage at as_of, who promoted them and who approved."""
     wanted = parse_stage(stage)
     moment = _as_of(as_of) if as_of else datetime.now(UTC)
     async with views(request, min_position, wait) as (conn, s):
-        return await queries.stage_as_of(conn, s, name, wanted.value, moment)
+        return fast(await queries.stage_as_of(conn, s, name, wanted.value, moment))
 
 
 @router.get("/models/{name}/timeline")
@@ -203,9 +218,9 @@ async def timeline(
     page_token: int | None = Query(None, ge=1),
     min_position: str | None = MinPosition,
     wait: float = Wait,
-) -> dict:
+) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return await queries.timeline(conn, s, name, limit, page_token)
+        return fast(await queries.timeline(conn, s, name, limit, page_token))
 
 
 @router.get("/models/{name}/versions/{number}/lineage")
@@ -217,10 +232,12 @@ async def version_lineage(
     depth: int = 3,
     min_position: str | None = MinPosition,
     wait: float = Wait,
-) -> dict:
+) -> Response:
     async with views(request, min_position, wait) as (conn, s):
         version = await queries.get_version(conn, s, name, number)
-        return await queries.lineage(conn, s, "model_version", version["id"], direction, depth)
+        return fast(
+            await queries.lineage(conn, s, "model_version", version["id"], direction, depth)
+        )
 
 
 @router.get("/lineage")
@@ -232,7 +249,7 @@ async def lineage(
     depth: int = 3,
     min_position: str | None = MinPosition,
     wait: float = Wait,
-) -> dict:
+) -> Response:
     """Lineage from any node: e.g. kind=dataset&id=s3://data/2026-10&direction=downstream."""
     async with views(request, min_position, wait) as (conn, s):
-        return await queries.lineage(conn, s, kind, id, direction, depth)
+        return fast(await queries.lineage(conn, s, kind, id, direction, depth))

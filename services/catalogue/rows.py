@@ -16,6 +16,16 @@ def _time(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _request(a: dict[str, Any]) -> dict[str, Any]:
+    # From to_jsonb (times as text) or from a fetched row (times as datetime).
+    at = a["requested_at"]
+    return {
+        **a,
+        "requested_at": at.isoformat() if hasattr(at, "isoformat") else at,
+        "approvals": _json(a["approvals"]),
+    }
+
+
 def approval(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": r["request_id"],
@@ -30,7 +40,7 @@ def approval(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def version_row(r: asyncpg.Record) -> dict[str, Any]:
+def version_row(r: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     return {
         "id": str(r["version_id"]),
         "model_id": str(r["model_id"]),
@@ -56,7 +66,7 @@ def version_row(r: asyncpg.Record) -> dict[str, Any]:
         "created_at": _time(r["created_at"]),
         "updated_at": _time(r["updated_at"]),
         "stage_changed_at": _time(r["stage_changed_at"]),
-        "approval_requests": [approval(a) for a in _json(r["approval_requests"])],
+        "approval_requests": [approval(_request(a)) for a in _json(r["approval_requests"])],
         "position": r["position"],
     }
 

@@ -123,14 +123,13 @@ async def search_versions(
         scope_sql = f" AND m.name = ${len(params)}"
     params += [limit + 1, offset]
     sql = (
-        f"SELECT v.*, m.name AS model_name, {ALIASES.format(c=c)} AS aliases,"
-        f" {APPROVALS.format(c=c)} AS approval_requests"
+        f"SELECT v.*, m.name AS model_name"
         f" FROM {c}.versions v JOIN {c}.models m ON m.model_id = v.model_id"
         f" WHERE NOT v.deleted AND NOT m.deleted{scope_sql} AND ({compiled.where})"
         f" ORDER BY {compiled.order} LIMIT ${len(params) - 1} OFFSET ${len(params)}"
     )
     rows = await _fetch(conn, sql, params)
-    page = [version_row(r) for r in rows[:limit]]
+    page = await with_reviews(conn, c, rows[:limit])
     more = len(rows) > limit
     return {
         "versions": page,
@@ -164,6 +163,40 @@ async def search_models(
         "models": page,
         "next_page_token": encode_token(offset + limit, fingerprint) if more else None,
     }
+
+
+async def with_reviews(
+    conn: asyncpg.Connection, c: str, rows: list[asyncpg.Record]
+) -> list[dict[str, Any]]:
+    """Version rows with their aliases and approval requests: two queries for a whole
+    page rather than two subqueries per row."""
+    if not rows:
+        return []
+    ids = [r["version_id"] for r in rows]
+    aliases: dict[Any, list[str]] = {}
+    for a in await conn.fetch(
+        f"SELECT v.version_id, a.alias FROM {c}.aliases a JOIN {c}.versions v"
+        " ON v.model_id = a.model_id AND v.number = a.number"
+        " WHERE v.version_id = ANY($1::uuid[]) ORDER BY a.alias",
+        ids,
+    ):
+        aliases.setdefault(a["version_id"], []).append(a["alias"])
+    reviews: dict[Any, list[Any]] = {}
+    for r in await conn.fetch(
+        f"SELECT * FROM {c}.approvals WHERE version_id = ANY($1::uuid[]) ORDER BY requested_at",
+        ids,
+    ):
+        reviews.setdefault(r["version_id"], []).append(dict(r))
+    return [
+        version_row(
+            {
+                **dict(r),
+                "aliases": aliases.get(r["version_id"], []),
+                "approval_requests": reviews.get(r["version_id"], []),
+            }
+        )
+        for r in rows
+    ]
 
 
 async def _fetch(conn: asyncpg.Connection, sql: str, params: list[Any]) -> list[asyncpg.Record]:

@@ -153,6 +153,40 @@ class Registry(Application):
         except AggregateNotFoundError:
             return None
 
+    def _resolve_parents(self, references: list[dict[str, str]]) -> list[dict[str, str]]:
+        """Parent versions may be named NAME/NUMBER, NAME@ALIAS or by id; lineage keeps
+        the version's id, which survives renames and links to the version's node."""
+        resolved = []
+        for ref in references:
+            if ref["kind"] == "model_version":
+                ref = {**ref, "id": str(self._version_ref(ref["id"]))}
+            resolved.append(ref)
+        return resolved
+
+    def _version_ref(self, ref: str) -> UUID:
+        name, slash, number = ref.rpartition("/")
+        if slash and number.isdigit():
+            model = self._model(name)
+            return model.version_id(int(number))
+        name, at, alias = ref.rpartition("@")
+        if at:
+            model = self._model(name)
+            return model.version_id(model.resolve_alias(alias))
+        try:
+            version_id = UUID(ref)
+        except ValueError:
+            raise InvalidInput(
+                "a parent version is NAME/NUMBER, NAME@ALIAS or a version id",
+                field="lineage.id",
+            ) from None
+        try:
+            version: ModelVersion = self.repository.get(version_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no version with id {ref}", version=ref) from None
+        if not isinstance(version, ModelVersion):
+            raise NotFound(f"no version with id {ref}", version=ref)
+        return version_id
+
     # -- models ------------------------------------------------------------------------
 
     def create_model(
@@ -257,6 +291,7 @@ class Registry(Application):
     def register_version(self, name: str, ctx: Context, **facts: Any) -> Outcome:
         """Registers the next version of model name; facts are VersionRegistered's fields."""
         facts = inputs.version_facts(facts)
+        facts["lineage"] = self._resolve_parents(facts["lineage"])
 
         def decide() -> Decision:
             model = self._model(name)
@@ -339,7 +374,7 @@ class Registry(Application):
     def link_lineage(
         self, name: str, number: int, references: list[dict[str, str]], ctx: Context
     ) -> Outcome:
-        references = inputs.lineage(references)
+        references = self._resolve_parents(inputs.lineage(references))
         return self._on_version(
             "link_lineage",
             name,

@@ -179,3 +179,50 @@ def test_read_your_writes_bounds(http: TestClient, model: str) -> None:
     assert future.json()["error"]["details"]["field"] == "min_position"
     assert http.get(path, params={"min_position": "soon"}).status_code == 422
     assert http.get(path, params={"wait": "99", "min_position": "head"}).status_code == 422
+
+
+def test_parent_versions_link_versions_in_the_lineage_graph(http: TestClient) -> None:
+    parent, child = f"parent-{uuid.uuid4().hex[:8]}", f"child-{uuid.uuid4().hex[:8]}"
+    for name in (parent, child):
+        http.post("/api/v1/models", json={"name": name}, headers=ALICE)
+    http.post(
+        f"/api/v1/models/{parent}/versions",
+        headers=ALICE,
+        json={"artifact_uri": "s3://p", "dataset_version": "raw-2026"},
+    )
+    http.put(f"/api/v1/models/{parent}/aliases/base", headers=ALICE, json={"version": 1})
+    for ref in (f"{parent}/1", f"{parent}@base"):
+        made = http.post(
+            f"/api/v1/models/{child}/versions",
+            headers=ALICE,
+            json={
+                "artifact_uri": "s3://c",
+                "lineage": [{"kind": "model_version", "id": ref, "relation": "fine_tuned_from"}],
+            },
+        )
+        assert made.status_code == 201, made.text
+    # Downstream of the raw data: the parent, then both fine-tuned children.
+    down = http.get(
+        "/api/v1/lineage", params={"kind": "dataset", "id": "raw-2026", "depth": 2}
+    ).json()
+    reached = {(e["to"].get("model"), e["to"].get("version"), e["depth"]) for e in down["edges"]}
+    assert reached == {(parent, 1, 1), (child, 1, 2), (child, 2, 2)}
+    up = http.get(f"/api/v1/models/{child}/versions/2/lineage", params={"depth": 2}).json()
+    assert {
+        (e["from"]["kind"], e["from"].get("model") or e["from"]["id"]) for e in up["edges"]
+    } == {("model_version", parent), ("dataset", "raw-2026")}
+    missing = http.post(
+        f"/api/v1/models/{child}/versions",
+        headers=ALICE,
+        json={
+            "artifact_uri": "s3://c",
+            "lineage": [{"kind": "model_version", "id": f"{parent}/9"}],
+        },
+    )
+    assert missing.status_code == 404
+    malformed = http.post(
+        f"/api/v1/models/{child}/versions",
+        headers=ALICE,
+        json={"artifact_uri": "s3://c", "lineage": [{"kind": "model_version", "id": "nonsense"}]},
+    )
+    assert malformed.status_code == 422
