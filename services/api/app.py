@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
@@ -33,7 +34,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(read_dsn, min_size=1, max_size=10)
+        pool = await asyncpg.create_pool(read_dsn, min_size=1, max_size=10, init=_json_codec)
         async with pool.acquire() as conn:
             await store.ensure(conn, list(VIEWS.values()))
         app.state.read_pool = pool
@@ -54,6 +55,17 @@ def create_app(
     app = build_fastapi(lifespan)
     app.state.registry = registry
     return BodyLimit(app, max_body_bytes)
+
+
+async def _json_codec(conn: asyncpg.Connection) -> None:
+    # jsonb columns arrive parsed by orjson: a page of versions has thousands of them.
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(
+            kind,
+            schema="pg_catalog",
+            decoder=orjson.loads,
+            encoder=lambda v: v if isinstance(v, str) else orjson.dumps(v).decode(),
+        )
 
 
 def build_fastapi(lifespan: Any = None) -> FastAPI:
