@@ -4,7 +4,6 @@ lineage, and waiting for the views to reach a position (read-your-writes)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from services.catalogue import store
+from services.catalogue.rows import json_value as _json
 from services.catalogue.rows import model_row, version_row
 from services.catalogue.search import ALIASES, APPROVALS, MODEL_EXTRAS
 from services.registry.domain.errors import InvalidInput, NotFound
@@ -172,7 +172,7 @@ async def alias_as_of(
 
 
 def _held(r: asyncpg.Record) -> dict[str, Any]:
-    approvals = json.loads(r["approvals"]) if r["approvals"] else []
+    approvals = _json(r["approvals"]) or []
     return {
         "number": r["number"],
         "valid_from": r["valid_from"].isoformat(),
@@ -206,7 +206,7 @@ async def timeline(
             "version": r["number"],
             "reason": r["reason"],
             "command_id": r["command_id"],
-            "details": json.loads(r["details"]),
+            "details": _json(r["details"]),
         }
         for r in rows
     ]

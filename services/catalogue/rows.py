@@ -8,7 +8,8 @@ from typing import Any
 import asyncpg
 
 
-def _json(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A json/jsonb column, whether the connection's codec parsed it or not."""
     return json.loads(value) if isinstance(value, str) else value
 
 
@@ -22,7 +23,7 @@ def _request(a: dict[str, Any]) -> dict[str, Any]:
     return {
         **a,
         "requested_at": at.isoformat() if hasattr(at, "isoformat") else at,
-        "approvals": _json(a["approvals"]),
+        "approvals": json_value(a["approvals"]),
     }
 
 
@@ -56,17 +57,17 @@ def version_row(r: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "flavor": r["flavor"],
         "run_id": r["run_id"],
         "dataset_version": r["dataset_version"],
-        "hyperparameters": _json(r["hyperparameters"]),
-        "metrics": _json(r["metrics"]),
-        "lineage": _json(r["lineage"]),
-        "tags": _json(r["tags"]),
+        "hyperparameters": json_value(r["hyperparameters"]),
+        "metrics": json_value(r["metrics"]),
+        "lineage": json_value(r["lineage"]),
+        "tags": json_value(r["tags"]),
         "description": r["description"],
-        "model_card": _json(r["model_card"]),
+        "model_card": json_value(r["model_card"]),
         "created_by": r["created_by"],
         "created_at": _time(r["created_at"]),
         "updated_at": _time(r["updated_at"]),
         "stage_changed_at": _time(r["stage_changed_at"]),
-        "approval_requests": [approval(_request(a)) for a in _json(r["approval_requests"])],
+        "approval_requests": [approval(_request(a)) for a in json_value(r["approval_requests"])],
         "position": r["position"],
     }
 
@@ -76,13 +77,13 @@ def model_row(r: asyncpg.Record) -> dict[str, Any]:
         "id": str(r["model_id"]),
         "name": r["name"],
         "description": r["description"],
-        "tags": _json(r["tags"]),
+        "tags": json_value(r["tags"]),
         "created_by": r["created_by"],
         "created_at": _time(r["created_at"]),
         "updated_at": _time(r["updated_at"]),
         "deleted": r["deleted"],
         "latest_version": r["latest_version"],
-        "aliases": dict(sorted(_json(r["aliases"]).items())),
+        "aliases": dict(sorted(json_value(r["aliases"]).items())),
         "allow_multiple_production": r["allow_multiple_production"],
         "staging": list(r["staging"]),
         "production": list(r["production"]),
