@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -57,7 +57,6 @@ class Decision:
     save: list[Aggregate]
     model: RegisteredModel
     result: Callable[[], dict[str, Any]]
-    touched: list[ModelVersion] = field(default_factory=list)
 
 
 class Registry(Application):
@@ -304,9 +303,7 @@ class Registry(Application):
                 number=number,
                 **facts,
             )
-            return Decision(
-                [model, version], model, lambda: version_summary(model, version), [version]
-            )
+            return Decision([model, version], model, lambda: version_summary(model, version))
 
         return self._execute("register_version", {"name": name, **facts}, ctx, decide)
 
@@ -320,14 +317,19 @@ class Registry(Application):
         change: Callable[[RegisteredModel, ModelVersion], None],
         *,
         check_live: bool = True,
+        saves_model: bool = False,
     ) -> Outcome:
+        """A command on one version: content changes save the version; stage and alias
+        changes (saves_model) save the model, which owns them."""
+
         def decide() -> Decision:
             model = self._model(name)
             version = self._version(model, number)
             if check_live:
                 rules.check_version_changeable(model, version)
             change(model, version)
-            return Decision([version], model, lambda: version_summary(model, version), [version])
+            saved: Aggregate = model if saves_model else version
+            return Decision([saved], model, lambda: version_summary(model, version))
 
         return self._execute(command, {"name": name, "number": number, **args}, ctx, decide)
 
@@ -454,52 +456,54 @@ class Registry(Application):
             check_live=decision != "withdraw",
         )
 
-    def _on_model_version(
-        self,
-        command: str,
-        name: str,
-        number: int,
-        args: dict[str, Any],
-        ctx: Context,
-        change: Callable[[RegisteredModel, ModelVersion], None],
-    ) -> Outcome:
-        def decide() -> Decision:
-            model = self._model(name)
-            version = self._version(model, number)
-            change(model, version)
-            return Decision([model], model, lambda: version_summary(model, version))
-
-        return self._execute(command, {"name": name, "number": number, **args}, ctx, decide)
-
     def promote(self, name: str, number: int, stage: Stage, ctx: Context) -> Outcome:
-        return self._on_model_version(
+        # An archived version may come back, through a new approval.
+        return self._on_version(
             "promote",
             name,
             number,
             {"stage": stage.value},
             ctx,
             lambda m, v: rules.promote(m, v, stage, ctx),
+            check_live=False,
+            saves_model=True,
         )
 
     def archive(self, name: str, number: int, ctx: Context) -> Outcome:
-        return self._on_model_version(
-            "archive", name, number, {}, ctx, lambda m, v: m.archive(v.number, ctx)
+        return self._on_version(
+            "archive",
+            name,
+            number,
+            {},
+            ctx,
+            lambda m, v: m.archive(v.number, ctx),
+            check_live=False,
+            saves_model=True,
         )
 
     def delete_version(self, name: str, number: int, ctx: Context) -> Outcome:
-        return self._on_model_version(
-            "delete_version", name, number, {}, ctx, lambda m, v: m.delete_version(v.number, ctx)
+        return self._on_version(
+            "delete_version",
+            name,
+            number,
+            {},
+            ctx,
+            lambda m, v: m.delete_version(v.number, ctx),
+            check_live=False,
+            saves_model=True,
         )
 
     def set_alias(self, name: str, alias: str, number: int, ctx: Context) -> Outcome:
         alias = values.check_alias(alias)
-        return self._on_model_version(
+        return self._on_version(
             "set_alias",
             name,
             number,
             {"alias": alias},
             ctx,
             lambda m, v: _assign(m, alias, v.number, ctx),
+            check_live=False,
+            saves_model=True,
         )
 
     def remove_alias(self, name: str, alias: str, ctx: Context) -> Outcome:
