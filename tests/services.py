@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +58,52 @@ def postgres_url() -> Iterator[str]:
             yield url
         finally:
             server.stop()
+
+
+@dataclass(frozen=True)
+class S3Endpoint:
+    endpoint: str  # host:port
+    access_key: str
+    secret_key: str
+    secure: bool = False
+
+
+@contextmanager
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    """REGISTRUM_TEST_S3_ENDPOINT (+ _ACCESS_KEY/_SECRET_KEY), else MinIO in Docker, else
+    a throwaway moto S3 server process on a free port."""
+    endpoint = os.environ.get("REGISTRUM_TEST_S3_ENDPOINT")
+    if endpoint:
+        yield S3Endpoint(
+            endpoint,
+            os.environ.get("REGISTRUM_TEST_S3_ACCESS_KEY", ""),
+            os.environ.get("REGISTRUM_TEST_S3_SECRET_KEY", ""),
+            os.environ.get("REGISTRUM_TEST_S3_SECURE", "") == "1",
+        )
+        return
+    if docker_available():
+        from testcontainers.minio import MinioContainer
+
+        with MinioContainer() as minio:
+            config = minio.get_config()
+            yield S3Endpoint(config["endpoint"], config["access_key"], config["secret_key"])
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield S3Endpoint(f"127.0.0.1:{port}", "testing", "testing")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

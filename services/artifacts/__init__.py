@@ -1,0 +1,1 @@
+"""Artefact storage: content-addressed objects in a local folder or S3."""

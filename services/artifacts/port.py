@@ -1,0 +1,111 @@
+"""The ArtifactStore port: content-addressed, write-once storage of model bytes.
+
+Objects are named by their sha256. A put streams the bytes once, hashing and counting
+as it goes, and makes the object visible under its digest only when every byte has
+arrived; an interrupted put leaves nothing visible. An object is never overwritten:
+putting bytes that are already stored keeps the existing object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import BinaryIO, Protocol
+
+CHUNK = 1024 * 1024
+
+
+class ArtifactError(Exception):
+    """Base class of artefact store errors."""
+
+
+class ArtifactNotFound(ArtifactError):
+    """No object with that digest is stored."""
+
+
+class DigestMismatch(ArtifactError):
+    """The bytes do not hash to the digest they were declared or stored under."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"expected sha256 {expected}, the bytes hash to {actual}")
+        self.expected, self.actual = expected, actual
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    sha256: str
+    size: int
+    created: bool  # False when the same bytes were already stored
+
+
+class ArtifactStore(Protocol):
+    """Where artefacts live. Adapters: FilesystemStore, S3Store."""
+
+    def put(self, chunks: Iterable[bytes], expected_sha256: str | None = None) -> StoredObject:
+        """Stores the bytes under their digest; DigestMismatch (and nothing stored) when
+        expected_sha256 is given and differs."""
+        ...
+
+    def get(self, sha256: str) -> Iterator[bytes]:
+        """The object's bytes, streamed; ArtifactNotFound if absent. Does not verify."""
+        ...
+
+    def size(self, sha256: str) -> int:
+        """The stored object's size; ArtifactNotFound if absent."""
+        ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def presigned_url(self, sha256: str, expires: timedelta) -> str | None:
+        """A URL a deployer can GET without credentials, or None if the store has none."""
+        ...
+
+
+class HashingReader:
+    """Wraps chunks as a file-like object, hashing and counting what is read."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._buffer) < n:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        if n < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:n], self._buffer[n:]
+        self.digest.update(data)
+        self.size += len(data)
+        return data
+
+
+def verified(chunks: Iterable[bytes], sha256: str) -> Iterator[bytes]:
+    """Passes chunks through and raises DigestMismatch at the end if they do not hash to
+    sha256: a download that was altered fails instead of completing."""
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
+    if digest.hexdigest() != sha256:
+        raise DigestMismatch(sha256, digest.hexdigest())
+
+
+def rehash(store: ArtifactStore, sha256: str) -> str:
+    """The digest of the bytes actually stored under sha256."""
+    digest = hashlib.sha256()
+    for chunk in store.get(sha256):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_chunks(handle: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
+    while chunk := handle.read(size):
+        yield chunk
