@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from psycopg.conninfo import conninfo_to_dict
 
+from services.artifacts.port import ArtifactStore
 from services.registry.application import Registry
 from services.settings import Settings
 
@@ -31,3 +34,23 @@ def eventstore_env(database_url: str, pool_size: int = 10) -> dict[str, str]:
 def build_registry(settings: Settings, database_url: str) -> Registry:
     env = eventstore_env(database_url, settings.db_pool_size)
     return Registry(env, required_approvals=settings.required_approvals)
+
+
+def build_artifact_store(settings: Settings) -> ArtifactStore:
+    """S3 when REGISTRUM_S3_ENDPOINT is set, else a folder under the data directory."""
+    if settings.s3_endpoint:
+        from minio import Minio
+
+        from services.artifacts.s3 import S3Store
+
+        client = Minio(
+            settings.s3_endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            region=settings.s3_region,
+            secure=settings.s3_secure,
+        )
+        return S3Store(client, settings.s3_bucket, create_bucket=settings.s3_create_bucket)
+    from services.artifacts.filesystem import FilesystemStore
+
+    return FilesystemStore(Path(settings.data_dir).resolve() / "artifacts")

@@ -36,3 +36,14 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(10, ge=1, description="Connections kept to the event store.")
     log_level: str = Field("info", description="Server log level.")
+    s3_endpoint: str | None = Field(
+        None,
+        description="host:port of an S3 server for artefacts. Unset: a folder in the "
+        "data directory.",
+    )
+    s3_bucket: str = Field("registrum", description="The artefacts' bucket.")
+    s3_access_key: str | None = Field(None, description="S3 access key.")
+    s3_secret_key: str | None = Field(None, description="S3 secret key.")
+    s3_region: str | None = Field(None, description="S3 region.")
+    s3_secure: bool = Field(True, description="Use TLS to reach S3.")
+    s3_create_bucket: bool = Field(True, description="Create the bucket when missing.")

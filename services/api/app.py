@@ -14,8 +14,10 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
+from services.api import artifacts as artifacts_api
 from services.api import errors, models, reads, versions
 from services.api.limits import BodyLimit
+from services.artifacts.port import ArtifactStore
 from services.catalogue import store
 from services.catalogue.projector import Projector
 from services.catalogue.views.registry import VIEWS
@@ -26,6 +28,7 @@ def create_app(
     registry: Registry,
     read_dsn: str,
     *,
+    artifacts: ArtifactStore | None = None,
     events_dsn: str | None = None,
     run_projector: bool = False,
     max_body_bytes: int = 2 * 1024 * 1024,
@@ -54,7 +57,8 @@ def create_app(
 
     app = build_fastapi(lifespan)
     app.state.registry = registry
-    return BodyLimit(app, max_body_bytes)
+    app.state.artifacts = artifacts
+    return BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,))
 
 
 async def _json_codec(conn: asyncpg.Connection) -> None:
@@ -80,6 +84,7 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(versions.router)
     app.include_router(reads.router)
+    app.include_router(artifacts_api.router)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:

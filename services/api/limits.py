@@ -11,12 +11,15 @@ from services.api.errors import error_body
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """Bodies under `unlimited` path prefixes (streamed artefact uploads) are exempt."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, unlimited: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.unlimited = unlimited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.unlimited):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

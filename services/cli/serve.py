@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from services.api.app import create_app
-from services.bootstrap import build_registry
+from services.bootstrap import build_artifact_store, build_registry
 from services.embedded import DataDirLock, EmbeddedPostgres
 from services.settings import Settings
 
@@ -37,6 +37,7 @@ def serve(settings: Settings, announce: bool = True) -> None:
             registry,
             settings.read_database_url or database_url,
             events_dsn=database_url,
+            artifacts=build_artifact_store(settings),
             run_projector=True,
             max_body_bytes=settings.max_body_bytes,
         )

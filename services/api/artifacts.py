@@ -1,0 +1,124 @@
+"""/api/v1/artifacts: streamed, content-addressed uploads and verified downloads.
+
+POST /api/v1/artifacts                body = the bytes (any length, streamed)
+     X-Registrum-Sha256: <hex>        optional: refuse the upload if it differs
+GET  /api/v1/artifacts/{sha256}       the bytes, re-hashed while streaming
+GET  /api/v1/artifacts/{sha256}/url   a presigned URL (S3) for deployers
+POST /api/v1/artifacts/{sha256}/verify  re-hash what is stored, report the result
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import anyio
+import anyio.from_thread
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from services.api.deps import context
+from services.api.errors import ApiError
+from services.artifacts.port import (
+    ArtifactNotFound,
+    ArtifactStore,
+    DigestMismatch,
+    rehash,
+    verified,
+)
+from services.registry.domain.values import check_sha256
+
+router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"])
+PREFIX = router.prefix
+
+
+def _store(request: Request) -> ArtifactStore:
+    return request.app.state.artifacts
+
+
+def _digest(sha256: str) -> str:
+    checked = check_sha256(sha256)
+    assert checked is not None  # check_sha256 only returns None for None
+    return checked
+
+
+def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
+    """The request body as a plain iterator, for the store's blocking put in a thread."""
+
+    async def following() -> bytes:
+        return await stream.__anext__()
+
+    while True:
+        try:
+            chunk: bytes = anyio.from_thread.run(following)
+        except StopAsyncIteration:
+            return
+        if chunk:
+            yield chunk
+
+
+@router.post("", status_code=201)
+async def upload(request: Request) -> dict[str, Any]:
+    context(request)  # who uploads must be named, as for every write
+    expected = request.headers.get("X-Registrum-Sha256")
+    if expected is not None:
+        expected = _digest(expected)
+    store = _store(request)
+    body = request.stream().__aiter__()
+    try:
+        stored = await anyio.to_thread.run_sync(
+            lambda: store.put(_sync_chunks(body), expected_sha256=expected)
+        )
+    except DigestMismatch as exc:
+        raise ApiError(
+            422, "digest_mismatch", str(exc), expected=exc.expected, actual=exc.actual
+        ) from None
+    return {"sha256": stored.sha256, "size": stored.size, "created": stored.created}
+
+
+@router.get("/{sha256}")
+async def download(sha256: str, request: Request) -> StreamingResponse:
+    digest = _digest(sha256)
+    store = _store(request)
+    try:
+        size = await asyncio.to_thread(store.size, digest)
+    except ArtifactNotFound:
+        raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest) from None
+    # Re-hashed while it streams: altered bytes end the response early, so the client
+    # sees a short body instead of a corrupted model.
+    return StreamingResponse(
+        verified(store.get(digest), digest),
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(size), "X-Registrum-Sha256": digest, "ETag": f'"{digest}"'},
+    )
+
+
+@router.get("/{sha256}/url")
+async def presigned(
+    sha256: str, request: Request, expires: int = Query(3600, ge=60, le=7 * 24 * 3600)
+) -> dict[str, Any]:
+    digest = _digest(sha256)
+    store = _store(request)
+    if not await asyncio.to_thread(store.exists, digest):
+        raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest)
+    url = await asyncio.to_thread(store.presigned_url, digest, timedelta(seconds=expires))
+    if url is None:
+        raise ApiError(
+            409,
+            "no_presigned_urls",
+            "this store has no presigned URLs; download through the API",
+            download=f"{PREFIX}/{digest}",
+        )
+    return {"sha256": digest, "url": url, "expires_in": expires}
+
+
+@router.post("/{sha256}/verify")
+async def verify(sha256: str, request: Request) -> dict[str, Any]:
+    digest = _digest(sha256)
+    try:
+        actual = await asyncio.to_thread(rehash, _store(request), digest)
+    except ArtifactNotFound:
+        raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest) from None
+    return {"sha256": digest, "ok": actual == digest, "actual": actual}

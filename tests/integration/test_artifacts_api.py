@@ -1,0 +1,118 @@
+"""Artefacts over HTTP, in-process, against a local folder and a real S3 server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from minio import Minio
+
+from services.api.app import create_app
+from services.artifacts.filesystem import FilesystemStore
+from services.artifacts.port import ArtifactStore
+from services.artifacts.s3 import S3Store
+from services.registry.application import Registry
+from tests.services import S3Endpoint, s3_endpoint
+
+WHO = {"X-Registrum-Actor": "pipeline"}
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Endpoint]:
+    with s3_endpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path, unique: str) -> ArtifactStore:
+    if request.param == "filesystem":
+        return FilesystemStore(tmp_path / "artifacts")
+    s3: S3Endpoint = request.getfixturevalue("s3")
+    client = Minio(
+        s3.endpoint,
+        access_key=s3.access_key,
+        secret_key=s3.secret_key,
+        secure=s3.secure,
+        region="us-east-1",
+    )
+    return S3Store(client, f"api-{unique}")
+
+
+@pytest.fixture
+def http(registry: Registry, database_url: str, store: ArtifactStore) -> Iterator[TestClient]:
+    app = create_app(registry, database_url, artifacts=store, max_body_bytes=64 * 1024)
+    with TestClient(app) as client:
+        yield client
+
+
+def body(data: bytes, size: int = 256 * 1024) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_upload_streams_past_the_json_limit_and_downloads_verified(http: TestClient) -> None:
+    data = os.urandom(5 * 1024 * 1024)  # far above the 64 KiB JSON body limit
+    digest = hashlib.sha256(data).hexdigest()
+    uploaded = http.post("/api/v1/artifacts", content=body(data), headers=WHO)
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json() == {"sha256": digest, "size": len(data), "created": True}
+    again = http.post("/api/v1/artifacts", content=body(data), headers=WHO)
+    assert again.json()["created"] is False
+    downloaded = http.get(f"/api/v1/artifacts/{digest}")
+    assert downloaded.content == data
+    assert downloaded.headers["X-Registrum-Sha256"] == digest
+    assert http.post(f"/api/v1/artifacts/{digest}/verify").json()["ok"] is True
+
+
+def test_a_declared_digest_that_does_not_match_is_refused(http: TestClient) -> None:
+    headers = {**WHO, "X-Registrum-Sha256": "0" * 64}
+    refused = http.post("/api/v1/artifacts", content=b"abc", headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "digest_mismatch"
+    actual = hashlib.sha256(b"abc").hexdigest()
+    assert http.get(f"/api/v1/artifacts/{actual}").status_code == 404
+
+
+def test_bad_digests_and_missing_objects(http: TestClient) -> None:
+    assert http.get("/api/v1/artifacts/not-a-digest").status_code == 422
+    assert http.get(f"/api/v1/artifacts/{'a' * 64}").status_code == 404
+    assert http.post(f"/api/v1/artifacts/{'a' * 64}/verify").status_code == 404
+    assert http.post("/api/v1/artifacts", content=b"x").status_code == 401  # no actor
+
+
+def test_presigned_urls_where_the_store_has_them(http: TestClient, store: ArtifactStore) -> None:
+    digest = http.post("/api/v1/artifacts", content=b"weights", headers=WHO).json()["sha256"]
+    answer = http.get(f"/api/v1/artifacts/{digest}/url")
+    if isinstance(store, S3Store):
+        assert answer.status_code == 200 and answer.json()["url"].startswith("http")
+    else:
+        assert answer.status_code == 409
+        assert answer.json()["error"]["details"]["download"].endswith(digest)
+
+
+def test_bytes_altered_behind_the_registrys_back_are_caught(
+    http: TestClient, store: ArtifactStore
+) -> None:
+    data = os.urandom(1024 * 1024)
+    digest = http.post("/api/v1/artifacts", content=data, headers=WHO).json()["sha256"]
+    tampered = b"X" + data[1:]
+    if isinstance(store, FilesystemStore):
+        path = store.objects / digest[:2] / digest
+        path.chmod(0o644)
+        path.write_bytes(tampered)
+    else:
+        assert isinstance(store, S3Store)
+        import io
+
+        store.client.put_object(
+            store.bucket, store.key(digest), io.BytesIO(tampered), len(tampered)
+        )
+    report = http.post(f"/api/v1/artifacts/{digest}/verify").json()
+    assert report["ok"] is False and report["actual"] == hashlib.sha256(tampered).hexdigest()
+    # The download does not complete: the stream ends when the digest fails to match.
+    with pytest.raises(Exception, match="expected sha256"):
+        http.get(f"/api/v1/artifacts/{digest}")
