@@ -70,6 +70,7 @@ def bulk_events(database_url: str, target: int) -> int:
                     lineage=[],
                     tags={"k": "v"},
                     description="",
+                    manifest=[],
                 ),
             ]
         # A much larger pipelined insert stalls psycopg's pipeline here (seen at 1,000).

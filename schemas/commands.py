@@ -47,8 +47,21 @@ class LineageReference(BaseModel):
     relation: str = "input"
 
 
+class ManifestEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="Relative path inside the version, '/'-separated")
+    sha256: str
+    size: int
+
+
 class RegisterVersion(Command):
-    artifact_uri: str
+    artifact_uri: str = Field(
+        "", description="Where the artefact is; may be left out when files are uploaded"
+    )
+    manifest: list[ManifestEntry] = Field(
+        default_factory=list, description="Files uploaded to /api/v1/artifacts"
+    )
     sha256: str | None = None
     size: int | None = None
     format: str | None = None

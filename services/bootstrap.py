@@ -31,9 +31,11 @@ def eventstore_env(database_url: str, pool_size: int = 10) -> dict[str, str]:
     }
 
 
-def build_registry(settings: Settings, database_url: str) -> Registry:
+def build_registry(
+    settings: Settings, database_url: str, artifacts: ArtifactStore | None = None
+) -> Registry:
     env = eventstore_env(database_url, settings.db_pool_size)
-    return Registry(env, required_approvals=settings.required_approvals)
+    return Registry(env, required_approvals=settings.required_approvals, artifacts=artifacts)
 
 
 def build_artifact_store(settings: Settings) -> ArtifactStore:

@@ -68,6 +68,7 @@ def version_row(r: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "updated_at": _time(r["updated_at"]),
         "stage_changed_at": _time(r["stage_changed_at"]),
         "approval_requests": [approval(_request(a)) for a in json_value(r["approval_requests"])],
+        "manifest": json_value(r["manifest"]),
         "position": r["position"],
     }
 

@@ -32,12 +32,13 @@ def serve(settings: Settings, announce: bool = True) -> None:
         if not database_url:
             embedded = EmbeddedPostgres(data_dir / "postgres")
             database_url = embedded.start()
-        registry = build_registry(settings, database_url)
+        artifacts = build_artifact_store(settings)
+        registry = build_registry(settings, database_url, artifacts)
         app = create_app(
             registry,
             settings.read_database_url or database_url,
             events_dsn=database_url,
-            artifacts=build_artifact_store(settings),
+            artifacts=artifacts,
             run_projector=True,
             max_body_bytes=settings.max_body_bytes,
         )

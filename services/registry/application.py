@@ -22,6 +22,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from services.artifacts.port import ArtifactNotFound, ArtifactStore
 from services.registry import inputs
 from services.registry.domain import rules, values
 from services.registry.domain.errors import Conflict, InvalidInput, NotFound
@@ -74,8 +75,10 @@ class Registry(Application):
         *,
         required_approvals: int = 1,
         max_attempts: int = 100,
+        artifacts: ArtifactStore | None = None,
     ) -> None:
         super().__init__(env)
+        self.artifacts = artifacts
         self.required_approvals = required_approvals
         self.max_attempts = max_attempts
         # Commands on one model from this process queue here instead of racing to the
@@ -151,6 +154,37 @@ class Registry(Application):
             return index
         except AggregateNotFoundError:
             return None
+
+    def _check_files(self, facts: dict[str, Any]) -> None:
+        """Every file of the manifest is stored, with that size; the version's digest and
+        size are the manifest's (and must match what the client declared)."""
+        if self.artifacts is None:
+            raise InvalidInput(
+                "this registry stores no artefacts; give an artifact_uri", field="manifest"
+            )
+        for entry in facts["manifest"]:
+            try:
+                stored = self.artifacts.size(entry["sha256"])
+            except ArtifactNotFound:
+                raise NotFound(
+                    f"{entry['path']}: no artefact {entry['sha256']}; upload it first",
+                    path=entry["path"],
+                    sha256=entry["sha256"],
+                ) from None
+            if stored != entry["size"]:
+                raise InvalidInput(
+                    f"{entry['path']}: the stored object has {stored} bytes, not {entry['size']}",
+                    field="manifest.size",
+                )
+        digest, size = inputs.tree_digest(facts["manifest"])
+        for key, derived in (("sha256", digest), ("size", size)):
+            if facts[key] is not None and facts[key] != derived:
+                raise InvalidInput(
+                    f"the declared {key} {facts[key]} is not the files' {derived}",
+                    field=key,
+                    derived=derived,
+                )
+            facts[key] = derived
 
     def _resolve_parents(self, references: list[dict[str, str]]) -> list[dict[str, str]]:
         """Parent versions may be named NAME/NUMBER, NAME@ALIAS or by id; lineage keeps
@@ -291,17 +325,21 @@ class Registry(Application):
         """Registers the next version of model name; facts are VersionRegistered's fields."""
         facts = inputs.version_facts(facts)
         facts["lineage"] = self._resolve_parents(facts["lineage"])
+        if facts["manifest"]:
+            self._check_files(facts)
 
         def decide() -> Decision:
             model = self._model(name)
             number, version_id = model.add_version(ctx)
+            # Decided afresh on every attempt: a retry may get another number.
+            uri = facts["artifact_uri"] or f"models:/{model.name}/{number}"
             version = ModelVersion.register(
                 version_id=version_id,
                 ctx=ctx,
                 model_id=model.id,
                 model_name=model.name,
                 number=number,
-                **facts,
+                **{**facts, "artifact_uri": uri},
             )
             return Decision([model, version], model, lambda: version_summary(model, version))
 

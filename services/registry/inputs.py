@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from services.registry.domain import values
@@ -35,8 +36,12 @@ def version_facts(body: dict[str, Any]) -> dict[str, Any]:
         value = body.get(key)
         return values.check_text(value, key, values.MAX_NAME) or None if value else None
 
+    manifest = values.check_manifest(body.get("manifest"))
+    uri = body.get("artifact_uri")
     return {
-        "artifact_uri": values.check_uri(body.get("artifact_uri")),
+        # With files of ours, the URI may be left out: it becomes models:/NAME/NUMBER.
+        "artifact_uri": values.check_uri(uri) if uri or not manifest else "",
+        "manifest": manifest,
         "sha256": values.check_sha256(body.get("sha256")),
         "size": values.check_size(body.get("size")),
         "format": short("format"),
@@ -49,3 +54,12 @@ def version_facts(body: dict[str, Any]) -> dict[str, Any]:
         "tags": values.check_tags(body.get("tags")),
         "description": values.check_text(body.get("description"), "description"),
     }
+
+
+def tree_digest(manifest: list[dict[str, Any]]) -> tuple[str, int]:
+    """One digest and size for a version's files: the sha256 of its sorted manifest
+    (one "path<TAB>sha256<TAB>size" line per file); a single file is its own digest."""
+    if len(manifest) == 1:
+        return manifest[0]["sha256"], manifest[0]["size"]
+    lines = "".join(f"{e['path']}\t{e['sha256']}\t{e['size']}\n" for e in manifest)
+    return hashlib.sha256(lines.encode()).hexdigest(), sum(e["size"] for e in manifest)

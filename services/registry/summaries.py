@@ -59,4 +59,5 @@ def version_summary(model: RegisteredModel, version: ModelVersion) -> dict[str, 
         "created_at": version.created_on.isoformat(),
         "updated_at": version.modified_on.isoformat(),
         "approval_requests": [dict(r) for r in version.requests.values()],
+        "manifest": [dict(e) for e in version.manifest],
     }

@@ -116,3 +116,54 @@ def test_bytes_altered_behind_the_registrys_back_are_caught(
     # The download does not complete: the stream ends when the digest fails to match.
     with pytest.raises(Exception, match="expected sha256"):
         http.get(f"/api/v1/artifacts/{digest}")
+
+
+@pytest.fixture
+def registry_with(store: ArtifactStore, database_url: str) -> Iterator[Registry]:
+    from services.bootstrap import build_registry
+    from services.settings import Settings
+
+    registry = build_registry(Settings(db_pool_size=2), database_url, store)
+    yield registry
+    registry.close()
+
+
+def test_a_version_made_of_uploaded_files(
+    registry_with: Registry, database_url: str, store: ArtifactStore, unique: str
+) -> None:
+    app = create_app(registry_with, database_url, artifacts=store, run_projector=True)
+    with TestClient(app) as http:
+        files = {"MLmodel": b"flavors: {}", "weights/model.bin": os.urandom(300_000)}
+        manifest = []
+        for path, data in files.items():
+            stored = http.post("/api/v1/artifacts", content=data, headers=WHO).json()
+            manifest.append({"path": path, "sha256": stored["sha256"], "size": stored["size"]})
+        name = f"files-{unique}"
+        http.post("/api/v1/models", json={"name": name}, headers=WHO)
+        made = http.post(
+            f"/api/v1/models/{name}/versions", headers=WHO, json={"manifest": manifest}
+        )
+        assert made.status_code == 201, made.text
+        version = made.json()["version"]
+        assert version["artifact_uri"] == f"models:/{name}/1"
+        assert version["size"] == sum(len(d) for d in files.values())
+        assert [e["path"] for e in version["manifest"]] == ["MLmodel", "weights/model.bin"]
+        shown = http.get(
+            f"/api/v1/models/{name}/versions/1", headers={"X-Registrum-Min-Position": "head"}
+        ).json()["version"]
+        assert shown["manifest"] == version["manifest"] and shown["sha256"] == version["sha256"]
+
+        def refused(entries: list[dict], **extra: object) -> int:
+            answer = http.post(
+                f"/api/v1/models/{name}/versions", headers=WHO, json={"manifest": entries, **extra}
+            )
+            return answer.status_code
+
+        first = manifest[0]
+        assert refused([{**first, "sha256": "b" * 64}]) == 404  # never uploaded
+        assert refused([{**first, "size": first["size"] + 1}]) == 422
+        for bad in ("../etc/passwd", "/abs", "a/../b", "a\\\\b", "nul\x00", "a//b", "./x"):
+            assert refused([{**first, "path": bad}]) == 422, bad
+        assert refused([first, first]) == 422  # the same path twice
+        assert refused([first], sha256="c" * 64) == 422  # declared digest differs
+        assert http.get(f"/api/v1/models/{name}").json()["model"]["latest_version"] == 1

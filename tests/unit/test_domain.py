@@ -44,6 +44,7 @@ def new_version(model: RegisteredModel, who: Context = ALICE) -> ModelVersion:
         lineage=[],
         tags={},
         description="",
+        manifest=[],
     )
 
 

@@ -29,7 +29,7 @@ view = View(
             created_by text NOT NULL, created_at timestamptz NOT NULL,
             updated_at timestamptz NOT NULL, stage_changed_at timestamptz NOT NULL,
             deleted boolean NOT NULL DEFAULT false, position bigint NOT NULL,
-            UNIQUE (model_id, number))""",
+            manifest jsonb NOT NULL DEFAULT '[]', UNIQUE (model_id, number))""",
         "CREATE INDEX ON {s}.versions (model_id, stage)",
         """CREATE TABLE {s}.aliases (
             model_id uuid NOT NULL, alias text NOT NULL, number integer NOT NULL,
@@ -144,8 +144,9 @@ def _version_registered(e: StoredEvent) -> list[Statement]:
             "INSERT INTO {s}.versions (version_id, model_id, number, stage, artifact_uri, sha256,"
             " size, format, flavor, run_id, dataset_version, hyperparameters, metrics, lineage,"
             " tags, description, model_card, created_by, created_at, updated_at,"
-            " stage_changed_at, position) VALUES ($1, $2, $3, 'development', $4, $5, $6, $7, $8,"
-            " $9, $10, $11, $12, $13, $14, $15, '{{}}', $16, $17, $17, $17, $18)",
+            " stage_changed_at, position, manifest) VALUES ($1, $2, $3, 'development', $4, $5,"
+            " $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, '{{}}', $16, $17, $17, $17, $18,"
+            " $19)",
             (
                 e.originator_id,
                 d["model_id"],
@@ -165,6 +166,7 @@ def _version_registered(e: StoredEvent) -> list[Statement]:
                 d["actor"],
                 e.timestamp,
                 e.position,
+                dumps(d.get("manifest", [])),  # absent from class_version 1 events
             ),
         )
     ]

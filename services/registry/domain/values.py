@@ -118,6 +118,47 @@ def check_no_reserved_keys(value: Any, field: str) -> None:
             stack.extend(item)
 
 
+MAX_PATH = 1024
+MAX_FILES = 10_000
+
+
+def check_artifact_path(value: Any) -> str:
+    """A file's path inside a version's artefact: relative, '/'-separated, no '..',
+    '.', empty segments, backslashes, NUL or control characters (no escaping DEST)."""
+    if not isinstance(value, str) or not value or len(value) > MAX_PATH:
+        raise InvalidInput(f"a file path is 1-{MAX_PATH} characters", field="manifest.path")
+    if value.startswith("/") or "\\" in value or _has_control(value):
+        raise InvalidInput(
+            f"file path {value!r} must be relative, with '/' and no control characters",
+            field="manifest.path",
+        )
+    if any(part in ("", ".", "..") for part in value.split("/")):
+        raise InvalidInput(
+            f"file path {value!r} has an empty, '.' or '..' segment", field="manifest.path"
+        )
+    return value
+
+
+def check_manifest(value: Any) -> list[dict[str, Any]]:
+    """[{path, sha256, size}], paths unique; sorted by path."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_FILES:
+        raise InvalidInput(f"manifest is a list of at most {MAX_FILES} files", field="manifest")
+    entries: dict[str, dict[str, Any]] = {}
+    for entry in value:
+        if not isinstance(entry, dict) or set(entry) != {"path", "sha256", "size"}:
+            raise InvalidInput("a manifest entry is {path, sha256, size}", field="manifest")
+        path = check_artifact_path(entry["path"])
+        if path in entries:
+            raise InvalidInput(f"file path {path!r} appears twice", field="manifest.path")
+        digest, size = check_sha256(entry["sha256"]), check_size(entry["size"])
+        if digest is None or size is None:
+            raise InvalidInput("a manifest entry needs sha256 and size", field="manifest")
+        entries[path] = {"path": path, "sha256": digest, "size": size}
+    return [entries[path] for path in sorted(entries)]
+
+
 def check_tag(key: Any, value: Any) -> tuple[str, str]:
     if not isinstance(key, str) or not key or len(key) > MAX_TAG_KEY or _has_control(key):
         raise InvalidInput(

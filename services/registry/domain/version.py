@@ -39,8 +39,17 @@ class ModelVersion(Aggregate):
         lineage: list[dict[str, str]]
         tags: dict[str, str]
         description: str
+        manifest: list[dict[str, Any]]  # since class_version 2: [{path, sha256, size}]
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Versions registered before artefact upload had no files of ours.
+            state["manifest"] = []
 
         def apply(self, version: ModelVersion) -> None:
+            version.manifest = [dict(entry) for entry in self.manifest]
             for key in (
                 "model_id",
                 "model_name",
@@ -166,6 +175,7 @@ class ModelVersion(Aggregate):
         model_card: dict[str, Any]
         created_by: str
         requests: dict[str, dict[str, Any]]
+        manifest: list[dict[str, Any]]
 
     @classmethod
     def register(
