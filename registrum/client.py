@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import httpx
+
+from registrum.files import (
+    CHUNK,
+    FileError,
+    Progress,
+    download_to,
+    local_files,
+    read_chunks,
+    safe_target,
+)
 
 
 class RegistrumError(Exception):
@@ -62,6 +74,7 @@ class Client:
         path: str,
         body: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        content: Iterator[bytes] | None = None,
     ) -> dict[str, Any]:
         headers = {}
         if method == "GET":
@@ -69,8 +82,12 @@ class Client:
                 headers["X-Registrum-Min-Position"] = "head"
             elif self.consistency == "session" and self.position:
                 headers["X-Registrum-Min-Position"] = str(self.position)
+        if content is not None:
+            headers["Content-Type"] = "application/octet-stream"
         try:
-            response = self._http.request(method, path, json=body, params=params, headers=headers)
+            response = self._http.request(
+                method, path, json=body, params=params, headers=headers, content=content
+            )
         except httpx.HTTPError as exc:
             raise RegistrumError(0, "unreachable", f"cannot reach {self.url}: {exc}") from None
         try:
@@ -81,6 +98,14 @@ class Client:
             if method != "GET" and isinstance(payload, dict):
                 self.position = max(self.position, int(payload.get("position") or 0))
             return payload
+        self._raise(response)
+
+    @staticmethod
+    def _raise(response: httpx.Response) -> NoReturn:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
         error = payload.get("error", {}) if isinstance(payload, dict) else {}
         raise RegistrumError(
             response.status_code,
@@ -112,6 +137,63 @@ class Client:
     ) -> dict[str, Any]:
         params = {"limit": limit, "page_token": page_token, "filter": filter}
         return self._call("GET", "/api/v1/models", params=_present(params))
+
+    # -- files -----------------------------------------------------------------------
+
+    def upload_file(self, path: str | Path, progress: Progress | None = None) -> dict[str, Any]:
+        """Streams one file to the registry; returns {sha256, size, created}."""
+        return self._call("POST", "/api/v1/artifacts", content=read_chunks(Path(path), progress))
+
+    def register_files(
+        self, name: str, path: str | Path, progress: Progress | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Uploads a file, or every file under a folder, and registers them as the next
+        version of model name (its artifact_uri becomes models:/NAME/NUMBER)."""
+        manifest = []
+        for relative, file in local_files(Path(path)):
+            stored = self.upload_file(file, progress)
+            manifest.append({"path": relative, "sha256": stored["sha256"], "size": stored["size"]})
+        return self.register_version(name, "", manifest=manifest, **fields)
+
+    def resolve_uri(self, uri: str) -> dict[str, Any]:
+        """The version that models:/NAME/VERSION or models:/NAME@ALIAS names."""
+        if not uri.startswith("models:/"):
+            raise RegistrumError(0, "invalid_uri", f"{uri!r} is not a models:/ URI")
+        rest = uri[len("models:/") :]
+        name, slash, number = rest.rpartition("/")
+        if slash and number.isdigit():
+            return self.get_version(name, int(number))
+        name, at, alias = rest.rpartition("@")
+        if at:
+            return self.resolve(name, alias)
+        raise RegistrumError(0, "invalid_uri", f"{uri!r}: use models:/NAME/N or models:/NAME@ALIAS")
+
+    def download(
+        self, version: dict[str, Any], dest: str | Path, progress: Progress | None = None
+    ) -> list[Path]:
+        """Writes the version's files under dest, each checked against its digest."""
+        if not version.get("manifest"):
+            raise RegistrumError(
+                0,
+                "no_files",
+                f"this version was registered by reference: {version['artifact_uri']}",
+            )
+        written = []
+        for entry in version["manifest"]:
+            target = safe_target(Path(dest), entry["path"])
+            path = f"/api/v1/artifacts/{_seg(entry['sha256'])}"
+            try:
+                with self._http.stream("GET", path) as response:
+                    if not response.is_success:
+                        response.read()
+                        self._raise(response)
+                    download_to(response.iter_bytes(CHUNK), target, entry["sha256"], progress)
+            except httpx.HTTPError as exc:
+                raise RegistrumError(0, "download_failed", f"{entry['path']}: {exc}") from None
+            except FileError as exc:
+                raise RegistrumError(0, "digest_mismatch", str(exc)) from None
+            written.append(target)
+        return written
 
     def register_version(self, name: str, artifact_uri: str, **fields: Any) -> dict[str, Any]:
         body = {"artifact_uri": artifact_uri, **fields}

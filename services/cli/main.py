@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from registrum.client import Client, RegistrumError
+from registrum.files import FileError, local_files
 from services.cli import operations, output
 
 app = typer.Typer(
@@ -177,7 +178,9 @@ def models_show(ctx: typer.Context, name: str) -> None:
 def versions_register(
     ctx: typer.Context,
     model: str,
-    artifact_uri: str,
+    artifact: str = typer.Argument(
+        ..., help="A local file or folder to upload, or the URI of an artefact stored elsewhere."
+    ),
     sha256: str = typer.Option(None, help="The artefact's sha256 digest."),
     size: int = typer.Option(None, help="The artefact's size in bytes."),
     run_id: str = typer.Option(None, help="The training run."),
@@ -186,7 +189,7 @@ def versions_register(
     tag: list[str] = typer.Option(None, help="KEY=VALUE, repeatable."),
     description: str = typer.Option("", help="What changed in this version."),
 ) -> None:
-    """Register the next version of MODEL, its artefact at ARTIFACT_URI."""
+    """Register the next version of MODEL: upload a local file or folder, or refer to ARTIFACT."""
     fields = {
         "sha256": sha256,
         "size": size,
@@ -196,11 +199,51 @@ def versions_register(
         "tags": _pairs(tag, "--tag"),
         "description": description,
     }
+    local = Path(artifact)
+
+    def call(client: Client) -> dict[str, Any]:
+        if not local.exists():
+            return client.register_version(model, artifact, **fields)
+        try:
+            total = sum(p.stat().st_size for _, p in local_files(local))
+        except FileError as exc:
+            raise RegistrumError(0, "bad_path", str(exc)) from None
+        with output.progress(total, f"uploading {local.name}", quiet=_options(ctx).json) as tick:
+            return client.register_files(model, local, tick, **fields)
+
     _run(
         ctx,
-        lambda c: c.register_version(model, artifact_uri, **fields),
+        call,
         lambda r: output.console.print(
             f"registered [bold]{model}[/bold] version {r['version']['number']}"
+            f" ({len(r['version'].get('manifest') or [])} files, sha256 {r['version']['sha256']})"
+        ),
+    )
+
+
+@versions.command("download")
+def versions_download(
+    ctx: typer.Context,
+    model: str,
+    version: str,
+    dest: Path = typer.Argument(..., help="Folder to write the files into."),
+) -> None:
+    """Download VERSION (a number or @alias) of MODEL into DEST, checking every digest."""
+
+    def call(client: Client) -> dict[str, Any]:
+        found = _version_ref(client, model, version)
+        total = sum(e["size"] for e in found.get("manifest") or [])
+        with output.progress(
+            total, f"downloading {model} {version}", quiet=_options(ctx).json
+        ) as tick:
+            written = client.download(found, dest, tick)
+        return {"version": found, "files": [str(p) for p in written]}
+
+    _run(
+        ctx,
+        call,
+        lambda r: output.console.print(
+            f"wrote {len(r['files'])} files to {dest}, every digest checked"
         ),
     )
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
 console = Console()
@@ -143,3 +146,22 @@ def timeline_table(answer: dict[str, Any]) -> None:
             e["reason"] or "-",
         )
     console.print(table)
+
+
+@contextmanager
+def progress(total: int, label: str, quiet: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields the callback that advances it by n bytes."""
+    if quiet:
+        yield lambda n: None
+        return
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=errors,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
