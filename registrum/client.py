@@ -155,6 +155,10 @@ class Client:
             manifest.append({"path": relative, "sha256": stored["sha256"], "size": stored["size"]})
         return self.register_version(name, "", manifest=manifest, **fields)
 
+    def verify_artifact(self, sha256: str) -> dict[str, Any]:
+        """Has the registry re-hash what it stores under sha256: {sha256, ok, actual}."""
+        return self._call("POST", f"/api/v1/artifacts/{_seg(sha256)}/verify")
+
     def resolve_uri(self, uri: str) -> dict[str, Any]:
         """The version that models:/NAME/VERSION or models:/NAME@ALIAS names."""
         if not uri.startswith("models:/"):

@@ -30,6 +30,8 @@ alias = typer.Typer(
 app.add_typer(models, name="models")
 app.add_typer(versions, name="versions")
 app.add_typer(alias, name="alias")
+artifacts = typer.Typer(help="Stored artefacts.", no_args_is_help=True)
+app.add_typer(artifacts, name="artifacts")
 app.add_typer(operations.views_app, name="views")
 app.command("projector")(operations.projector)
 
@@ -442,6 +444,35 @@ def archive(
     """Archive VERSION of MODEL."""
     number = _number(version)
     _run(ctx, lambda c: c.archive(model, number, reason=reason), _said("archived"))
+
+
+@artifacts.command("verify")
+def artifacts_verify(ctx: typer.Context, model: str, version: str) -> None:
+    """Re-hash the stored bytes of every file of VERSION (a number or @alias) of MODEL."""
+
+    def call(client: Client) -> dict[str, Any]:
+        found = _version_ref(client, model, version)
+        if not found.get("manifest"):
+            raise RegistrumError(
+                0, "no_files", f"this version was registered by reference: {found['artifact_uri']}"
+            )
+        files = [
+            {"path": e["path"], **client.verify_artifact(e["sha256"])} for e in found["manifest"]
+        ]
+        report = {
+            "model": model,
+            "version": found["number"],
+            "files": files,
+            "ok": all(f["ok"] for f in files),
+        }
+        if not report["ok"]:
+            bad = ", ".join(f["path"] for f in files if not f["ok"])
+            output.errors.print(f"[red]altered[/red]: {bad}", highlight=False)
+        return report
+
+    result = _run(ctx, call, output.verify_table)
+    if not result["ok"]:
+        raise typer.Exit(1)
 
 
 # -- aliases ------------------------------------------------------------------------------

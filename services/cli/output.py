@@ -165,3 +165,10 @@ def progress(total: int, label: str, quiet: bool = False) -> Iterator[Callable[[
     with bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def verify_table(report: dict[str, Any]) -> None:
+    table = Table("file", "sha256", "stored bytes")
+    for f in report["files"]:
+        table.add_row(f["path"], f["sha256"][:16] + "…", "ok" if f["ok"] else "[red]ALTERED[/red]")
+    console.print(table)

@@ -36,12 +36,57 @@ def test_upload_a_folder_then_download_it_verified(
         assert client.resolve_uri(f"models:/{name}@champion")["sha256"] == version["sha256"]
         assert client.resolve_uri(f"models:/{name}/1")["number"] == 1
 
-    # Bytes altered in the store behind the registry's back: the download refuses them.
+    assert cli_json(url, "artifacts", "verify", name, "1")["ok"] is True
+
+    # Bytes altered in the store behind the registry's back: verify and download say so.
     weights = next(e for e in version["manifest"] if e["path"] == "weights/model.bin")
     stored = server.data_dir / "artifacts" / "objects" / weights["sha256"][:2] / weights["sha256"]
     stored.chmod(0o644)
     stored.write_bytes(b"tampered" + stored.read_bytes()[8:])
+    checked = cli(url, "artifacts", "verify", name, "@champion")
+    assert checked.returncode == 1 and "weights/model.bin" in checked.stderr
     again = cli(url, "versions", "download", name, "1", str(tmp_path / "again"))
     assert again.returncode == 1
     assert "weights/model.bin" in again.stderr or "digest" in again.stderr
     assert not (tmp_path / "again" / "weights" / "model.bin").exists()
+
+
+UPLOADER = """
+import sys, time, httpx
+def body():
+    for _ in range(400):
+        yield b"x" * (1024 * 1024)
+        time.sleep(0.01)
+httpx.post(sys.argv[1] + "/api/v1/artifacts", content=body(),
+           headers={"X-Registrum-Actor": "pipeline"}, timeout=60)
+"""
+
+
+def test_a_client_killed_mid_upload_leaves_nothing(server: Server, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    store = server.data_dir / "artifacts"
+    before = sorted(p.name for p in (store / "objects").rglob("*") if p.is_file())
+    uploader = subprocess.Popen([sys.executable, "-c", UPLOADER, server.url])
+    time.sleep(1.5)  # some megabytes are in flight
+    assert uploader.poll() is None
+    uploader.send_signal(signal.SIGKILL)
+    uploader.wait()
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and list((store / "incoming").iterdir()):
+        time.sleep(0.1)
+    assert list((store / "incoming").iterdir()) == []  # the partial upload was removed
+    after = sorted(p.name for p in (store / "objects").rglob("*") if p.is_file())
+    assert after == before  # and nothing became visible under a digest
+
+    # The retry goes through.
+    retry = tmp_path / "weights.bin"
+    retry.write_bytes(b"x" * (5 * 1024 * 1024))
+    with Client(server.url, actor="pipeline") as client:
+        stored = client.upload_file(retry)
+    assert stored["size"] == 5 * 1024 * 1024
+    assert (store / "objects" / stored["sha256"][:2] / stored["sha256"]).exists()
