@@ -32,6 +32,7 @@ lint: $(VENV)/.test-deps
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/write.py
 	$(BIN)/python bench/read.py
+	$(BIN)/python bench/artifacts.py
 
 clean:
 	rm -rf $(VENV) .registrum .pytest_cache .mypy_cache .ruff_cache
