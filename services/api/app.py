@@ -85,6 +85,7 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(versions.router)
     app.include_router(reads.router)
     app.include_router(artifacts_api.router)
+    app.include_router(artifacts_api.versions_router)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:

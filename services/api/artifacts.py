@@ -122,3 +122,31 @@ async def verify(sha256: str, request: Request) -> dict[str, Any]:
     except ArtifactNotFound:
         raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest) from None
     return {"sha256": digest, "ok": actual == digest, "actual": actual}
+
+
+versions_router = APIRouter(prefix="/api/v1/models/{name}/versions/{number}", tags=["artifacts"])
+
+
+@versions_router.get("/files/{path:path}")
+async def version_file(
+    name: str, number: int, path: str, request: Request, url: bool = False
+) -> Any:
+    """One file of a version, streamed and verified; ?url=true answers a presigned URL instead
+    (S3 stores)."""
+    from services.catalogue import queries
+
+    async with request.app.state.read_pool.acquire() as conn:
+        s = await queries.schemas(conn)
+        version = await queries.get_version(conn, s, name, number)
+    entry = next((e for e in version["manifest"] if e["path"] == path), None)
+    if entry is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"version {number} of {name!r} has no file {path!r}",
+            path=path,
+            files=[e["path"] for e in version["manifest"]][:50],
+        )
+    if url:
+        return await presigned(entry["sha256"], request, expires=3600)
+    return await download(entry["sha256"], request)

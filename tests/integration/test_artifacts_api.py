@@ -152,6 +152,12 @@ def test_a_version_made_of_uploaded_files(
             f"/api/v1/models/{name}/versions/1", headers={"X-Registrum-Min-Position": "head"}
         ).json()["version"]
         assert shown["manifest"] == version["manifest"] and shown["sha256"] == version["sha256"]
+        # One file of the version, by its path.
+        one = http.get(f"/api/v1/models/{name}/versions/1/files/weights/model.bin")
+        assert one.status_code == 200 and one.content == files["weights/model.bin"]
+        assert http.get(f"/api/v1/models/{name}/versions/1/files/nope").status_code == 404
+        link = http.get(f"/api/v1/models/{name}/versions/1/files/MLmodel", params={"url": "true"})
+        assert link.status_code == (200 if isinstance(store, S3Store) else 409)
 
         def refused(entries: list[dict], **extra: object) -> int:
             answer = http.post(
