@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import psutil
@@ -26,6 +27,7 @@ from bench.common import database, machine, server
 from registrum import Client
 from registrum.files import read_chunks
 from services.artifacts.filesystem import FilesystemStore
+from services.artifacts.port import ArtifactStore
 
 MIB = 1024 * 1024
 
@@ -92,15 +94,46 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--database-url", default=os.environ.get("REGISTRUM_BENCH_DATABASE_URL"))
+    parser.add_argument(
+        "--s3", action="store_true", help="S3 store on a throwaway moto server instead of a folder"
+    )
     args = parser.parse_args()
-    print(machine(), f"; {args.size_mib} MiB artefact, filesystem store", flush=True)
-    with tempfile.TemporaryDirectory(prefix="registrum-bench-") as tmp_name:
+    kind = "S3 store (moto server)" if args.s3 else "filesystem store"
+    print(machine(), f"; {args.size_mib} MiB artefact, {kind}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="registrum-bench-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
         source = tmp / "model.bin"
         digest = make_file(source, args.size_mib)
         size = source.stat().st_size
 
-        raw = FilesystemStore(tmp / "raw-store")
+        extra_env: dict[str, str] = {}
+        raw: ArtifactStore
+        if args.s3:
+            from minio import Minio
+
+            from services.artifacts.s3 import S3Store
+            from tests.services import s3_endpoint
+
+            s3 = stack.enter_context(s3_endpoint())
+            raw = S3Store(
+                Minio(
+                    s3.endpoint,
+                    access_key=s3.access_key,
+                    secret_key=s3.secret_key,
+                    secure=s3.secure,
+                    region="us-east-1",
+                ),
+                "raw-bench",
+            )
+            extra_env = {
+                "REGISTRUM_S3_ENDPOINT": s3.endpoint,
+                "REGISTRUM_S3_ACCESS_KEY": s3.access_key,
+                "REGISTRUM_S3_SECRET_KEY": s3.secret_key,
+                "REGISTRUM_S3_SECURE": "false",
+                "REGISTRUM_S3_REGION": "us-east-1",
+            }
+        else:
+            raw = FilesystemStore(tmp / "raw-store")
         started = time.perf_counter()
         raw.put(read_chunks(source))
         report("raw put (same store, in-process)", size, time.perf_counter() - started)
@@ -109,7 +142,7 @@ def main() -> None:
             pass
         report("raw get", size, time.perf_counter() - started)
 
-        with database(tmp, args.database_url) as url, server(url, tmp / "serve") as api:
+        with database(tmp, args.database_url) as url, server(url, tmp / "serve", extra_env) as api:
             proc = serve_pid(api)
             with Client(api, actor="bench") as client:
                 client.create_model("bench-artifacts")

@@ -57,7 +57,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(database_url: str, data_dir: Path) -> Iterator[str]:
+def server(
+    database_url: str, data_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     """`registrum serve` against database_url; yields its URL."""
     port = free_port()
     env = {
@@ -66,6 +68,7 @@ def server(database_url: str, data_dir: Path) -> Iterator[str]:
         "REGISTRUM_PORT": str(port),
         "REGISTRUM_DATA_DIR": str(data_dir),
         "REGISTRUM_LOG_LEVEL": "warning",
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "registrum"), "serve"],

@@ -64,24 +64,27 @@ class ArtifactStore(Protocol):
 
 
 class HashingReader:
-    """Wraps chunks as a file-like object, hashing and counting what is read."""
+    """Wraps chunks as a file-like object, hashing and counting what is read. Reads of n
+    bytes gather chunks in a list and join once: no quadratic copying for large parts."""
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._buffer = b""
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self.digest = hashlib.sha256()
         self.size = 0
 
     def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buffer) < n:
+        while n < 0 or self._pending_size < n:
             chunk = next(self._chunks, None)
             if chunk is None:
                 break
-            self._buffer += chunk
-        if n < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:n], self._buffer[n:]
+            self._pending.append(chunk)
+            self._pending_size += len(chunk)
+        joined = b"".join(self._pending)
+        data, rest = (joined, b"") if n < 0 else (joined[:n], joined[n:])
+        self._pending = [rest] if rest else []
+        self._pending_size = len(rest)
         self.digest.update(data)
         self.size += len(data)
         return data

@@ -25,7 +25,9 @@ from services.artifacts.port import (
     StoredObject,
 )
 
-PART_SIZE = 16 * 1024 * 1024
+# Memory per upload is about PART_SIZE x (PARALLEL_PARTS + 1): bounded, whatever the size.
+PART_SIZE = 8 * 1024 * 1024
+PARALLEL_PARTS = 2
 
 
 class S3Store:
@@ -42,7 +44,14 @@ class S3Store:
         reader = HashingReader(chunks)
         incoming = f"incoming/{uuid.uuid4().hex}"
         stream = cast(BinaryIO, reader)  # it has the read() that put_object uses
-        self.client.put_object(self.bucket, incoming, stream, length=-1, part_size=PART_SIZE)
+        self.client.put_object(
+            self.bucket,
+            incoming,
+            stream,
+            length=-1,
+            part_size=PART_SIZE,
+            num_parallel_uploads=PARALLEL_PARTS,
+        )
         try:
             sha256 = reader.digest.hexdigest()
             if expected_sha256 is not None and sha256 != expected_sha256:
