@@ -159,6 +159,10 @@ class Client:
         """Has the registry re-hash what it stores under sha256: {sha256, ok, actual}."""
         return self._call("POST", f"/api/v1/artifacts/{_seg(sha256)}/verify")
 
+    def verify_version(self, name: str, number: int) -> dict[str, Any]:
+        """Has the registry re-hash a version's files (or its s3:// reference)."""
+        return self._call("POST", f"{self._version(name, number)}/verify")
+
     def resolve_uri(self, uri: str) -> dict[str, Any]:
         """The version that models:/NAME/VERSION or models:/NAME@ALIAS names."""
         if not uri.startswith("models:/"):

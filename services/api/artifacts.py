@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 
 from services.api.deps import context
 from services.api.errors import ApiError
+from services.api.reads import views
 from services.artifacts.port import (
     ArtifactNotFound,
     ArtifactStore,
@@ -135,8 +136,7 @@ async def version_file(
     (S3 stores)."""
     from services.catalogue import queries
 
-    async with request.app.state.read_pool.acquire() as conn:
-        s = await queries.schemas(conn)
+    async with views(request, None, 5.0) as (conn, s):  # honours X-Registrum-Min-Position
         version = await queries.get_version(conn, s, name, number)
     entry = next((e for e in version["manifest"] if e["path"] == path), None)
     if entry is None:
@@ -150,3 +150,19 @@ async def version_file(
     if url:
         return await presigned(entry["sha256"], request, expires=3600)
     return await download(entry["sha256"], request)
+
+
+@versions_router.post("/verify")
+async def verify_version(name: str, number: int, request: Request) -> dict[str, Any]:
+    """Re-hash the version's stored files, or its s3:// reference, against its digests."""
+    from services.artifacts.verify import CannotVerify
+    from services.artifacts.verify import verify_version as check
+    from services.catalogue import queries
+
+    async with views(request, None, 5.0) as (conn, s):  # honours X-Registrum-Min-Position
+        version = await queries.get_version(conn, s, name, number)
+    try:
+        report = await asyncio.to_thread(check, version, request.app.state.artifacts)
+    except CannotVerify as exc:
+        raise ApiError(409, "cannot_verify", str(exc)) from None
+    return {"model": name, "version": number, **report}

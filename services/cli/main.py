@@ -448,26 +448,18 @@ def archive(
 
 @artifacts.command("verify")
 def artifacts_verify(ctx: typer.Context, model: str, version: str) -> None:
-    """Re-hash the stored bytes of every file of VERSION (a number or @alias) of MODEL."""
+    """Re-hash the stored bytes of VERSION (a number or @alias) of MODEL: its files, or
+    the s3:// object it refers to."""
 
     def call(client: Client) -> dict[str, Any]:
         found = _version_ref(client, model, version)
-        if not found.get("manifest"):
-            raise RegistrumError(
-                0, "no_files", f"this version was registered by reference: {found['artifact_uri']}"
-            )
-        files = [
-            {"path": e["path"], **client.verify_artifact(e["sha256"])} for e in found["manifest"]
-        ]
-        report = {
-            "model": model,
-            "version": found["number"],
-            "files": files,
-            "ok": all(f["ok"] for f in files),
-        }
+        report = client.verify_version(model, found["number"])
         if not report["ok"]:
-            bad = ", ".join(f["path"] for f in files if not f["ok"])
-            output.errors.print(f"[red]altered[/red]: {bad}", highlight=False)
+            bad = [f["path"] for f in report.get("files", []) if not f["ok"]]
+            output.errors.print(
+                f"[red]altered[/red]: {', '.join(bad) or report['reference']['uri']}",
+                highlight=False,
+            )
         return report
 
     result = _run(ctx, call, output.verify_table)

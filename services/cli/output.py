@@ -169,6 +169,9 @@ def progress(total: int, label: str, quiet: bool = False) -> Iterator[Callable[[
 
 def verify_table(report: dict[str, Any]) -> None:
     table = Table("file", "sha256", "stored bytes")
+    if "reference" in report:
+        ref = report["reference"]
+        report = {"files": [{"path": ref["uri"], "sha256": ref["sha256"], "ok": report["ok"]}]}
     for f in report["files"]:
         table.add_row(f["path"], f["sha256"][:16] + "…", "ok" if f["ok"] else "[red]ALTERED[/red]")
     console.print(table)

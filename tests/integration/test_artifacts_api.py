@@ -173,3 +173,42 @@ def test_a_version_made_of_uploaded_files(
         assert refused([first, first]) == 422  # the same path twice
         assert refused([first], sha256="c" * 64) == 422  # declared digest differs
         assert http.get(f"/api/v1/models/{name}").json()["model"]["latest_version"] == 1
+
+
+def test_a_version_registered_by_reference_is_verifiable_on_demand(
+    registry_with: Registry, database_url: str, store: ArtifactStore, unique: str
+) -> None:
+    import io
+
+    app = create_app(registry_with, database_url, artifacts=store, run_projector=True)
+    with TestClient(app) as http:
+        http.headers["X-Registrum-Min-Position"] = "head"
+        name = f"byref-{unique}"
+        http.post("/api/v1/models", json={"name": name}, headers=WHO)
+        data = b"weights kept elsewhere"
+        if isinstance(store, S3Store):
+            store.client.put_object(store.bucket, "external/model.bin", io.BytesIO(data), len(data))
+        uri = f"s3://{getattr(store, 'bucket', 'elsewhere')}/external/model.bin"
+        made = http.post(
+            f"/api/v1/models/{name}/versions",
+            headers=WHO,
+            json={
+                "artifact_uri": uri,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size": len(data),
+            },
+        )
+        assert made.status_code == 201
+        no_digest = http.post(
+            f"/api/v1/models/{name}/versions", headers=WHO, json={"artifact_uri": uri}
+        )
+        assert no_digest.status_code == 201
+        assert http.post(f"/api/v1/models/{name}/versions/2/verify").status_code == 409
+
+        report = http.post(f"/api/v1/models/{name}/versions/1/verify")
+        if not isinstance(store, S3Store):
+            assert report.status_code == 409  # a folder store cannot read s3:// URIs
+            return
+        assert report.status_code == 200 and report.json()["ok"] is True
+        store.client.put_object(store.bucket, "external/model.bin", io.BytesIO(b"swapped"), 7)
+        assert http.post(f"/api/v1/models/{name}/versions/1/verify").json()["ok"] is False
