@@ -20,6 +20,7 @@ from services.registry.domain.model import RegisteredModel
 from services.registry.domain.names import ModelName
 from services.registry.domain.values import Context, Stage
 from services.registry.domain.version import ModelVersion
+from tests.factories import version_facts
 
 ALICE, BOB, CAROL, DAN = (Context(n) for n in ("alice", "bob", "carol", "dan"))
 
@@ -32,19 +33,7 @@ def new_version(model: RegisteredModel, who: Context = ALICE) -> ModelVersion:
         model_id=model.id,
         model_name=model.name,
         number=number,
-        artifact_uri=f"s3://models/{number}",
-        sha256=None,
-        size=None,
-        format=None,
-        flavor=None,
-        run_id=None,
-        dataset_version=None,
-        hyperparameters={},
-        metrics={},
-        lineage=[],
-        tags={},
-        description="",
-        manifest=[],
+        **version_facts(artifact_uri=f"s3://models/{number}"),
     )
 
 

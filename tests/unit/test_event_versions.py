@@ -8,6 +8,7 @@ from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscode
 
 from services.registry.domain.values import Context
 from services.registry.domain.version import ModelVersion
+from tests.factories import version_facts
 
 
 def mapper() -> Mapper:
@@ -23,19 +24,7 @@ def test_a_version_registered_before_manifests_reads_back_with_no_files() -> Non
         model_id=uuid4(),
         model_name="m",
         number=1,
-        artifact_uri="s3://old",
-        sha256=None,
-        size=None,
-        format=None,
-        flavor=None,
-        run_id=None,
-        dataset_version=None,
-        hyperparameters={},
-        metrics={},
-        lineage=[],
-        tags={},
-        description="",
-        manifest=[],
+        **version_facts(artifact_uri="s3://old"),
     )
     codec = mapper()
     stored = codec.to_stored_event(version.collect_events()[0])

@@ -8,6 +8,7 @@ from typing import Any
 from services.catalogue.apply import plan
 from services.catalogue.events import StoredEvent
 from services.catalogue.views.catalogue import view as catalogue
+from tests.factories import version_facts
 
 MODEL = "00000000-0000-0000-0000-00000000000a"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -32,18 +33,7 @@ def registration(number: int, position: int) -> list[StoredEvent]:
             model_id=MODEL,
             model_name="m",
             number=number,
-            artifact_uri="s3://x",
-            sha256=None,
-            size=None,
-            format=None,
-            flavor=None,
-            run_id=None,
-            dataset_version=None,
-            hyperparameters={},
-            metrics={},
-            lineage=[],
-            tags={},
-            description="",
+            **version_facts(),
         ),
     ]
 
