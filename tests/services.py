@@ -107,3 +107,30 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def kafka_bootstrap() -> Iterator[str]:
+    """REGISTRUM_TEST_KAFKA_BOOTSTRAP, else Kafka in Docker, else a throwaway Tansu broker
+    (no idempotent producer or transactions; it holds fetches for fetch_max_wait_ms, so
+    consumers in tests lower it)."""
+    bootstrap = os.environ.get("REGISTRUM_TEST_KAFKA_BOOTSTRAP")
+    if bootstrap:
+        yield bootstrap
+        return
+    if docker_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer() as kafka:
+            yield kafka.get_bootstrap_server()
+        return
+    from services.embedded import EmbeddedKafka
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    broker = EmbeddedKafka(port=port)
+    try:
+        yield broker.start()
+    finally:
+        broker.stop()
