@@ -5,7 +5,9 @@ A unit test fails when a checked-in file differs from what this produces.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -17,11 +19,24 @@ def openapi() -> str:
     return json.dumps(build_fastapi().openapi(), indent=2, sort_keys=True) + "\n"
 
 
-GENERATED = {"openapi.json": openapi}
+def message_schema(name: str) -> str:
+    from schemas.messages import MESSAGES
+
+    return json.dumps(MESSAGES[name].model_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+GENERATED: dict[str, Callable[[], str]] = {
+    "openapi.json": openapi,
+    **{
+        f"json/{name}.schema.json": functools.partial(message_schema, name)
+        for name in ("stage-change", "alias-change", "domain-event")
+    },
+}
 
 
 def main() -> None:
     for name, render in GENERATED.items():
+        (HERE / name).parent.mkdir(exist_ok=True)
         (HERE / name).write_text(render())
         print(f"wrote schemas/{name}")
 

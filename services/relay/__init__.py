@@ -1,0 +1,1 @@
+"""Event store -> Kafka: the relay (promotions and domain events as CloudEvents)."""

@@ -1,0 +1,80 @@
+"""What Registrum publishes on Kafka: the data of its CloudEvents (JSON, binary mode).
+
+Consumers dedupe by the `ce_id` header (store id + log position): the same stored event
+always gets the same id, however often it is delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Approval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str
+    at: datetime
+    comment: str | None = None
+
+
+class StageChange(BaseModel):
+    """Data of io.registrum.VersionPromoted and io.registrum.VersionArchived on
+    `registry.promotions`: what a deployer needs to act."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="The model's name (also the Kafka key)")
+    version: int
+    from_stage: str
+    to_stage: str
+    artifact_uri: str
+    sha256: str | None = Field(description="Digest of the artefact (of its manifest, if files)")
+    size: int | None
+    approvals: list[Approval] = Field(default_factory=list)
+    superseded_by: int | None = None
+    actor: str
+    reason: str | None = None
+    time: datetime
+    position: int = Field(description="The event's position in the registry's log")
+
+
+class AliasChange(BaseModel):
+    """Data of io.registrum.AliasAssigned and io.registrum.AliasRemoved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    alias: str
+    version: int
+    previous: int | None = None
+    artifact_uri: str | None = None
+    sha256: str | None = None
+    actor: str
+    time: datetime
+    position: int
+
+
+class DomainEvent(BaseModel):
+    """Data of every event on `registry.events`, for monitors and other consumers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="The event's name, e.g. VersionRegistered")
+    model: str | None
+    version: int | None = None
+    actor: str | None
+    reason: str | None = None
+    command_id: str | None = None
+    time: datetime
+    position: int
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+MESSAGES: dict[str, type[BaseModel]] = {
+    "stage-change": StageChange,
+    "alias-change": AliasChange,
+    "domain-event": DomainEvent,
+}
