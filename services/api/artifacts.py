@@ -29,6 +29,9 @@ from services.artifacts.port import (
     rehash,
     verified,
 )
+from services.artifacts.verify import CannotVerify
+from services.artifacts.verify import verify_version as check
+from services.catalogue import queries
 from services.registry.domain.values import check_sha256
 
 router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"])
@@ -134,8 +137,6 @@ async def version_file(
 ) -> Any:
     """One file of a version, streamed and verified; ?url=true answers a presigned URL instead
     (S3 stores)."""
-    from services.catalogue import queries
-
     async with views(request, None, 5.0) as (conn, s):  # honours X-Registrum-Min-Position
         version = await queries.get_version(conn, s, name, number)
     entry = next((e for e in version["manifest"] if e["path"] == path), None)
@@ -155,10 +156,6 @@ async def version_file(
 @versions_router.post("/verify")
 async def verify_version(name: str, number: int, request: Request) -> dict[str, Any]:
     """Re-hash the version's stored files, or its s3:// reference, against its digests."""
-    from services.artifacts.verify import CannotVerify
-    from services.artifacts.verify import verify_version as check
-    from services.catalogue import queries
-
     async with views(request, None, 5.0) as (conn, s):  # honours X-Registrum-Min-Position
         version = await queries.get_version(conn, s, name, number)
     try:

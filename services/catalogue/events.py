@@ -44,10 +44,6 @@ class StoredEvent:
         value: datetime = self.data["timestamp"]
         return value
 
-    @property
-    def actor(self) -> str | None:
-        return self.data.get("actor")
-
 
 def decode(
     position: int, originator_id: UUID | str, originator_version: int, topic: str, state: bytes

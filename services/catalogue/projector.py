@@ -112,8 +112,6 @@ class Projector:
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Applies one batch to every view; returns how many events were read."""
-        if not await source.table_exists(events):
-            return 0
         positions = await store.active(read)
         lowest = min(positions[v.name][1] for v in self.views)
         batch = await source.read_after(events, lowest, self.batch_size)
@@ -132,7 +130,7 @@ class Projector:
             await store.ensure(read, self.views)
             while await self.step(read, events) == self.batch_size:
                 pass
-            return await source.head(events) if await source.table_exists(events) else 0
+            return await source.head(events)
         finally:
             await read.close()
             if events is not read:

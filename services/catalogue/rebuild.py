@@ -15,7 +15,6 @@ import asyncpg
 
 from services.catalogue import source, store
 from services.catalogue.apply import apply_batch
-from services.catalogue.events import StoredEvent
 from services.catalogue.views import View
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ async def rebuild(
         generations = [await store.new_generation(writers[0], v) for v in views]
         positions = [0] * len(views)
         count = 0
-        while batch := await _batch(events, min(positions), batch_size):
+        while batch := await source.read_after(events, min(positions), batch_size):
             positions = list(
                 await asyncio.gather(
                     *(
@@ -71,7 +70,7 @@ async def _swap(
         previous = await conn.fetchval(
             f"SELECT generation FROM {store.META}.views WHERE view = $1 FOR UPDATE", view.name
         )
-        while batch := await _batch(events, position, batch_size):
+        while batch := await source.read_after(events, position, batch_size):
             position = await apply_batch(conn, view, generation, position, batch)
         await conn.execute(
             f"UPDATE {store.META}.views SET generation = $2 WHERE view = $1",
@@ -79,9 +78,3 @@ async def _swap(
             generation,
         )
     await store.drop_old_generations(conn, view.name, keep_from=previous)
-
-
-async def _batch(events: asyncpg.Connection, position: int, size: int) -> list[StoredEvent]:
-    if not await source.table_exists(events):
-        return []
-    return await source.read_after(events, position, size)

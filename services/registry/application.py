@@ -364,7 +364,7 @@ class Registry(Application):
             model = self._model(name)
             version = self._version(model, number)
             if check_live:
-                rules.check_version_changeable(model, version)
+                model.check_version_changeable(version.number)
             change(model, version)
             saved: Aggregate = model if saves_model else version
             return Decision([saved], model, lambda: version_summary(model, version))
@@ -582,4 +582,4 @@ def _replay(prior: CommandRecord, fingerprint: str) -> Outcome:
     return Outcome(prior.result, prior.position, replayed=True)
 
 
-__all__ = ["UUID", "CommandIdReused", "Outcome", "Registry"]
+__all__ = ["CommandIdReused", "Outcome", "Registry"]

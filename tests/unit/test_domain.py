@@ -175,7 +175,7 @@ def test_archived_versions_and_deleted_models_cannot_change() -> None:
     version = new_version(model)
     model.archive(1, ALICE)
     with pytest.raises(NotChangeable):
-        rules.check_version_changeable(model, version)
+        model.check_version_changeable(version.number)
     with pytest.raises(NotChangeable):
         rules.request_approval(model, version, "r", Stage.STAGING, 1, ALICE)
     model.delete(ALICE)

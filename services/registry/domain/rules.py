@@ -32,7 +32,3 @@ def promote(model: RegisteredModel, version: ModelVersion, stage: Stage, ctx: Co
             version=version.number,
         )
     model.record_promotion(version.number, stage, request["id"], request["approvals"], ctx)
-
-
-def check_version_changeable(model: RegisteredModel, version: ModelVersion) -> None:
-    model.check_version_changeable(version.number)
