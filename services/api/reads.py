@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.api.errors import ApiError
 from services.catalogue import queries
@@ -81,51 +81,44 @@ MinPosition = Query(None, description="Wait until the views reach this position,
 Wait = Query(5.0, description="How long to wait for min_position, in seconds.")
 
 
+class Page:
+    """The filter, order and page of a search (query parameters)."""
+
+    def __init__(
+        self,
+        filter: str | None = Query(None, description="e.g. metrics.auc >= 0.9 AND tags.team = 'x'"),
+        order_by: str | None = Query(None, description="e.g. metrics.auc DESC"),
+        page_token: str | None = None,
+        limit: int = 100,
+    ) -> None:
+        self.search: dict[str, Any] = {
+            "filter_text": filter,
+            "order_by": order_by,
+            "page_token": page_token,
+            "limit": limit,
+        }
+
+
 @router.get("/models")
 async def list_models(
     request: Request,
-    filter: str | None = Query(None, description="e.g. name LIKE 'fraud%' AND tags.team = 'x'"),
-    order_by: str | None = Query(None, description="e.g. updated_at DESC"),
-    page_token: str | None = None,
-    limit: int = 100,
+    page: Page = Depends(),
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return fast(
-            await search_models(
-                conn,
-                s.catalogue,
-                filter_text=filter,
-                order_by=order_by,
-                limit=limit,
-                page_token=page_token,
-            )
-        )
+        return fast(await search_models(conn, s.catalogue, **page.search))
 
 
 @router.get("/versions")
 async def search_all_versions(
     request: Request,
-    filter: str | None = Query(None, description="e.g. metrics.auc >= 0.9 AND stage = 'staging'"),
-    order_by: str | None = Query(None, description="e.g. metrics.auc DESC"),
-    page_token: str | None = None,
-    limit: int = 100,
+    page: Page = Depends(),
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return fast(
-            await search_versions(
-                conn,
-                s.catalogue,
-                model=None,
-                filter_text=filter,
-                order_by=order_by,
-                limit=limit,
-                page_token=page_token,
-            )
-        )
+        return fast(await search_versions(conn, s.catalogue, model=None, **page.search))
 
 
 @router.get("/models/{name}")
@@ -141,28 +134,15 @@ async def list_versions(
     name: str,
     request: Request,
     stage: str | None = None,
-    filter: str | None = None,
-    order_by: str | None = None,
-    page_token: str | None = None,
-    limit: int = 100,
+    page: Page = Depends(),
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
-    if stage:
-        stage_filter = f"stage = '{parse_stage(stage).value}'"
-        filter = f"({filter}) AND {stage_filter}" if filter else stage_filter
+    wanted = parse_stage(stage).value if stage else None
     async with views(request, min_position, wait) as (conn, s):
         await queries.model_id(conn, s, name)
         return fast(
-            await search_versions(
-                conn,
-                s.catalogue,
-                model=name,
-                filter_text=filter,
-                order_by=order_by,
-                limit=limit,
-                page_token=page_token,
-            )
+            await search_versions(conn, s.catalogue, model=name, stage=wanted, **page.search)
         )
 
 

@@ -111,16 +111,18 @@ async def search_versions(
     order_by: str | None,
     limit: int,
     page_token: str | None,
+    stage: str | None = None,
 ) -> dict[str, Any]:
     _check_limit(limit)
     compiled = compile_search(version_scope(c), filter_text, order_by)
-    fingerprint = _fingerprint("versions", model, filter_text, order_by)
+    fingerprint = _fingerprint("versions", model, stage, filter_text, order_by)
     offset = decode_token(page_token, fingerprint)
     params = list(compiled.params)
     scope_sql = ""
-    if model is not None:
-        params.append(model)
-        scope_sql = f" AND m.name = ${len(params)}"
+    for column, value in (("m.name", model), ("v.stage", stage)):
+        if value is not None:
+            params.append(value)
+            scope_sql += f" AND {column} = ${len(params)}"
     params += [limit + 1, offset]
     sql = (
         f"SELECT v.*, m.name AS model_name"

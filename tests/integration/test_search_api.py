@@ -226,3 +226,18 @@ def test_parent_versions_link_versions_in_the_lineage_graph(http: TestClient) ->
         json={"artifact_uri": "s3://c", "lineage": [{"kind": "model_version", "id": "nonsense"}]},
     )
     assert malformed.status_code == 422
+
+
+def test_a_stage_with_a_bad_filter_reports_the_filters_own_position(
+    http: TestClient, model: str
+) -> None:
+    # The stage is a separate condition, not text glued onto the user's filter.
+    answer = http.get(
+        f"/api/v1/models/{model}/versions", params={"stage": "staging", "filter": "colour = 'red'"}
+    )
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"]["position"] == 1
+    staged = http.get(
+        f"/api/v1/models/{model}/versions", params={"stage": "staging", "filter": "number >= 1"}
+    )
+    assert numbers(staged) == [3]
