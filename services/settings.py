@@ -47,3 +47,17 @@ class Settings(BaseSettings):
     s3_region: str | None = Field(None, description="S3 region.")
     s3_secure: bool = Field(True, description="Use TLS to reach S3.")
     s3_create_bucket: bool = Field(True, description="Create the bucket when missing.")
+    kafka_bootstrap: str | None = Field(
+        None,
+        description="Kafka bootstrap servers (host:port,...). Unset: `registrum serve` "
+        "starts an embedded Kafka-compatible broker (it keeps nothing across restarts; the "
+        "relay republishes the log into it).",
+    )
+    embedded_kafka_port: int = Field(
+        9092, ge=1, le=65535, description="Port of the embedded broker on 127.0.0.1."
+    )
+    kafka: bool = Field(True, description="Run the relay and the intake in `registrum serve`.")
+    store_id: str = Field(
+        "registry",
+        description="Names this registry in CloudEvents ids (store id:position) and sources.",
+    )

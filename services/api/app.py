@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -31,9 +31,11 @@ def create_app(
     artifacts: ArtifactStore | None = None,
     events_dsn: str | None = None,
     run_projector: bool = False,
+    background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
     max_body_bytes: int = 2 * 1024 * 1024,
 ) -> ASGIApp:
-    """The API over registry and the views in read_dsn; optionally runs the projector."""
+    """The API over registry and the views in read_dsn; optionally runs the projector and
+    other services (the relay and intake) for as long as it serves."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,16 +44,16 @@ def create_app(
             await store.ensure(conn, list(VIEWS.values()))
         app.state.read_pool = pool
         stop = asyncio.Event()
-        task = None
+        runners = list(background)
         if run_projector:
-            projector = Projector(read_dsn, events_dsn)
-            task = asyncio.create_task(projector.run(stop))
+            runners.append(Projector(read_dsn, events_dsn).run)
+        tasks = [asyncio.create_task(run(stop)) for run in runners]
         try:
             yield
         finally:
             stop.set()
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(task, timeout=10)
             await pool.close()
 

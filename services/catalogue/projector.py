@@ -9,7 +9,6 @@ run at a time; others wait and take over when it dies.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from services.catalogue import source, store
 from services.catalogue.apply import StalePosition, apply_batch
 from services.catalogue.views import View
 from services.catalogue.views.registry import VIEWS
+from services.follower import Waker, hold_lock, keep_running
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Projector:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.active = asyncio.Event()  # set while this instance holds the lock
-        self._wake = asyncio.Event()
+        self._waker = Waker(poll_seconds)
 
     async def _connect(self) -> tuple[asyncpg.Connection, asyncpg.Connection]:
         # The process id in application_name tells operators (and tests) who holds the lock.
@@ -55,60 +55,28 @@ class Projector:
     async def run(self, stop: asyncio.Event) -> None:
         """Runs until stop is set; waits for the lock while another projector holds it.
 
-        A failure (lost connection, a statement the database refuses) is logged and the
-        projector starts over from the views' stored positions after a pause: nothing is
-        skipped, and /health shows the lag growing meanwhile.
+        After a failure the projector starts over from the views' stored positions:
+        nothing is skipped, and /health shows the lag growing meanwhile.
         """
-        pause = 0.5
-        while not stop.is_set():
-            try:
-                await self._run_once(stop)
-                return
-            except Exception:  # a dead projector would leave the views silently stale
-                log.exception("projector failed; retrying in %.1fs", pause)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=pause)
-            pause = min(pause * 2, 30.0)
+        await keep_running("projector", self._run_once, stop)
 
     async def _run_once(self, stop: asyncio.Event) -> None:
         read, events = await self._connect()
         try:
             await store.ensure(read, self.views)
-            if not await self._lock(read, stop):
+            if not await hold_lock(read, PROJECTOR_LOCK, stop):
                 return
+            log.info("projector active")
             self.active.set()
-            await self._listen(events)
+            await self._waker.listen(events)
             while not stop.is_set():
                 if await self.step(read, events) < self.batch_size:
-                    await self._sleep(stop)
+                    await self._waker.sleep(stop)
         finally:
             self.active.clear()
             await read.close()
             if events is not read:
                 await events.close()
-
-    async def _lock(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
-        while not stop.is_set():
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1)", PROJECTOR_LOCK):
-                log.info("projector active")
-                return True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=0.5)
-        return False
-
-    async def _listen(self, conn: asyncpg.Connection) -> None:
-        def wake(*_: object) -> None:
-            self._wake.set()
-
-        # The events table may not exist yet when nothing was ever written.
-        await conn.add_listener(source.EVENTS_TABLE, wake)
-
-    async def _sleep(self, stop: asyncio.Event) -> None:
-        self._wake.clear()
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        await asyncio.wait(waiters, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Applies one batch to every view; returns how many events were read."""

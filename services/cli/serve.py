@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 from pathlib import Path
@@ -10,7 +11,8 @@ import uvicorn
 
 from services.api.app import create_app
 from services.bootstrap import build_artifact_store, build_registry
-from services.embedded import DataDirLock, EmbeddedPostgres
+from services.bus.runtime import BusConfig, run_bus
+from services.embedded import DataDirLock, EmbeddedKafka, EmbeddedPostgres
 from services.settings import Settings
 
 log = logging.getLogger("registrum")
@@ -26,20 +28,31 @@ def serve(settings: Settings, announce: bool = True) -> None:
     lock = DataDirLock(data_dir)
     lock.acquire()
     embedded: EmbeddedPostgres | None = None
+    kafka: EmbeddedKafka | None = None
     registry = None
     try:
         database_url = settings.database_url
         if not database_url:
             embedded = EmbeddedPostgres(data_dir / "postgres")
             database_url = embedded.start()
+        read_url = settings.read_database_url or database_url
+        bootstrap = settings.kafka_bootstrap
+        if settings.kafka and not bootstrap:
+            kafka = EmbeddedKafka(port=settings.embedded_kafka_port)
+            bootstrap = kafka.start()
         artifacts = build_artifact_store(settings)
         registry = build_registry(settings, database_url, artifacts)
+        background = []
+        if settings.kafka and bootstrap:
+            bus = BusConfig(bootstrap, settings.store_id, read_url, database_url, registry)
+            background.append(functools.partial(run_bus, bus))
         app = create_app(
             registry,
-            settings.read_database_url or database_url,
+            read_url,
             events_dsn=database_url,
             artifacts=artifacts,
             run_projector=True,
+            background=background,
             max_body_bytes=settings.max_body_bytes,
         )
         config = uvicorn.Config(
@@ -52,9 +65,10 @@ def serve(settings: Settings, announce: bool = True) -> None:
         )
         if announce:
             where = "embedded PostgreSQL" if embedded else "PostgreSQL at REGISTRUM_DATABASE_URL"
+            broker = f"; Kafka at {bootstrap}" + (" (embedded)" if kafka else "") if bootstrap else ""
             print(
                 f"Registrum on http://{settings.host}:{settings.port} "
-                f"(data {data_dir}, events in {where})",
+                f"(data {data_dir}, events in {where}{broker})",
                 flush=True,
             )
         # uvicorn handles SIGINT/SIGTERM, then re-raises the signal once it has shut down;
@@ -69,6 +83,8 @@ def serve(settings: Settings, announce: bool = True) -> None:
     finally:
         if registry is not None:
             registry.close()
+        if kafka is not None:
+            kafka.stop()
         if embedded is not None:
             embedded.stop()
         lock.release()

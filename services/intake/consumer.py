@@ -1,0 +1,72 @@
+"""The intake: consumes registry.commands, runs each command through the registry, and
+answers on registry.command-results (keyed by command id) or, for what is not a command,
+on registry.commands.dlq with the reason and the original bytes.
+
+The subscriber commits a message's offset only after its answer was acknowledged by the
+broker (AckPolicy.NACK_ON_ERROR in services/bus/broker.py): a crash or a lost database in
+between means the message is consumed again, and its command id makes the second run
+return the first outcome instead of acting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka.errors import MessageSizeTooLargeError
+from faststream.kafka import KafkaMessage as Message
+from faststream.kafka.annotations import KafkaMessage
+
+from services.bus.broker import Bus, build_bus
+from services.intake.handler import Refused, decide
+from services.registry.application import Registry
+
+log = logging.getLogger(__name__)
+
+# Kept when a broker refuses the whole original on the dead-letter topic.
+_CUT_BYTES = 64 * 1024
+
+
+class Intake:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.answered = 0  # results and dead letters acknowledged, for tools and tests
+
+    def attach(self, bootstrap: str, **options: int) -> Bus:
+        """The bus with this intake subscribed to registry.commands."""
+
+        async def intake(message: KafkaMessage) -> None:
+            await self.handle(bus, message)
+
+        bus = build_bus(bootstrap, intake, **options)
+        return bus
+
+    async def handle(self, bus: Bus, message: Message) -> None:
+        outcome = await asyncio.to_thread(decide, self.registry, message.body)
+        if isinstance(outcome, Refused):
+            await self._dead_letter(bus, message, outcome)
+        else:
+            await bus.results.publish(
+                outcome.model_dump_json().encode(),
+                key=outcome.command_id.encode(),
+                headers={"content-type": "application/json"},
+            )
+        self.answered += 1
+
+    async def _dead_letter(self, bus: Bus, message: Message, refused: Refused) -> None:
+        record = message.raw_message
+        headers = {
+            "x-registrum-reason": refused.reason,
+            "x-registrum-detail": refused.detail,
+            "x-registrum-topic": str(getattr(record, "topic", "")),
+            "x-registrum-partition": str(getattr(record, "partition", "")),
+            "x-registrum-offset": str(getattr(record, "offset", "")),
+        }
+        log.warning("dead letter (%s): %s", refused.reason, refused.detail)
+        key = getattr(record, "key", None)
+        body = message.body
+        try:
+            await bus.dead_letters.publish(body, key=key, headers=headers)
+        except MessageSizeTooLargeError:
+            headers["x-registrum-truncated"] = f"{len(body)} bytes, first {_CUT_BYTES} kept"
+            await bus.dead_letters.publish(body[:_CUT_BYTES], key=key, headers=headers)

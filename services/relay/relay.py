@@ -1,0 +1,130 @@
+"""The relay: follows the event log and publishes it to Kafka (the events table is the
+outbox; nothing is published from a request).
+
+Each step reads a batch after the stored position, publishes every message, waits until
+the broker acknowledged all of them, and only then stores the new position: a relay that
+dies in between publishes the batch again on restart (at-least-once; consumers
+deduplicate by ce_id). Before each batch it asks the broker how many messages
+registry.events holds; fewer than it saw last means a new or emptied cluster (an embedded
+broker restarted), and the relay republishes the log from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from typing import Protocol
+
+import asyncpg
+
+from services.bus.topics import EVENTS
+from services.catalogue import source
+from services.catalogue.events import StoredEvent
+from services.follower import Waker, hold_lock, keep_running
+from services.relay import positions
+from services.relay.facts import StoreFacts
+from services.relay.positions import Mark
+from services.relay.translate import Outgoing, translate
+
+log = logging.getLogger(__name__)
+
+RELAY_LOCK = 0x5245_4C59  # "RELY"
+
+
+class Sink(Protocol):
+    """Where the relay publishes (port; services/relay/sink.py has the Kafka adapter)."""
+
+    async def publish(self, batch: Sequence[Outgoing]) -> None:
+        """Returns once the broker acknowledged every message; raises otherwise."""
+
+    async def events_end(self) -> int | None:
+        """Messages registry.events holds now, or None when the sink cannot tell."""
+
+
+class Relay:
+    def __init__(
+        self,
+        sink: Sink,
+        read_dsn: str,
+        events_dsn: str | None = None,
+        *,
+        store_id: str = "registry",
+        name: str = "kafka",
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.sink = sink
+        self.read_dsn = read_dsn
+        self.events_dsn = events_dsn or read_dsn
+        self.store_id = store_id
+        self.name = name
+        self.batch_size = batch_size
+        self.active = asyncio.Event()
+        self.published = 0  # messages acknowledged since start, for tools and benches
+        self._waker = Waker(poll_seconds)
+        self._facts = StoreFacts()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await keep_running("relay", self._run_once, stop)
+
+    async def _run_once(self, stop: asyncio.Event) -> None:
+        settings = {"application_name": f"registrum-relay:{os.getpid()}"}
+        read = await asyncpg.connect(self.read_dsn, server_settings=settings)
+        events = read
+        try:
+            if self.events_dsn != self.read_dsn:
+                events = await asyncpg.connect(self.events_dsn, server_settings=settings)
+            await positions.ensure(read)
+            if not await hold_lock(read, RELAY_LOCK, stop):
+                return
+            log.info("relay active")
+            self.active.set()
+            await self._waker.listen(events)
+            while not stop.is_set():
+                if await self.step(read, events) < self.batch_size:
+                    await self._waker.sleep(stop)
+        finally:
+            self.active.clear()
+            await read.close()
+            if events is not read:
+                await events.close()
+
+    async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
+        """Publishes one batch; returns how many events it read."""
+        mark = await self._check_cluster(read, await positions.load(read, self.name))
+        batch = await source.read_after(events, mark.position, self.batch_size)
+        if not batch:
+            return 0
+        outgoing = await self._messages(events, batch)
+        await self.sink.publish(outgoing)
+        sent = sum(1 for o in outgoing if o.topic == EVENTS)
+        await positions.store(read, self.name, Mark(batch[-1].position, mark.events_end + sent))
+        self.published += len(outgoing)
+        return len(batch)
+
+    async def _check_cluster(self, read: asyncpg.Connection, mark: Mark) -> Mark:
+        end = await self.sink.events_end()
+        if end is None or end >= mark.events_end:
+            return mark
+        log.warning(
+            "registry.events holds %d messages, %d were published: a new or emptied "
+            "cluster; republishing the log from the start",
+            end,
+            mark.events_end,
+        )
+        self._facts.clear()  # names as of now would be wrong for old events
+        fresh = Mark(0, end)
+        await positions.store(read, self.name, fresh)
+        return fresh
+
+    async def _messages(
+        self, events: asyncpg.Connection, batch: Sequence[StoredEvent]
+    ) -> list[Outgoing]:
+        await self._facts.load(events, batch)
+        outgoing = []
+        for event in batch:
+            self._facts.observe(event)
+            outgoing += translate(self.store_id, event, self._facts)
+        return outgoing

@@ -1,0 +1,121 @@
+"""Stored events to the CloudEvents the relay publishes: every event on `registry.events`,
+stage and alias changes also on `registry.promotions`. Pure: what it needs beyond the event
+(the model's name, the version's artefact) comes from a Facts lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from cloudevents.v1.kafka import KafkaMessage
+
+from schemas.messages import AliasChange, Approval, DomainEvent, StageChange
+from services.bus.topics import EVENTS, PROMOTIONS
+from services.catalogue.events import StoredEvent
+from services.registry.domain.model import version_id_for
+from services.relay.envelope import envelope
+
+PROMOTION_KINDS = frozenset({"VersionPromoted", "VersionArchived", "AliasAssigned", "AliasRemoved"})
+# The name index is the registry's own bookkeeping, not a fact about a model.
+INTERNAL_AGGREGATES = frozenset({"ModelName"})
+_ENVELOPE_KEYS = frozenset(
+    {"timestamp", "originator_id", "originator_version", "actor", "reason", "command_id"}
+)
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """What a version was registered with: fixed for its lifetime."""
+
+    model_id: str
+    number: int
+    artifact_uri: str
+    sha256: str | None
+    size: int | None
+
+
+class Facts(Protocol):
+    def model_name(self, model_id: str) -> str | None: ...
+
+    def version(self, version_id: str) -> VersionFacts | None: ...
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    message: KafkaMessage
+
+
+def translate(store_id: str, event: StoredEvent, facts: Facts) -> list[Outgoing]:
+    if event.aggregate in INTERNAL_AGGREGATES:
+        return []
+    d = event.data
+    model_id, number = _subject(event, facts)
+    name = facts.model_name(model_id) if model_id else None
+    time = event.timestamp.isoformat()
+    domain = DomainEvent(
+        type=event.kind,
+        model=name,
+        version=number,
+        actor=d.get("actor"),
+        reason=d.get("reason"),
+        command_id=d.get("command_id"),
+        time=event.timestamp,
+        position=event.position,
+        details={k: v for k, v in d.items() if k not in _ENVELOPE_KEYS},
+    )
+    subject = name or event.originator_id
+    out = [Outgoing(EVENTS, envelope(store_id, event.kind, event.position, subject, time, domain))]
+    if event.kind in PROMOTION_KINDS and name is not None:
+        data = _promotion(event, name, facts)
+        out.append(
+            Outgoing(PROMOTIONS, envelope(store_id, event.kind, event.position, name, time, data))
+        )
+    return out
+
+
+def _subject(event: StoredEvent, facts: Facts) -> tuple[str | None, int | None]:
+    """The model (and version number) an event is about."""
+    d = event.data
+    if event.aggregate == "ModelVersion":
+        if event.kind == "VersionRegistered":
+            return str(d["model_id"]), int(d["number"])
+        version = facts.version(event.originator_id)
+        return (version.model_id, version.number) if version else (None, None)
+    return event.originator_id, d.get("number")
+
+
+def _promotion(event: StoredEvent, name: str, facts: Facts) -> StageChange | AliasChange:
+    d = event.data
+    if event.kind.startswith("Alias"):
+        version = facts.version(str(version_id_for(UUID(event.originator_id), d["number"])))
+        return AliasChange(
+            model=name,
+            alias=d["alias"],
+            version=d["number"],
+            previous=d.get("previous"),
+            artifact_uri=version.artifact_uri if version else None,
+            sha256=version.sha256 if version else None,
+            actor=d["actor"],
+            time=event.timestamp,
+            position=event.position,
+        )
+    version = facts.version(str(d["version_id"]))
+    promoted = event.kind == "VersionPromoted"
+    return StageChange(
+        model=name,
+        version=d["number"],
+        from_stage=d["from_stage"],
+        to_stage=d["to_stage"] if promoted else "archived",
+        artifact_uri=version.artifact_uri if version else "",
+        sha256=version.sha256 if version else None,
+        size=version.size if version else None,
+        approvals=[Approval.model_validate(a) for a in d.get("approvals", [])],
+        superseded_by=d.get("superseded_by"),
+        actor=d["actor"],
+        reason=d.get("reason"),
+        time=event.timestamp,
+        position=event.position,
+    )
