@@ -37,7 +37,11 @@ class Bus:
 
 
 def build_bus(
-    bootstrap: str, intake: Handler | None = None, *, request_timeout_ms: int = 10_000
+    bootstrap: str,
+    intake: Handler | None = None,
+    *,
+    request_timeout_ms: int = 10_000,
+    fetch_max_wait_ms: int = 50,
 ) -> Bus:
     """The broker with every publisher; with `intake`, also the command subscriber."""
     broker = KafkaBroker(
@@ -96,6 +100,8 @@ def build_bus(
             # is a dead letter); on any other failure, consume the message again.
             ack_policy=AckPolicy.NACK_ON_ERROR,
             max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+            # Commands are few and latency matters; a broker holds an empty fetch this long.
+            fetch_max_wait_ms=fetch_max_wait_ms,
             title="registry.commands",
             description="Commands from producers, one JSON object each with `type`, "
             "`command_id` and `actor` (see the IntakeCommand schema). The outcome goes to "
