@@ -15,7 +15,7 @@ import typer
 
 from registrum.client import Client, RegistrumError
 from registrum.files import FileError, local_files
-from services.cli import operations, output
+from services.cli import bus, operations, output
 
 app = typer.Typer(
     help="Registrum: the event-sourced model registry.",
@@ -34,6 +34,9 @@ artifacts = typer.Typer(help="Stored artefacts.", no_args_is_help=True)
 app.add_typer(artifacts, name="artifacts")
 app.add_typer(operations.views_app, name="views")
 app.command("projector")(operations.projector)
+app.command("relay")(bus.relay)
+app.command("intake")(bus.intake)
+app.command("watch")(bus.watch)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 import typer
 
@@ -12,7 +11,7 @@ from services.cli import output
 views_app = typer.Typer(help="The read views.", no_args_is_help=True)
 
 
-def _dsns() -> tuple[str, str]:
+def dsns() -> tuple[str, str]:
     """(events, read) URLs: the configured ones, else the data directory's embedded server."""
     from services.embedded import EmbeddedPostgres
     from services.settings import Settings
@@ -35,17 +34,10 @@ def _dsns() -> tuple[str, str]:
 def projector() -> None:
     """Run the projector alone: keep the read views up to date until SIGINT/SIGTERM."""
     from services.catalogue.projector import Projector
+    from services.cli.bus import until_signal
 
-    events, read = _dsns()
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await Projector(read, events).run(stop)
-
-    asyncio.run(run())
+    events, read = dsns()
+    until_signal(Projector(read, events).run)
 
 
 @views_app.command("rebuild")
@@ -58,7 +50,7 @@ def rebuild(view: list[str] = typer.Option(None, help="Only this view; repeatabl
     if unknown:
         raise typer.BadParameter(f"unknown view {unknown[0]!r}; views: {', '.join(VIEWS)}")
     chosen = [VIEWS[v] for v in view] if view else list(VIEWS.values())
-    events, read = _dsns()
+    events, read = dsns()
     applied = asyncio.run(run(read, events, chosen))
     for name, count in applied.items():
         output.console.print(f"rebuilt {name}: {count} events")

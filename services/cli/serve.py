@@ -65,7 +65,9 @@ def serve(settings: Settings, announce: bool = True) -> None:
         )
         if announce:
             where = "embedded PostgreSQL" if embedded else "PostgreSQL at REGISTRUM_DATABASE_URL"
-            broker = f"; Kafka at {bootstrap}" + (" (embedded)" if kafka else "") if bootstrap else ""
+            broker = (
+                f"; Kafka at {bootstrap}" + (" (embedded)" if kafka else "") if bootstrap else ""
+            )
             print(
                 f"Registrum on http://{settings.host}:{settings.port} "
                 f"(data {data_dir}, events in {where}{broker})",

@@ -37,10 +37,13 @@ class Server:
         return self.process.wait(timeout=60)
 
 
-def start_server(data_dir: Path, port: int | None = None) -> Server:
+def start_server(data_dir: Path, port: int | None = None, **settings: str) -> Server:
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
     env.update(REGISTRUM_PORT=str(port), REGISTRUM_DATA_DIR=str(data_dir))
+    # Each server's embedded broker on its own port: tests run several servers.
+    env["REGISTRUM_EMBEDDED_KAFKA_PORT"] = str(free_port())
+    env.update({f"REGISTRUM_{k.upper()}": v for k, v in settings.items()})
     log = data_dir.parent / f"serve-{port}.log"
     with log.open("w") as out:  # the child keeps its own descriptor
         process = subprocess.Popen(

@@ -1,0 +1,129 @@
+"""Kafka end to end, against `registrum serve` and its embedded broker: a pipeline
+registers a version by message, reads the outcome, the API shows it, people approve and
+promote over HTTP, and a deployer's consumer process receives that promotion."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from tests.e2e.conftest import Server, free_port, start_server
+
+CONSUMER = str(Path(__file__).with_name("consumer.py"))
+
+
+@pytest.fixture(scope="module")
+def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    port = free_port()
+    running = start_server(tmp_path_factory.mktemp("kafka") / "data", embedded_kafka_port=str(port))
+    yield running, f"127.0.0.1:{port}"
+    if running.process.poll() is None:
+        running.stop()
+
+
+async def send_and_answer(bootstrap: str, commands: list[dict[str, object]]) -> list[dict]:
+    """A producer's view: send commands, then read their outcomes by command id."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    results = AIOKafkaConsumer(
+        "registry.command-results",
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=20,
+    )
+    await producer.start()
+    await results.start()
+    try:
+        answers: dict[bytes, dict] = {}
+        for command in commands:
+            # One at a time: the version needs its model first.
+            key = str(command["command_id"]).encode()
+            await producer.send_and_wait("registry.commands", json.dumps(command).encode(), key=key)
+            while key not in answers:
+                batches = await asyncio.wait_for(results.getmany(timeout_ms=200), 30)
+                for record in (r for records in batches.values() for r in records):
+                    answers[record.key] = json.loads(record.value)
+        return [answers[str(c["command_id"]).encode()] for c in commands]
+    finally:
+        await producer.stop()
+        await results.stop()
+
+
+def test_command_by_message_promotion_to_a_deployer(kafka_server: tuple[Server, str]) -> None:
+    server, bootstrap = kafka_server
+    model = f"e2e-{uuid.uuid4().hex[:8]}"
+    deployer = subprocess.Popen(
+        [sys.executable, CONSUMER, "--bootstrap", bootstrap, "--model", model, "--count", "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert deployer.stdout is not None
+        assert json.loads(deployer.stdout.readline()) == {"ready": True}
+
+        # The pipeline registers model and version by message and reads the outcomes.
+        commands = [
+            {"type": "RegisterModel", "command_id": f"{model}-1", "actor": "ci", "name": model},
+            {
+                "type": "RegisterVersion",
+                "command_id": f"{model}-2",
+                "actor": "ci",
+                "model": model,
+                "artifact_uri": f"s3://models/{model}/1",
+                "sha256": "ef" * 32,
+                "size": 2048,
+            },
+        ]
+        created, registered = asyncio.run(send_and_answer(bootstrap, commands))
+        assert created["status"] == registered["status"] == "accepted"
+        assert registered["result"]["version"]["number"] == 1
+
+        # The API shows the version; people review and promote over HTTP.
+        url = f"{server.url}/api/v1/models/{model}/versions/1"
+        shown = httpx.get(url, headers={"X-Registrum-Min-Position": "head"}).json()
+        assert shown["version"]["artifact_uri"] == f"s3://models/{model}/1"
+        asked = httpx.post(
+            f"{url}/approvals", json={"stage": "production"}, headers={"X-Registrum-Actor": "alice"}
+        ).json()
+        request_id = asked["version"]["approval_requests"][0]["id"]
+        approved = httpx.post(
+            f"{url}/approvals/{request_id}/approve",
+            json={"reason": "ship it"},
+            headers={"X-Registrum-Actor": "bob"},
+        )
+        assert approved.status_code == 200, approved.text
+        promoted = httpx.post(
+            f"{url}/promote", json={"stage": "production"}, headers={"X-Registrum-Actor": "carol"}
+        )
+        assert promoted.status_code == 200, promoted.text
+        position = promoted.json()["position"]
+
+        # The deployer's process receives exactly that promotion.
+        out, _ = deployer.communicate(timeout=60)
+        assert deployer.returncode == 0
+        (line,) = [json.loads(raw) for raw in out.splitlines()]
+        headers, data = line["headers"], line["data"]
+        assert line["key"] == model
+        assert headers["ce_specversion"] == "1.0"
+        assert headers["ce_type"] == "io.registrum.VersionPromoted"
+        assert headers["ce_id"] == f"registry:{position}"
+        assert headers["ce_source"] == "urn:registrum:registry"
+        assert headers["ce_subject"] == model
+        assert headers["content-type"] == "application/json"
+        assert (data["model"], data["version"], data["to_stage"]) == (model, 1, "production")
+        assert (data["sha256"], data["size"]) == ("ef" * 32, 2048)
+        assert data["artifact_uri"] == f"s3://models/{model}/1"
+        assert [(a["actor"], a["comment"]) for a in data["approvals"]] == [("bob", "ship it")]
+        assert data["actor"] == "carol" and data["position"] == position
+    finally:
+        if deployer.poll() is None:
+            deployer.kill()
+            deployer.wait()
