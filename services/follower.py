@@ -63,4 +63,4 @@ async def keep_running(
             log.exception("%s failed; retrying in %.1fs", name, pause)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=pause)
-        pause = min(pause * 2, 30.0)
+        pause = min(pause * 2, 5.0)

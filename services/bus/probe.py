@@ -11,28 +11,37 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 class TopicProbe:
     def __init__(self, bootstrap: str, topic: str, request_timeout_ms: int = 10_000) -> None:
+        self.bootstrap = bootstrap
         self.topic = topic
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            enable_auto_commit=False,
-            request_timeout_ms=request_timeout_ms,
-            client_id="registrum-probe",
-        )
-        self._started = False
+        self.request_timeout_ms = request_timeout_ms
+        self._consumer: AIOKafkaConsumer | None = None
 
     async def end(self) -> int:
-        if not self._started:
+        if self._consumer is None:
+            self._consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                enable_auto_commit=False,
+                request_timeout_ms=self.request_timeout_ms,
+                client_id="registrum-probe",
+            )
             await self._consumer.start()
-            self._started = True
-        # A fresh metadata read, so a topic deleted or recreated since is seen now.
-        await self._consumer._client.force_metadata_update()
-        partitions = self._consumer.partitions_for_topic(self.topic) or set()
+        try:
+            return await self._end(self._consumer)
+        except Exception:
+            await self.close()  # a new client next time: the broker may be a new one
+            raise
+
+    async def _end(self, consumer: AIOKafkaConsumer) -> int:
+        # A fresh metadata read (it raises when no broker answers, rather than reporting
+        # an empty cluster), so a topic deleted or recreated since is seen now.
+        metadata = await consumer._client.fetch_all_metadata()
+        partitions = metadata.partitions_for_topic(self.topic) or set()
         if not partitions:
             return 0
-        ends = await self._consumer.end_offsets([TopicPartition(self.topic, p) for p in partitions])
+        ends = await consumer.end_offsets([TopicPartition(self.topic, p) for p in partitions])
         return sum(ends.values())
 
     async def close(self) -> None:
-        if self._started:
-            await self._consumer.stop()
-            self._started = False
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            await consumer.stop()

@@ -29,21 +29,40 @@ class BusConfig:
 
 
 async def run_bus(config: BusConfig, stop: asyncio.Event) -> None:
-    """Until stop is set. A broker that is not up yet is waited for, not an error."""
-    intake = Intake(config.registry) if config.registry is not None else None
-    bus = intake.attach(config.bootstrap) if intake else build_bus(config.bootstrap)
+    """Until stop is set. A broker that is not up yet is waited for, not an error. The
+    relay has a producer of its own, so that replacing it never disturbs the intake."""
+    tasks = []
+    if config.registry is not None:
+        tasks.append(_run_intake(config, Intake(config.registry), stop))
+    if config.read_dsn:
+        tasks.append(_run_relay(config, stop))
+    await asyncio.gather(*tasks)
+
+
+async def _run_intake(config: BusConfig, intake: Intake, stop: asyncio.Event) -> None:
+    bus = intake.attach(config.bootstrap)
     if not await _connect(bus, config.bootstrap, stop):
         return
-    sink = KafkaSink(bus, TopicProbe(config.bootstrap, EVENTS))
     try:
-        if config.read_dsn:
-            relay = Relay(sink, config.read_dsn, config.events_dsn, store_id=config.store_id)
-            await relay.run(stop)
-        else:
-            await stop.wait()
+        await stop.wait()
+    finally:
+        await bus.broker.stop()
+
+
+async def _run_relay(config: BusConfig, stop: asyncio.Event) -> None:
+    def rebuild() -> Bus:
+        return build_bus(config.bootstrap)
+
+    bus = rebuild()
+    if not await _connect(bus, config.bootstrap, stop):
+        return
+    sink = KafkaSink(bus, TopicProbe(config.bootstrap, EVENTS), rebuild)
+    assert config.read_dsn is not None
+    try:
+        relay = Relay(sink, config.read_dsn, config.events_dsn, store_id=config.store_id)
+        await relay.run(stop)
     finally:
         await sink.close()
-        await bus.broker.stop()
 
 
 async def _connect(bus: Bus, bootstrap: str, stop: asyncio.Event) -> bool:

@@ -42,6 +42,9 @@ class Sink(Protocol):
     async def events_end(self) -> int | None:
         """Messages registry.events holds now, or None when the sink cannot tell."""
 
+    async def reset(self) -> None:
+        """Forgets what it knew of the cluster (a new one was found)."""
+
 
 class Relay:
     def __init__(
@@ -115,6 +118,7 @@ class Relay:
             mark.events_end,
         )
         self._facts.clear()  # names as of now would be wrong for old events
+        await self.sink.reset()
         fresh = Mark(0, end)
         await positions.store(read, self.name, fresh)
         return fresh

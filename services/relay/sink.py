@@ -3,19 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
 
 from services.bus.broker import Bus
 from services.bus.probe import TopicProbe
 from services.relay.translate import Outgoing
 
+log = logging.getLogger(__name__)
+
 
 class KafkaSink:
-    def __init__(self, bus: Bus, probe: TopicProbe | None = None) -> None:
+    """With `rebuild`, a failed publish replaces the producer: a broker that restarted
+    empty (Tansu) can keep refusing a producer whose metadata predates it."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        probe: TopicProbe | None = None,
+        rebuild: Callable[[], Bus] | None = None,
+    ) -> None:
         self.bus = bus
         self.probe = probe
+        self.rebuild = rebuild
 
     async def publish(self, batch: Sequence[Outgoing]) -> None:
+        try:
+            await self._publish(batch)
+        except Exception:
+            if self.rebuild is not None:
+                await self._replace_producer()
+            raise
+
+    async def _publish(self, batch: Sequence[Outgoing]) -> None:
         pending = []
         for out in batch:
             message = out.message
@@ -30,9 +51,26 @@ class KafkaSink:
                 pending.append(result)
         await asyncio.gather(*pending)
 
+    async def _replace_producer(self) -> None:
+        assert self.rebuild is not None
+        with contextlib.suppress(Exception):
+            await self.bus.broker.stop()
+        self.bus = self.rebuild()
+        try:
+            await self.bus.broker.start()
+        except Exception:  # still away: the relay retries, and the next failure rebuilds
+            log.warning("Kafka still unreachable; the relay will retry")
+
+    async def reset(self) -> None:
+        # A producer that knew the old cluster would write to topics the new one never
+        # created; Tansu then refuses every later write to them (UnknownError).
+        if self.rebuild is not None:
+            await self._replace_producer()
+
     async def events_end(self) -> int | None:
         return await self.probe.end() if self.probe else None
 
     async def close(self) -> None:
         if self.probe:
             await self.probe.close()
+        await self.bus.broker.stop()

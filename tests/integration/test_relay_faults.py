@@ -1,0 +1,232 @@
+"""The relay under faults, against a real Kafka-protocol broker: killed between
+publishing a batch and storing its position, and the broker gone for 10 s under load
+(a Tansu broker restarts empty: the relay must notice and republish the log)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from services.bus.broker import build_bus
+from services.bus.probe import TopicProbe
+from services.bus.runtime import BusConfig, run_bus
+from services.bus.topics import PROMOTIONS
+from services.embedded import EmbeddedKafka
+from services.registry.application import Registry
+from services.registry.domain.values import Context, Stage
+from services.relay import positions
+from services.relay.relay import Relay
+from services.relay.sink import KafkaSink
+from tests.factories import version_facts
+from tests.services import kafka_bootstrap
+
+
+@pytest.fixture(scope="module")
+def kafka() -> Iterator[str]:
+    with kafka_bootstrap() as bootstrap:
+        yield bootstrap
+
+
+def promote_new_version(registry: Registry, model: str) -> int:
+    """Registers a version, has it approved and promoted; returns the promotion's position."""
+    number = registry.register_version(model, Context("ci"), **version_facts()).result["number"]
+    asked = registry.request_approval(model, number, Stage.STAGING, Context("alice"))
+    request_id = asked.result["approval_requests"][-1]["id"]
+    registry.approve(model, number, request_id, Context("bob"))
+    promoted = registry.promote(model, number, Stage.STAGING, Context("carol"))
+    assert promoted.position is not None
+    return promoted.position
+
+
+async def read_promotions(bootstrap: str, models: set[str], at_least: int) -> list[tuple[str, str]]:
+    """(model, ce_id) of VersionPromoted records for these models, in the order read,
+    duplicates included; reads until at_least of them arrived and the topic is idle."""
+    consumer = AIOKafkaConsumer(
+        PROMOTIONS, bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=20
+    )
+    await consumer.start()
+    seen: list[tuple[str, str]] = []
+    try:
+        deadline = time.monotonic() + 120
+        idle_since = time.monotonic()
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            records = [r for rs in batches.values() for r in rs]
+            idle_since = idle_since if not records else time.monotonic()
+            for r in records:
+                headers = dict(r.headers)
+                if (
+                    r.key.decode() in models
+                    and headers["ce_type"] == b"io.registrum.VersionPromoted"
+                ):
+                    seen.append((r.key.decode(), headers["ce_id"].decode()))
+            if len(seen) >= at_least and time.monotonic() - idle_since > 1.0:
+                break
+    finally:
+        await consumer.stop()
+    return seen
+
+
+def dedupe_per_model(seen: list[tuple[str, str]]) -> dict[str, list[int]]:
+    """What a consumer deduplicating by ce_id acts on: positions per model, in order."""
+    firsts: dict[str, list[int]] = defaultdict(list)
+    ids: set[str] = set()
+    for model, ce_id in seen:
+        if ce_id not in ids:
+            ids.add(ce_id)
+            firsts[model].append(int(ce_id.rpartition(":")[2]))
+    return dict(firsts)
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: not an Exception, so the relay's retry loop does not catch it."""
+
+
+def test_killed_between_publish_and_store_redelivers_and_dedupes(
+    kafka: str, registry: Registry, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = {f"crash-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
+    expected: dict[str, list[int]] = {}
+    for model in sorted(models):
+        registry.create_model(model, Context("alice"))
+        expected[model] = [promote_new_version(registry, model) for _ in range(3)]
+    last = max(p for ps in expected.values() for p in ps)
+    name, store_id = f"crash-{uuid.uuid4().hex[:6]}", f"crash-{uuid.uuid4().hex[:6]}"
+
+    # The first relay dies after the broker acknowledged the batch holding our last
+    # promotion, before it stores that position.
+    real_store = positions.store
+
+    async def store_or_die(conn: asyncpg.Connection, relay: str, mark: positions.Mark) -> None:
+        if relay == name and mark.position >= last:
+            raise Killed
+        await real_store(conn, relay, mark)
+
+    monkeypatch.setattr(positions, "store", store_or_die)
+
+    async def run_relay() -> int:
+        bus = build_bus(kafka)
+        await bus.broker.start()
+        relay = Relay(KafkaSink(bus), database_url, store_id=store_id, name=name, batch_size=50)
+        try:
+            await relay.run(asyncio.Event())
+        except Killed:
+            pass
+        finally:
+            await bus.broker.stop()
+        return relay.published
+
+    assert asyncio.run(run_relay()) > 0
+    monkeypatch.setattr(positions, "store", real_store)
+
+    # After a restart the relay publishes that batch again, then catches up.
+    async def restart() -> None:
+        bus = build_bus(kafka)
+        await bus.broker.start()
+        relay = Relay(KafkaSink(bus), database_url, store_id=store_id, name=name, batch_size=50)
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        conn = await asyncpg.connect(database_url)
+        try:
+            while (await positions.load(conn, name)).position < last:
+                await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await task
+            await conn.close()
+            await bus.broker.stop()
+
+    asyncio.run(restart())
+    ours = {f"{store_id}:{p}" for ps in expected.values() for p in ps}
+    seen = [
+        (m, i) for m, i in asyncio.run(read_promotions(kafka, models, len(ours) + 1)) if i in ours
+    ]
+    # At least once: every promotion arrived, some twice (the batch published before the
+    # kill); deduplicated by ce_id, each exactly once and in each model's order.
+    assert {i for _, i in seen} == ours
+    assert len(seen) > len(ours)
+    assert dedupe_per_model(seen) == expected
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_broker_down_ten_seconds_under_load_loses_nothing(
+    registry: Registry, database_url: str
+) -> None:
+    # This test stops and restarts the broker itself, so it runs its own Tansu.
+    broker = EmbeddedKafka(port=free_port())
+    bootstrap = broker.start()
+    models = {f"outage-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
+    for model in models:
+        registry.create_model(model, Context("alice"))
+    expected: dict[str, list[int]] = defaultdict(list)
+    writing = threading.Event()
+    writing.set()
+
+    def writer() -> None:
+        while writing.is_set():
+            for model in sorted(models):
+                expected[model].append(promote_new_version(registry, model))
+            time.sleep(0.05)
+
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    config = BusConfig(bootstrap, f"outage-{uuid.uuid4().hex[:6]}", database_url, database_url)
+    relay_thread = threading.Thread(target=loop.run_until_complete, args=(run_bus(config, stop),))
+    writer_thread = threading.Thread(target=writer)
+    try:
+        relay_thread.start()
+        writer_thread.start()
+        time.sleep(3)
+        broker.stop()  # gone, with everything it held
+        time.sleep(10)
+        broker.start()
+        time.sleep(3)
+        writing.clear()
+        writer_thread.join(60)
+        ours = {f"{config.store_id}:{p}" for ps in expected.values() for p in ps}
+        seen = asyncio.run(read_promotions(bootstrap, models, len(ours)))
+        # Every promotion made before, during and after the outage is on the new broker,
+        # in each model's order.
+        assert {i for _, i in seen} >= ours
+        assert dedupe_per_model(seen) == {m: ps for m, ps in expected.items()}
+        assert sum(len(ps) for ps in expected.values()) > 30  # it was under load
+    finally:
+        writing.clear()
+        loop.call_soon_threadsafe(stop.set)
+        relay_thread.join(60)
+        loop.close()
+        broker.stop()
+
+
+def test_probe_counts_messages_on_a_topic(kafka: str) -> None:
+    # The emptied-cluster check rests on this number; a missing topic holds none.
+    topic = f"probe-{uuid.uuid4().hex[:6]}"
+
+    async def count() -> tuple[int, int]:
+        probe = TopicProbe(kafka, topic)
+        producer = AIOKafkaProducer(bootstrap_servers=kafka)
+        await producer.start()
+        try:
+            before = await probe.end()
+            for i in range(7):
+                await producer.send_and_wait(topic, b"x", key=str(i).encode())
+            return before, await probe.end()
+        finally:
+            await producer.stop()
+            await probe.close()
+
+    assert asyncio.run(count()) == (0, 7)
