@@ -20,16 +20,32 @@ def openapi() -> str:
 
 
 def message_schema(name: str) -> str:
+    from schemas.intake import INTAKE_MESSAGES
     from schemas.messages import MESSAGES
 
-    return json.dumps(MESSAGES[name].model_json_schema(), indent=2, sort_keys=True) + "\n"
+    schema = {**MESSAGES, **INTAKE_MESSAGES}[name].json_schema()
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def asyncapi() -> str:
+    from schemas.asyncapi import render
+
+    return render()
 
 
 GENERATED: dict[str, Callable[[], str]] = {
     "openapi.json": openapi,
+    "asyncapi.yaml": asyncapi,
     **{
         f"json/{name}.schema.json": functools.partial(message_schema, name)
-        for name in ("stage-change", "alias-change", "domain-event")
+        for name in (
+            "stage-change",
+            "alias-change",
+            "domain-event",
+            "command",
+            "command-result",
+            "dead-letter",
+        )
     },
 }
 

@@ -165,3 +165,10 @@ class DeadLetter(BaseModel):
     topic: str
     partition: int
     offset: int
+
+
+INTAKE_MESSAGES: dict[str, TypeAdapter[Any]] = {
+    "command": COMMANDS,
+    "command-result": TypeAdapter(CommandResult),
+    "dead-letter": TypeAdapter(DeadLetter),
+}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class Approval(BaseModel):
@@ -73,8 +73,8 @@ class DomainEvent(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-MESSAGES: dict[str, type[BaseModel]] = {
-    "stage-change": StageChange,
-    "alias-change": AliasChange,
-    "domain-event": DomainEvent,
+MESSAGES: dict[str, TypeAdapter[Any]] = {
+    "stage-change": TypeAdapter(StageChange),
+    "alias-change": TypeAdapter(AliasChange),
+    "domain-event": TypeAdapter(DomainEvent),
 }

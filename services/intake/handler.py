@@ -36,14 +36,17 @@ class Refused:
 
 def parse(raw: bytes | None) -> Any:
     """The command in raw, or Refused."""
-    if raw is None or len(raw) > MAX_COMMAND_BYTES:
-        size = 0 if raw is None else len(raw)
-        return Refused("oversized", f"{size} bytes; a command is at most {MAX_COMMAND_BYTES}")
+    if not raw:
+        return Refused("malformed", "an empty message (a tombstone?) is not a command")
+    if len(raw) > MAX_COMMAND_BYTES:
+        return Refused("oversized", f"{len(raw)} bytes; a command is at most {MAX_COMMAND_BYTES}")
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         return Refused("malformed", f"not JSON: {error}")
-    kind = document.get("type") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return Refused("malformed", f"a command is a JSON object, not {type(document).__name__}")
+    kind = document.get("type")
     if kind not in COMMAND_TYPES:
         shown = repr(kind)[:80]
         return Refused("unknown_type", f"type {shown} is none of {', '.join(COMMAND_TYPES)}")

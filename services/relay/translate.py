@@ -20,8 +20,18 @@ from services.relay.envelope import envelope
 PROMOTION_KINDS = frozenset({"VersionPromoted", "VersionArchived", "AliasAssigned", "AliasRemoved"})
 # The name index is the registry's own bookkeeping, not a fact about a model.
 INTERNAL_AGGREGATES = frozenset({"ModelName"})
+# Carried by the envelope or the library's bookkeeping, not details of the event.
 _ENVELOPE_KEYS = frozenset(
-    {"timestamp", "originator_id", "originator_version", "actor", "reason", "command_id"}
+    {
+        "timestamp",
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "class_version",
+        "actor",
+        "reason",
+        "command_id",
+    }
 )
 
 

@@ -95,10 +95,17 @@ def test_an_unknown_type_is_refused_naming_it() -> None:
 
 
 @pytest.mark.parametrize("document", [[message("Promote")], "Promote", 42, None])
-def test_json_that_is_not_an_object_has_no_command_type(document: Any) -> None:
+def test_json_that_is_not_an_object_is_malformed(document: Any) -> None:
     refused = parse(raw(document))
     assert isinstance(refused, Refused)
-    assert refused.reason == "unknown_type"
+    assert refused.reason == "malformed"
+
+
+@pytest.mark.parametrize("empty", [None, b""])
+def test_an_empty_message_is_malformed_not_oversized(empty: bytes | None) -> None:
+    refused = parse(empty)
+    assert isinstance(refused, Refused)
+    assert refused.reason == "malformed"
 
 
 def test_a_missing_command_id_is_invalid_and_named() -> None:
