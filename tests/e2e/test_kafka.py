@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from tests.e2e.conftest import Server, free_port, start_server
+from tests.e2e.conftest import REGISTRUM, Server, free_port, start_server
 
 CONSUMER = str(Path(__file__).with_name("consumer.py"))
 
@@ -123,6 +124,19 @@ def test_command_by_message_promotion_to_a_deployer(kafka_server: tuple[Server, 
         assert data["artifact_uri"] == f"s3://models/{model}/1"
         assert [(a["actor"], a["comment"]) for a in data["approvals"]] == [("bob", "ship it")]
         assert data["actor"] == "carol" and data["position"] == position
+
+        # A deployer at a terminal sees the same promotion with `registrum watch`.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+        env["REGISTRUM_KAFKA_BOOTSTRAP"] = bootstrap
+        watch = [REGISTRUM, "watch", "--model", model, "--from-beginning", "--limit", "1"]
+        shown_json = subprocess.run(
+            [*watch, "--json"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert shown_json.returncode == 0, shown_json.stderr
+        assert json.loads(shown_json.stdout)["id"] == f"registry:{position}"
+        line = subprocess.run(watch, env=env, capture_output=True, text=True, timeout=60)
+        assert "VersionPromoted" in line.stdout and "development -> production" in line.stdout
+        assert "approved by bob" in line.stdout
     finally:
         if deployer.poll() is None:
             deployer.kill()
