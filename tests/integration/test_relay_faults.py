@@ -5,12 +5,17 @@ publishing a batch and storing its position, and the broker gone for 10 s under 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -28,6 +33,8 @@ from services.relay.relay import Relay
 from services.relay.sink import KafkaSink
 from tests.factories import version_facts
 from tests.services import kafka_bootstrap
+
+REGISTRUM = str(Path(sys.executable).parent / "registrum")
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +237,53 @@ def test_probe_counts_messages_on_a_topic(kafka: str) -> None:
             await probe.close()
 
     assert asyncio.run(count()) == (0, 7)
+
+
+def test_relay_process_sigkilled_mid_stream_resumes(
+    kafka: str, registry: Registry, database_url: str
+) -> None:
+    # `registrum relay` as its own process, SIGKILLed while it works through a backlog.
+    models = {f"sigkill-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
+    expected: dict[str, list[int]] = {}
+    for model in sorted(models):
+        registry.create_model(model, Context("alice"))
+        expected[model] = [promote_new_version(registry, model) for _ in range(20)]
+    head = max(p for ps in expected.values() for p in ps)
+    store_id = f"sigkill-{uuid.uuid4().hex[:6]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env.update(
+        REGISTRUM_DATABASE_URL=database_url,
+        REGISTRUM_KAFKA_BOOTSTRAP=kafka,
+        REGISTRUM_STORE_ID=store_id,
+    )
+
+    async def stored() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await positions.ensure(conn)
+            return (await positions.load(conn, "kafka")).position
+        finally:
+            await conn.close()
+
+    start = asyncio.run(stored())
+    relay = subprocess.Popen([REGISTRUM, "relay"], env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while asyncio.run(stored()) == start and time.monotonic() < deadline:
+        time.sleep(0.005)
+    relay.send_signal(signal.SIGKILL)  # somewhere in the backlog, mid-batch or not
+    relay.wait()
+    killed_at = asyncio.run(stored())
+    assert killed_at > start
+
+    relay = subprocess.Popen([REGISTRUM, "relay"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while asyncio.run(stored()) < head and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        relay.terminate()
+        relay.wait(30)
+    ours = {f"{store_id}:{p}" for ps in expected.values() for p in ps}
+    seen = [(m, i) for m, i in asyncio.run(read_promotions(kafka, models, len(ours))) if i in ours]
+    assert {i for _, i in seen} == ours
+    assert dedupe_per_model(seen) == expected

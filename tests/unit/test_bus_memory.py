@@ -1,0 +1,97 @@
+"""The Kafka wiring in memory (FastStream's TestKafkaBroker), no database: the intake
+answers a command on registry.command-results keyed by its id and dead-letters what is
+not a command; the relay's sink publishes CloudEvents with key and headers intact.
+The same scenarios run on a real broker and a real registry in
+tests/integration/test_bus.py."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import orjson
+from faststream.kafka import TestKafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from schemas.messages import DomainEvent
+from services.bus.broker import build_bus
+from services.bus.topics import COMMANDS, DEAD_LETTERS, EVENTS, RESULTS
+from services.intake.consumer import Intake
+from services.registry.application import Outcome, Registry
+from services.relay.envelope import envelope
+from services.relay.sink import KafkaSink
+from services.relay.translate import Outgoing
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+class CreatingRegistry:
+    """Stands in for the registry: every create_model succeeds at position 7."""
+
+    def __init__(self) -> None:
+        self.created: list[tuple[str, str]] = []
+
+    def create_model(self, name: str, ctx: Any, **_: Any) -> Outcome:
+        self.created.append((name, ctx.actor))
+        return Outcome({"name": name}, position=7)
+
+
+def collect(bus: Any, topic: str, into: list[tuple[bytes | None, bytes, dict[str, str]]]) -> None:
+    async def handler(message: KafkaMessage) -> None:
+        into.append((message.raw_message.key, message.body, dict(message.headers)))  # type: ignore[union-attr]
+
+    bus.broker.subscriber(topic)(handler)
+
+
+def test_intake_answers_by_command_id_and_dead_letters_the_rest() -> None:
+    registry = CreatingRegistry()
+    intake = Intake(cast(Registry, registry))
+    bus = intake.attach("memory:9092")
+    results: list[tuple[bytes | None, bytes, dict[str, str]]] = []
+    letters: list[tuple[bytes | None, bytes, dict[str, str]]] = []
+    collect(bus, RESULTS, results)
+    collect(bus, DEAD_LETTERS, letters)
+
+    async def scenario() -> None:
+        async with TestKafkaBroker(bus.broker) as broker:
+            command = {"type": "RegisterModel", "command_id": "c-1", "actor": "ci", "name": "m"}
+            await broker.publish(orjson.dumps(command), COMMANDS, key=b"m")
+            await broker.publish(b"{oops", COMMANDS, key=b"bad")
+
+    asyncio.run(scenario())
+    assert registry.created == [("m", "ci")]
+    ((key, value, _),) = results
+    assert key == b"c-1"
+    assert orjson.loads(value) | {"result": None} == {
+        "command_id": "c-1",
+        "type": "RegisterModel",
+        "status": "accepted",
+        "position": 7,
+        "replayed": False,
+        "result": None,
+        "error": None,
+    }
+    ((key, value, headers),) = letters
+    assert (key, value) == (b"bad", b"{oops")
+    assert headers["x-registrum-reason"] == "malformed"
+    assert intake.answered == 2
+
+
+def test_sink_publishes_cloudevents_with_key_and_headers() -> None:
+    bus = build_bus("memory:9092")
+    received: list[tuple[bytes | None, bytes, dict[str, str]]] = []
+    collect(bus, EVENTS, received)
+    data = DomainEvent(type="ModelTagged", model="fraud", actor="a", time=NOW, position=9)
+    message = envelope("s1", "ModelTagged", 9, "fraud", NOW.isoformat(), data)
+
+    async def scenario() -> None:
+        async with TestKafkaBroker(bus.broker):
+            await KafkaSink(bus).publish([Outgoing(EVENTS, message)])
+
+    asyncio.run(scenario())
+    ((key, value, headers),) = received
+    assert key == b"fraud"
+    assert headers["ce_id"] == "s1:9" and headers["ce_type"] == "io.registrum.ModelTagged"
+    assert headers["content-type"] == "application/json"
+    assert DomainEvent.model_validate_json(value) == data
