@@ -27,25 +27,31 @@ async def hold_lock(conn: asyncpg.Connection, key: int, stop: asyncio.Event) -> 
 
 
 class Waker:
-    """Sleeps until new events are committed, stop is set, or the poll interval passes."""
+    """Sleeps until new events are committed, stop is set, or the poll interval passes.
+
+    A notification that arrives while the follower is busy is kept, so its next sleep
+    returns at once: a follower never waits a poll interval for events already there.
+    """
 
     def __init__(self, poll_seconds: float) -> None:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
 
-    async def listen(self, conn: asyncpg.Connection) -> None:
-        def wake(*_: object) -> None:
-            self._wake.set()
+    def notify(self, *_: object) -> None:
+        self._wake.set()
 
-        await conn.add_listener(EVENTS_TABLE, wake)
+    async def listen(self, conn: asyncpg.Connection) -> None:
+        await conn.add_listener(EVENTS_TABLE, self.notify)
 
     async def sleep(self, stop: asyncio.Event, seconds: float | None = None) -> None:
-        self._wake.clear()
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
         timeout = self.poll_seconds if seconds is None else seconds
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters:
             waiter.cancel()
+        # Cleared after waking, before the follower reads: whatever commits from now on
+        # notifies again.
+        self._wake.clear()
 
 
 async def keep_running(

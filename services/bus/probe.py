@@ -1,7 +1,8 @@
 """How many messages a topic holds, summed over its partitions (its end offsets).
 
-End offsets only grow in a given cluster, retention or not; fewer than the relay last saw
-means the topic was deleted or the cluster replaced (an embedded broker restarted).
+Zero for a topic the relay had published to means the topic was deleted or the cluster
+replaced (an embedded broker restarted). Only zero is trusted: Tansu reports a partition's
+end as the start of its last write batch plus one, below the true count.
 """
 
 from __future__ import annotations

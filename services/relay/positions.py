@@ -1,42 +1,58 @@
-"""Where the relay is: the last log position the broker acknowledged, and how many
-messages registry.events held then (the broker's own count tells an emptied cluster)."""
+"""Where the relay is: the last log position the broker acknowledged, and what it knows of
+the cluster it publishes to: how many messages it sent to registry.events there, and the
+highest offset acknowledged on each of its partitions (offsets only grow in one cluster,
+so a lower one after a write means a new cluster)."""
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
+import orjson
 
-_DDL = """CREATE TABLE IF NOT EXISTS relay_positions (
-    name text PRIMARY KEY, position bigint NOT NULL, events_end bigint NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now())"""
+_DDL = [
+    """CREATE TABLE IF NOT EXISTS relay_positions (
+        name text PRIMARY KEY, position bigint NOT NULL, events_end bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now())""",
+    "ALTER TABLE relay_positions ADD COLUMN IF NOT EXISTS"
+    " events_offsets jsonb NOT NULL DEFAULT '{}'",
+]
 
 
 @dataclass(frozen=True)
 class Mark:
     position: int
-    events_end: int
+    events_end: int  # messages sent to registry.events in this cluster
+    offsets: dict[int, int] = field(default_factory=dict)  # partition: highest acked offset
 
 
 async def ensure(conn: asyncpg.Connection) -> None:
     # Two relays starting at once on a new database may both create the table.
-    with contextlib.suppress(asyncpg.UniqueViolationError):
-        await conn.execute(_DDL)
+    for statement in _DDL:
+        with contextlib.suppress(asyncpg.UniqueViolationError):
+            await conn.execute(statement)
 
 
 async def load(conn: asyncpg.Connection, name: str) -> Mark:
     row = await conn.fetchrow(
-        "SELECT position, events_end FROM relay_positions WHERE name = $1", name
+        "SELECT position, events_end, events_offsets::text FROM relay_positions WHERE name = $1",
+        name,
     )
-    return Mark(row[0], row[1]) if row else Mark(0, 0)
+    if row is None:
+        return Mark(0, 0)
+    offsets = {int(p): int(o) for p, o in orjson.loads(row[2]).items()}
+    return Mark(row[0], row[1], offsets)
 
 
 async def store(conn: asyncpg.Connection, name: str, mark: Mark) -> None:
     await conn.execute(
-        "INSERT INTO relay_positions (name, position, events_end) VALUES ($1, $2, $3)"
-        " ON CONFLICT (name) DO UPDATE SET position = $2, events_end = $3, updated_at = now()",
+        "INSERT INTO relay_positions (name, position, events_end, events_offsets)"
+        " VALUES ($1, $2, $3, $4::text::jsonb) ON CONFLICT (name) DO UPDATE"
+        " SET position = $2, events_end = $3, events_offsets = $4::text::jsonb,"
+        " updated_at = now()",
         name,
         mark.position,
         mark.events_end,
+        orjson.dumps({str(p): o for p, o in mark.offsets.items()}).decode(),
     )

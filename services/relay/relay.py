@@ -5,8 +5,9 @@ Each step reads a batch after the stored position, publishes every message, wait
 the broker acknowledged all of them, and only then stores the new position: a relay that
 dies in between publishes the batch again on restart (at-least-once; consumers
 deduplicate by ce_id). Before each batch it asks the broker how many messages
-registry.events holds; fewer than it saw last means a new or emptied cluster (an embedded
-broker restarted), and the relay republishes the log from the start.
+registry.events holds; none, after it had published some, means a new or emptied cluster
+(an embedded broker restarted, the topic deleted), and the relay republishes the log from
+the start.
 """
 
 from __future__ import annotations
@@ -31,13 +32,16 @@ from services.relay.translate import Outgoing, translate
 log = logging.getLogger(__name__)
 
 RELAY_LOCK = 0x5245_4C59  # "RELY"
+Acks = dict[int, tuple[int, int]]  # partition: (lowest, highest) offset acknowledged
 
 
 class Sink(Protocol):
     """Where the relay publishes (port; services/relay/sink.py has the Kafka adapter)."""
 
-    async def publish(self, batch: Sequence[Outgoing]) -> None:
-        """Returns once the broker acknowledged every message; raises otherwise."""
+    async def publish(self, batch: Sequence[Outgoing]) -> Acks:
+        """Returns once the broker acknowledged every message; raises otherwise. The
+        result: per partition of registry.events, the lowest and highest offset acked
+        (empty when the sink cannot tell)."""
 
     async def events_end(self) -> int | None:
         """Messages registry.events holds now, or None when the sink cannot tell."""
@@ -101,25 +105,40 @@ class Relay:
         if not batch:
             return 0
         outgoing = await self._messages(events, batch)
-        await self.sink.publish(outgoing)
-        sent = sum(1 for o in outgoing if o.topic == EVENTS)
-        await positions.store(read, self.name, Mark(batch[-1].position, mark.events_end + sent))
+        acks = await self.sink.publish(outgoing)
         self.published += len(outgoing)
+        sent = sum(1 for o in outgoing if o.topic == EVENTS)
+        acked = {partition: high for partition, (_, high) in acks.items()}
+        if any(low <= mark.offsets.get(p, -1) for p, (low, _) in acks.items()):
+            # The broker was replaced while this batch was in flight (the producer retried
+            # it into the new one): offsets went back. Republish what the new one lacks.
+            await self._start_over(read, "offsets on registry.events went back", sent, acked)
+            return len(batch)
+        offsets = {**mark.offsets, **acked}
+        await positions.store(
+            read, self.name, Mark(batch[-1].position, mark.events_end + sent, offsets)
+        )
         return len(batch)
 
     async def _check_cluster(self, read: asyncpg.Connection, mark: Mark) -> Mark:
+        # Only "none at all" counts: Tansu reports a partition's end as the start of its
+        # last write batch plus one, so a smaller count than was published is normal there.
         end = await self.sink.events_end()
-        if end is None or end >= mark.events_end:
+        if end is None or end > 0 or mark.events_end == 0:
             return mark
-        log.warning(
-            "registry.events holds %d messages, %d were published: a new or emptied "
-            "cluster; republishing the log from the start",
-            end,
-            mark.events_end,
-        )
+        return await self._start_over(read, f"registry.events is empty ({mark.events_end} sent)")
+
+    async def _start_over(
+        self,
+        read: asyncpg.Connection,
+        why: str,
+        sent: int = 0,
+        offsets: dict[int, int] | None = None,
+    ) -> Mark:
+        log.warning("a new or emptied cluster: %s; republishing the log from the start", why)
         self._facts.clear()  # names as of now would be wrong for old events
         await self.sink.reset()
-        fresh = Mark(0, end)
+        fresh = Mark(0, sent, offsets or {})
         await positions.store(read, self.name, fresh)
         return fresh
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from services.bus.broker import Bus
 from services.bus.probe import TopicProbe
+from services.bus.topics import EVENTS
 from services.relay.translate import Outgoing
 
 log = logging.getLogger(__name__)
@@ -28,15 +29,15 @@ class KafkaSink:
         self.probe = probe
         self.rebuild = rebuild
 
-    async def publish(self, batch: Sequence[Outgoing]) -> None:
+    async def publish(self, batch: Sequence[Outgoing]) -> dict[int, tuple[int, int]]:
         try:
-            await self._publish(batch)
+            return await self._publish(batch)
         except Exception:
             if self.rebuild is not None:
                 await self._replace_producer()
             raise
 
-    async def _publish(self, batch: Sequence[Outgoing]) -> None:
+    async def _publish(self, batch: Sequence[Outgoing]) -> dict[int, tuple[int, int]]:
         pending = []
         for out in batch:
             message = out.message
@@ -49,7 +50,12 @@ class KafkaSink:
             )
             if isinstance(result, asyncio.Future):  # TestKafkaBroker delivers at once
                 pending.append(result)
-        await asyncio.gather(*pending)
+        acks: dict[int, tuple[int, int]] = {}
+        for metadata in await asyncio.gather(*pending):
+            if metadata.topic == EVENTS:
+                low, high = acks.get(metadata.partition, (metadata.offset, metadata.offset))
+                acks[metadata.partition] = (min(low, metadata.offset), max(high, metadata.offset))
+        return acks
 
     async def _replace_producer(self) -> None:
         assert self.rebuild is not None
