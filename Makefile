@@ -33,6 +33,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/write.py
 	$(BIN)/python bench/read.py
 	$(BIN)/python bench/artifacts.py
+	$(BIN)/python bench/kafka.py
 
 clean:
 	rm -rf $(VENV) .registrum .pytest_cache .mypy_cache .ruff_cache
