@@ -28,9 +28,10 @@ _CUT_BYTES = 64 * 1024
 
 
 class Intake:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, retry_seconds: float = 1.0) -> None:
         self.registry = registry
         self.answered = 0  # results and dead letters acknowledged, for tools and tests
+        self.retry_seconds = retry_seconds
 
     def attach(self, bootstrap: str, **options: int) -> Bus:
         """The bus with this intake subscribed to registry.commands."""
@@ -42,7 +43,14 @@ class Intake:
         return bus
 
     async def handle(self, bus: Bus, message: Message) -> None:
-        outcome = await asyncio.to_thread(decide, self.registry, message.body)
+        try:
+            outcome = await asyncio.to_thread(decide, self.registry, message.body)
+        except Exception:
+            # Not the command's fault (the database is away): consume it again after a
+            # pause rather than answer wrongly or spin.
+            log.exception("command not run; it will be consumed again")
+            await asyncio.sleep(self.retry_seconds)
+            raise
         if isinstance(outcome, Refused):
             await self._dead_letter(bus, message, outcome)
         else:

@@ -1,6 +1,7 @@
-"""The relay under faults, against a real Kafka-protocol broker: killed between
-publishing a batch and storing its position, and the broker gone for 10 s under load
-(a Tansu broker restarts empty: the relay must notice and republish the log)."""
+"""The relay and the intake under faults, against a real Kafka-protocol broker: the relay
+killed between publishing a batch and storing its position, SIGKILLed mid-backlog, the
+broker gone for 10 s under load (a Tansu broker restarts empty: the relay must notice and
+republish the log); the intake failing for a reason not the command's."""
 
 from __future__ import annotations
 
@@ -16,17 +17,19 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.bus.broker import build_bus
 from services.bus.probe import TopicProbe
 from services.bus.runtime import BusConfig, run_bus
-from services.bus.topics import PROMOTIONS
+from services.bus.topics import COMMANDS, PROMOTIONS, RESULTS
 from services.embedded import EmbeddedKafka
+from services.intake.consumer import Intake
 from services.registry.application import Registry
 from services.registry.domain.values import Context, Stage
 from services.relay import positions
@@ -337,3 +340,56 @@ def test_offsets_going_back_make_the_relay_start_over(
     assert sink.resets == 1
     assert sink.batches[3][0] == first
     assert sink.batches[2][0] > sink.batches[1][0] > first
+
+
+class FlakyRegistry:
+    """The real registry, whose first create_model finds the database away."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.attempts = 0
+
+    def create_model(self, *args: Any, **kwargs: Any) -> Any:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise ConnectionError("database unreachable")
+        return self.registry.create_model(*args, **kwargs)
+
+
+def test_intake_consumes_again_after_a_failure_that_is_not_the_commands(
+    kafka: str, registry: Registry
+) -> None:
+    flaky = FlakyRegistry(registry)
+    intake = Intake(cast(Registry, flaky), retry_seconds=0.1)
+    model = f"flaky-{uuid.uuid4().hex[:6]}"
+    command = {"type": "RegisterModel", "command_id": f"{model}-1", "actor": "ci", "name": model}
+
+    async def scenario() -> list[dict[str, Any]]:
+        bus = intake.attach(kafka, fetch_max_wait_ms=20)
+        await bus.broker.start()
+        results = AIOKafkaConsumer(
+            RESULTS, bootstrap_servers=kafka, auto_offset_reset="earliest", fetch_max_wait_ms=20
+        )
+        await results.start()
+        try:
+            await bus.broker.publish(orjson.dumps(command), COMMANDS, key=model.encode())
+            answers: list[dict[str, Any]] = []
+            deadline = time.monotonic() + 60
+            while not answers and time.monotonic() < deadline:
+                batches = await results.getmany(timeout_ms=200)
+                answers += [
+                    orjson.loads(r.value)
+                    for rs in batches.values()
+                    for r in rs
+                    if r.key == command["command_id"].encode()
+                ]
+            return answers
+        finally:
+            await results.stop()
+            await bus.broker.stop()
+
+    answers = asyncio.run(scenario())
+    # Not committed after the failure: consumed again, run once, answered once.
+    assert flaky.attempts == 2
+    assert [a["status"] for a in answers] == ["accepted"]
+    assert registry.get_model(model)["name"] == model
