@@ -44,13 +44,16 @@ class Intake:
 
     async def handle(self, bus: Bus, message: Message) -> None:
         try:
-            outcome = await asyncio.to_thread(decide, self.registry, message.body)
+            await self._answer(bus, message)
         except Exception:
-            # Not the command's fault (the database is away): consume it again after a
-            # pause rather than answer wrongly or spin.
-            log.exception("command not run; it will be consumed again")
+            # Not the command's fault (the database or the broker is away): consume it
+            # again after a pause rather than answer wrongly or spin.
+            log.exception("command not answered; it will be consumed again")
             await asyncio.sleep(self.retry_seconds)
             raise
+
+    async def _answer(self, bus: Bus, message: Message) -> None:
+        outcome = await asyncio.to_thread(decide, self.registry, message.body)
         if isinstance(outcome, Refused):
             await self._dead_letter(bus, message, outcome)
         else:
