@@ -105,9 +105,18 @@ class BusHarness:
         self._thread.join(10)
         self.loop.close()
 
-    def send(self, value: bytes | dict[str, Any], key: bytes | None = None) -> None:
+    def send(
+        self,
+        value: bytes | dict[str, Any],
+        key: bytes | None = None,
+        content_type: str | None = None,
+    ) -> None:
         raw = value if isinstance(value, bytes) else orjson.dumps(value)
-        self.run(self.bus.broker.publish(raw, COMMANDS, key=key or uuid.uuid4().bytes))
+        headers = {"content-type": content_type} if content_type else None
+        publish = self.bus.broker.publish(
+            raw, COMMANDS, key=key or uuid.uuid4().bytes, headers=headers
+        )
+        self.run(publish)
 
     def wait_for(
         self, predicate: Callable[[Received], bool], count: int = 1, timeout: float = 30

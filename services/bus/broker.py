@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.publisher.usecase import DefaultPublisher
+from faststream.message import StreamMessage
 
 from schemas.intake import CommandResult
 from schemas.messages import AliasChange, DomainEvent, StageChange
@@ -34,6 +36,10 @@ class Bus:
 
     def publisher(self, topic: str) -> DefaultPublisher:
         return {PROMOTIONS: self.promotions, EVENTS: self.events}[topic]
+
+
+async def _raw_body(message: StreamMessage[Any]) -> bytes:
+    return message.body
 
 
 def build_bus(
@@ -102,6 +108,9 @@ def build_bus(
             max_partition_fetch_bytes=MAX_REQUEST_BYTES,
             # Commands are few and latency matters; a broker holds an empty fetch this long.
             fetch_max_wait_ms=fetch_max_wait_ms,
+            # The body stays bytes whatever its content-type says: the intake parses it
+            # itself, so that what does not parse becomes a dead letter, not a crash loop.
+            decoder=_raw_body,
             title="registry.commands",
             description="Commands from producers, one JSON object each with `type`, "
             "`command_id` and `actor` (see the IntakeCommand schema). The outcome goes to "

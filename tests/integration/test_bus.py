@@ -109,14 +109,17 @@ def test_refused_command_answers_with_a_typed_reason(bus: BusHarness, registry: 
         (b'{"type": "Promote", "command_id": "c", "actor": "a", "model": "m"}', "invalid"),
         (b'{"type": "DropTable", "command_id": "c", "actor": "a"}', "unknown_type"),
         (b"[1, 2, 3]", "malformed"),
+        (b"\xff\xfe not utf-8", "malformed"),
     ],
-    ids=["malformed", "oversized", "wrong-schema", "unknown-type", "not-an-object"],
+    ids=["malformed", "oversized", "wrong-schema", "unknown-type", "not-an-object", "not-utf8"],
 )
+@pytest.mark.parametrize("content_type", [None, "application/json", "text/plain"])
 def test_what_is_not_a_command_is_a_dead_letter(
-    bus: BusHarness, registry: Registry, raw: bytes, reason: str
+    bus: BusHarness, registry: Registry, raw: bytes, reason: str, content_type: str | None
 ) -> None:
+    # Whatever content-type the producer claims, the bytes are judged as they are.
     key = uuid.uuid4().bytes
-    bus.send(raw, key=key)
+    bus.send(raw, key=key, content_type=content_type)
     letter = bus.wait_for(lambda r: r.topic == DEAD_LETTERS and r.key == key)[0]
     # The reason, where it came from, and the original bytes, untouched.
     assert letter.headers["x-registrum-reason"] == reason
