@@ -104,8 +104,13 @@ class Relay:
         batch = await source.read_after(events, mark.position, self.batch_size)
         if not batch:
             return 0
-        outgoing = await self._messages(events, batch)
-        acks = await self.sink.publish(outgoing)
+        try:
+            outgoing = await self._messages(events, batch)
+            acks = await self.sink.publish(outgoing)
+        except BaseException:
+            # The cache has seen this batch (renames included); the retry must not.
+            self._facts.clear()
+            raise
         self.published += len(outgoing)
         sent = sum(1 for o in outgoing if o.topic == EVENTS)
         acked = {partition: high for partition, (_, high) in acks.items()}

@@ -393,3 +393,57 @@ def test_intake_consumes_again_after_a_failure_that_is_not_the_commands(
     assert flaky.attempts == 2
     assert [a["status"] for a in answers] == ["accepted"]
     assert registry.get_model(model)["name"] == model
+
+
+class FailingOnceSink:
+    """Fails its first publish, as a broker away would; records what it publishes after."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.published: list[tuple[str, str, dict[str, Any]]] = []  # (topic, key, data)
+
+    async def publish(self, batch: list[Any]) -> dict[int, tuple[int, int]]:
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionError("broker away")
+        self.published += [(o.topic, o.message.key, orjson.loads(o.message.value)) for o in batch]
+        return {}
+
+    async def events_end(self) -> int | None:
+        return None
+
+    async def reset(self) -> None:
+        pass
+
+
+def test_messages_carry_the_name_the_model_had_then_even_after_a_retry(
+    database_url: str, registry: Registry
+) -> None:
+    old, new = f"before-{uuid.uuid4().hex[:6]}", f"after-{uuid.uuid4().hex[:6]}"
+    registry.create_model(old, Context("alice"))
+    promoted = promote_new_version(registry, old)
+    registry.rename_model(old, new, Context("alice"))
+    renamed_at = promote_new_version(registry, new)
+    sink = FailingOnceSink()
+
+    async def run() -> None:
+        # A relay starting mid-log (as a second instance taking over would).
+        relay = Relay(sink, database_url, name=f"names-{uuid.uuid4().hex[:6]}", batch_size=1000)
+        conn = await asyncpg.connect(database_url)
+        try:
+            await positions.ensure(conn)
+            await positions.store(conn, relay.name, positions.Mark(promoted - 1, 0))
+            with pytest.raises(ConnectionError):
+                await relay.step(conn, conn)
+            while await relay.step(conn, conn):
+                pass
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+    promotions = {
+        data["position"]: (key, data["model"])
+        for topic, key, data in sink.published
+        if topic == PROMOTIONS and data["position"] in (promoted, renamed_at)
+    }
+    assert promotions == {promoted: (old, old), renamed_at: (new, new)}
