@@ -48,7 +48,7 @@ async def views(
         head = await asyncio.to_thread(request.app.state.registry.head_position)
         if wanted == "head":
             position = head
-        elif wanted.isdigit():
+        elif wanted.isascii() and wanted.isdigit():
             position = int(wanted)
             if position > head:
                 raise InvalidInput(

@@ -109,7 +109,7 @@ def _version_ref(client: Client, model: str, ref: str) -> dict[str, Any]:
 
 
 def _number(ref: str) -> int:
-    if not ref.isdigit():
+    if not (ref.isascii() and ref.isdigit()):
         raise typer.BadParameter(f"a version is a number or @alias, not {ref!r}")
     return int(ref)
 

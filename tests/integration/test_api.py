@@ -222,6 +222,22 @@ def bad_requests(name: str, request_id: str) -> list[tuple[str, str, str, Any, d
             422,
         ),
         ("poisoned tags", "PUT", f"{model}/tags/_type_", {"value": "x"}, alice, 422),
+        (
+            "superscript digit as a parent version",
+            "POST",
+            f"{model}/versions/1/lineage",
+            {"references": [{"kind": "model_version", "id": f"{name}/\u00b2"}]},
+            alice,
+            422,
+        ),
+        (
+            "superscript digit as a position",
+            "GET",
+            f"{model}/versions/1?min_position=\u00b2",
+            None,
+            {},
+            422,
+        ),
         ("no such route", "GET", "/api/v1/nothing", None, {}, 404),
         ("wrong method", "DELETE", "/api/v1/models", None, alice, 405),
     ]
