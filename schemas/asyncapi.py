@@ -37,7 +37,9 @@ _DEAD_LETTER_HEADERS: dict[str, Any] = {
     "type": "object",
     "required": ["x-registrum-reason", "x-registrum-detail"],
     "properties": {
-        "x-registrum-reason": {"enum": ["malformed", "oversized", "unknown_type", "invalid"]},
+        "x-registrum-reason": {
+            "enum": ["malformed", "oversized", "unknown_type", "invalid", "failed"]
+        },
         "x-registrum-detail": {"type": "string"},
         "x-registrum-topic": {"type": "string"},
         "x-registrum-partition": {"type": "string"},

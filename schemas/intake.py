@@ -160,7 +160,9 @@ class DeadLetter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: Literal["malformed", "oversized", "unknown_type", "invalid"]
+    reason: Literal["malformed", "oversized", "unknown_type", "invalid", "failed"] = Field(
+        description="failed: the command failed the same way several times (a defect)"
+    )
     detail: str = Field(description="What was wrong, for a human")
     topic: str
     partition: int

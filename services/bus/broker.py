@@ -92,7 +92,7 @@ def build_bus(
             title="registry.commands.dlq",
             description="Messages from registry.commands that are not a command: the "
             "original bytes as value, the original key, and headers x-registrum-reason "
-            "(malformed, oversized, unknown_type, invalid), x-registrum-detail, "
+            "(malformed, oversized, unknown_type, invalid, failed), x-registrum-detail, "
             "x-registrum-topic, x-registrum-partition, x-registrum-offset.",
             schema=bytes,
         ),

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka.errors import MessageSizeTooLargeError
+import psycopg
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from eventsourcing.persistence import InterfaceError, OperationalError
 from faststream.kafka import KafkaMessage as Message
 from faststream.kafka.annotations import KafkaMessage
 
@@ -28,10 +30,14 @@ _CUT_BYTES = 64 * 1024
 
 
 class Intake:
-    def __init__(self, registry: Registry, retry_seconds: float = 1.0) -> None:
+    def __init__(
+        self, registry: Registry, retry_seconds: float = 1.0, max_attempts: int = 3
+    ) -> None:
         self.registry = registry
         self.answered = 0  # results and dead letters acknowledged, for tools and tests
         self.retry_seconds = retry_seconds
+        self.max_attempts = max_attempts
+        self._failures: dict[tuple[str, int, int], int] = {}  # (topic, partition, offset)
 
     def attach(self, bootstrap: str, **options: int) -> Bus:
         """The bus with this intake subscribed to registry.commands."""
@@ -43,14 +49,25 @@ class Intake:
         return bus
 
     async def handle(self, bus: Bus, message: Message) -> None:
+        where = _where(message)
         try:
             await self._answer(bus, message)
-        except Exception:
-            # Not the command's fault (the database or the broker is away): consume it
-            # again after a pause rather than answer wrongly or spin.
-            log.exception("command not answered; it will be consumed again")
+        except Exception as error:
+            attempts = self._failures[where] = self._failures.get(where, 0) + 1
+            if not _transient(error) and attempts >= self.max_attempts:
+                # The same failure every time: a defect, not an outage. Set it aside with
+                # the reason rather than hold up every command behind it.
+                detail = f"failed {attempts} times: {type(error).__name__}: {error}"[:1000]
+                await self._dead_letter(bus, message, Refused("failed", detail))
+                self._failures.pop(where, None)
+                self.answered += 1
+                return
+            # The database or the broker is away: consume it again after a pause rather
+            # than answer wrongly or spin.
+            log.exception("command not answered (attempt %d); consuming it again", attempts)
             await asyncio.sleep(self.retry_seconds)
             raise
+        self._failures.pop(where, None)
 
     async def _answer(self, bus: Bus, message: Message) -> None:
         outcome = await asyncio.to_thread(decide, self.registry, message.body)
@@ -81,3 +98,19 @@ class Intake:
         except MessageSizeTooLargeError:
             headers["x-registrum-truncated"] = f"{len(body)} bytes, first {_CUT_BYTES} kept"
             await bus.dead_letters.publish(body[:_CUT_BYTES], key=key, headers=headers)
+
+
+def _where(message: Message) -> tuple[str, int, int]:
+    record = message.raw_message
+    return (
+        str(getattr(record, "topic", "")),
+        int(getattr(record, "partition", -1)),
+        int(getattr(record, "offset", -1)),
+    )
+
+
+def _transient(error: Exception) -> bool:
+    """Failures of the surroundings, retried for as long as they last."""
+    return isinstance(
+        error, OSError | KafkaError | OperationalError | InterfaceError | psycopg.OperationalError
+    )

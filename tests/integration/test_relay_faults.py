@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from services.bus.broker import build_bus
 from services.bus.probe import TopicProbe
 from services.bus.runtime import BusConfig, run_bus
-from services.bus.topics import COMMANDS, PROMOTIONS, RESULTS
+from services.bus.topics import COMMANDS, DEAD_LETTERS, PROMOTIONS, RESULTS
 from services.embedded import EmbeddedKafka
 from services.intake.consumer import Intake
 from services.registry.application import Registry
@@ -343,17 +343,36 @@ def test_offsets_going_back_make_the_relay_start_over(
 
 
 class FlakyRegistry:
-    """The real registry, whose first create_model finds the database away."""
+    """The real registry, whose create_model first finds the database away, or fails on
+    models named broken-* every time (a defect)."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.attempts = 0
 
-    def create_model(self, *args: Any, **kwargs: Any) -> Any:
+    def create_model(self, name: str, *args: Any, **kwargs: Any) -> Any:
         self.attempts += 1
+        if name.startswith("broken-"):
+            raise ValueError("a defect")
         if self.attempts == 1:
             raise ConnectionError("database unreachable")
-        return self.registry.create_model(*args, **kwargs)
+        return self.registry.create_model(name, *args, **kwargs)
+
+
+async def answers_for(kafka: str, topic: str, key: bytes, timeout: float = 60) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka, auto_offset_reset="earliest", fetch_max_wait_ms=20
+    )
+    await consumer.start()
+    try:
+        found: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while not found and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            found += [r for rs in batches.values() for r in rs if r.key == key]
+        return found
+    finally:
+        await consumer.stop()
 
 
 def test_intake_consumes_again_after_a_failure_that_is_not_the_commands(
@@ -367,25 +386,11 @@ def test_intake_consumes_again_after_a_failure_that_is_not_the_commands(
     async def scenario() -> list[dict[str, Any]]:
         bus = intake.attach(kafka, fetch_max_wait_ms=20)
         await bus.broker.start()
-        results = AIOKafkaConsumer(
-            RESULTS, bootstrap_servers=kafka, auto_offset_reset="earliest", fetch_max_wait_ms=20
-        )
-        await results.start()
         try:
             await bus.broker.publish(orjson.dumps(command), COMMANDS, key=model.encode())
-            answers: list[dict[str, Any]] = []
-            deadline = time.monotonic() + 60
-            while not answers and time.monotonic() < deadline:
-                batches = await results.getmany(timeout_ms=200)
-                answers += [
-                    orjson.loads(r.value)
-                    for rs in batches.values()
-                    for r in rs
-                    if r.key == command["command_id"].encode()
-                ]
-            return answers
+            found = await answers_for(kafka, RESULTS, command["command_id"].encode())
+            return [orjson.loads(r.value) for r in found]
         finally:
-            await results.stop()
             await bus.broker.stop()
 
     answers = asyncio.run(scenario())
@@ -447,3 +452,32 @@ def test_messages_carry_the_name_the_model_had_then_even_after_a_retry(
         if topic == PROMOTIONS and data["position"] in (promoted, renamed_at)
     }
     assert promotions == {promoted: (old, old), renamed_at: (new, new)}
+
+
+def test_a_command_failing_the_same_way_every_time_is_set_aside(
+    kafka: str, registry: Registry
+) -> None:
+    flaky = FlakyRegistry(registry)
+    intake = Intake(cast(Registry, flaky), retry_seconds=0.05, max_attempts=3)
+    broken, fine = f"broken-{uuid.uuid4().hex[:6]}", f"fine-{uuid.uuid4().hex[:6]}"
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        bus = intake.attach(kafka, fetch_max_wait_ms=20)
+        await bus.broker.start()
+        try:
+            for name in (broken, fine):
+                command = {"type": "RegisterModel", "command_id": name, "actor": "ci", "name": name}
+                await bus.broker.publish(orjson.dumps(command), COMMANDS, key=name.encode())
+            letters = await answers_for(kafka, DEAD_LETTERS, broken.encode())
+            results = await answers_for(kafka, RESULTS, fine.encode())
+            return letters, results
+        finally:
+            await bus.broker.stop()
+
+    letters, results = asyncio.run(scenario())
+    (letter,) = letters
+    headers = {k: v.decode() for k, v in letter.headers}
+    # Three tries, then a dead letter saying why; the command behind it is answered.
+    assert headers["x-registrum-reason"] == "failed"
+    assert "ValueError: a defect" in headers["x-registrum-detail"]
+    assert [orjson.loads(r.value)["status"] for r in results] == ["accepted"]
