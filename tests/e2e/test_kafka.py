@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -141,3 +142,21 @@ def test_command_by_message_promotion_to_a_deployer(kafka_server: tuple[Server, 
         if deployer.poll() is None:
             deployer.kill()
             deployer.wait()
+
+
+def test_serve_refuses_a_broker_port_already_taken(tmp_path: Path) -> None:
+    # Another registry's broker there would be taken for ours: refuse, and say what to do.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+        env.update(
+            REGISTRUM_PORT=str(free_port()),
+            REGISTRUM_DATA_DIR=str(tmp_path / "data"),
+            REGISTRUM_EMBEDDED_KAFKA_PORT=str(taken.getsockname()[1]),
+        )
+        serve = subprocess.run(
+            [REGISTRUM, "serve"], env=env, capture_output=True, text=True, timeout=120
+        )
+    assert serve.returncode == 1
+    assert "already in use" in serve.stderr and "REGISTRUM_EMBEDDED_KAFKA_PORT" in serve.stderr
