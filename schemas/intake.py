@@ -151,6 +151,9 @@ class CommandResult(BaseModel):
     )
     replayed: bool = Field(False, description="The command id was seen before")
     result: dict[str, Any] | None = Field(None, description="The model or version after it")
+    result_truncated: bool = Field(
+        False, description="The result was too large for a message; read it from the REST API"
+    )
     error: Rejection | None = None
 
 

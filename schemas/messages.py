@@ -52,6 +52,7 @@ class AliasChange(BaseModel):
     previous: int | None = None
     artifact_uri: str | None = None
     sha256: str | None = None
+    size: int | None = None
     actor: str
     time: datetime
     position: int
@@ -71,6 +72,11 @@ class DomainEvent(BaseModel):
     time: datetime
     position: int
     details: dict[str, Any] = Field(default_factory=dict)
+    details_truncated: bool = Field(
+        False,
+        description="The event's fields were too large for a message and are left out; "
+        "read them from the REST API (GET /api/v1/models/{model}/timeline)",
+    )
 
 
 MESSAGES: dict[str, TypeAdapter[Any]] = {

@@ -25,6 +25,10 @@ from services.intake.dispatch import execute
 from services.registry.application import Registry
 from services.registry.domain.errors import DomainError
 
+# An outcome must fit a broker's default 1 MB message; a larger result (a version with a
+# long lineage or a big model card) is left out, to be read from the REST API.
+MAX_RESULT_BYTES = 512 * 1024
+
 
 @dataclass(frozen=True)
 class Refused:
@@ -81,11 +85,14 @@ def decide(registry: Registry, raw: bytes | None) -> CommandResult | Refused:
             status="rejected",
             error=Rejection(code=error.code, message=error.message, details=error.details),
         )
+    result = {key: outcome.result}
+    large = len(orjson.dumps(result)) > MAX_RESULT_BYTES
     return CommandResult(
         command_id=command.command_id,
         type=command.type,
         status="accepted",
         position=outcome.position,
         replayed=outcome.replayed,
-        result={key: outcome.result},
+        result=None if large else result,
+        result_truncated=large,
     )

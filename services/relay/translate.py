@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+import orjson
 from cloudevents.v1.kafka import KafkaMessage
 
 from schemas.messages import AliasChange, Approval, DomainEvent, StageChange
@@ -18,6 +19,9 @@ from services.registry.domain.model import version_id_for
 from services.relay.envelope import envelope
 
 PROMOTION_KINDS = frozenset({"VersionPromoted", "VersionArchived", "AliasAssigned", "AliasRemoved"})
+# Brokers refuse messages over 1 MB by default; a relay stuck on one event would hold up
+# every later promotion. Larger details (a long lineage, a big model card) are left out.
+MAX_DETAILS_BYTES = 512 * 1024
 # The name index is the registry's own bookkeeping, not a fact about a model.
 INTERNAL_AGGREGATES = frozenset({"ModelName"})
 # Carried by the envelope or the library's bookkeeping, not details of the event.
@@ -76,6 +80,8 @@ def translate(store_id: str, event: StoredEvent, facts: Facts) -> list[Outgoing]
         position=event.position,
         details={k: v for k, v in d.items() if k not in _ENVELOPE_KEYS},
     )
+    if len(orjson.dumps(domain.details)) > MAX_DETAILS_BYTES:
+        domain = domain.model_copy(update={"details": {}, "details_truncated": True})
     subject = name or event.originator_id
     out = [Outgoing(EVENTS, envelope(store_id, event.kind, event.position, subject, time, domain))]
     if event.kind in PROMOTION_KINDS and name is not None:
@@ -108,6 +114,7 @@ def _promotion(event: StoredEvent, name: str, facts: Facts) -> StageChange | Ali
             previous=d.get("previous"),
             artifact_uri=version.artifact_uri if version else None,
             sha256=version.sha256 if version else None,
+            size=version.size if version else None,
             actor=d["actor"],
             time=event.timestamp,
             position=event.position,

@@ -70,6 +70,7 @@ def test_intake_answers_by_command_id_and_dead_letters_the_rest() -> None:
         "position": 7,
         "replayed": False,
         "result": None,
+        "result_truncated": False,
         "error": None,
     }
     ((key, value, headers),) = letters

@@ -9,7 +9,7 @@ import pytest
 
 from schemas import intake
 from services.intake.handler import Refused, decide, parse
-from services.registry.application import Registry
+from services.registry.application import Outcome, Registry
 from services.registry.domain.errors import NotFound
 from services.registry.domain.values import Stage
 
@@ -167,3 +167,17 @@ def test_a_domain_error_is_a_rejected_outcome_not_a_dead_letter() -> None:
     assert result.error.code == "not_found"
     assert result.error.details == {"version": 3}
     assert result.position is None
+
+
+class RegistryWithAHugeModel:
+    def create_model(self, name: str, ctx: Any, **_: Any) -> Any:
+        return Outcome({"name": name, "description": "x" * (600 * 1024)}, position=5)
+
+
+def test_a_result_too_large_for_a_message_is_left_out_and_flagged() -> None:
+    result = decide(
+        cast(Registry, RegistryWithAHugeModel()), raw(message("RegisterModel", name="m"))
+    )
+    assert isinstance(result, intake.CommandResult)
+    assert (result.status, result.position) == ("accepted", 5)
+    assert result.result is None and result.result_truncated is True

@@ -181,3 +181,18 @@ def test_a_version_event_is_about_the_model_and_number_it_was_registered_with() 
     assert out[0].message.key == "fraud"
     data = DomainEvent.model_validate(read(out[0])[2])
     assert (data.model, data.version, data.actor) == ("fraud", 3, "bob")
+
+
+def test_details_too_large_for_a_message_are_left_out_and_flagged() -> None:
+    # A model card of 600 KiB would make a message brokers refuse by default.
+    card = {"notes": "x" * (600 * 1024)}
+    event = stored(8, "ModelCardUpdated", "ModelVersion", VERSION_3, card=card)
+    (out,) = translate(STORE, event, FakeFacts())
+    data = DomainEvent.model_validate(read(out)[2])
+    assert data.details == {} and data.details_truncated is True
+    assert len(out.message.value) < 10_000
+    # A small one is carried whole.
+    (small,) = translate(
+        STORE, stored(9, "ModelCardUpdated", "ModelVersion", VERSION_3, card={"a": 1}), FakeFacts()
+    )
+    assert DomainEvent.model_validate(read(small)[2]).details == {"card": {"a": 1}}
