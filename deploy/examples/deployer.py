@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import json
 import os
-from collections import OrderedDict
 
 from aiokafka import AIOKafkaConsumer
 
@@ -25,18 +24,20 @@ async def main(bootstrap: str, group: str, model: str | None) -> None:
         enable_auto_commit=False,  # commit only what was handled
         fetch_max_wait_ms=100,  # deliver promotions promptly, not after the 500 ms default
     )
-    # Delivery is at least once and the relay republishes after a restart: ce_id (store
-    # id and log position) names each event. A real deployer keeps this set durable, in
-    # the same transaction as its own state; here it is bounded and in memory.
-    seen: OrderedDict[str, None] = OrderedDict()
+    # Delivery is at least once, and the relay republishes the log into a broker that
+    # lost it. ce_id is "<store id>:<log position>"; positions grow along the log, so
+    # one number per model skips both redeliveries and history arriving late. A real
+    # deployer keeps it durable, in the same transaction as its own state.
+    applied: dict[str, int] = {}
     await consumer.start()
     try:
         while True:
             batches = await consumer.getmany(timeout_ms=1000)
             for record in (r for records in batches.values() for r in records):
                 headers = {k: v.decode() for k, v in record.headers}
-                ce_id = headers["ce_id"]
-                if ce_id in seen or (model and record.key != model.encode()):
+                position = int(headers["ce_id"].rpartition(":")[2])
+                name = record.key.decode()
+                if position <= applied.get(name, 0) or (model and name != model):
                     continue
                 data = json.loads(record.value)
                 if headers["ce_type"] == PROMOTED and data["to_stage"] == "production":
@@ -46,9 +47,7 @@ async def main(bootstrap: str, group: str, model: str | None) -> None:
                         f" (sha256 {data['sha256']}), approved by {approvers}",
                         flush=True,
                     )
-                seen[ce_id] = None
-                if len(seen) > 10_000:
-                    seen.popitem(last=False)
+                applied[name] = position
             if batches:
                 await consumer.commit()
     finally:

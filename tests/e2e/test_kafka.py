@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,20 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from tests.e2e.conftest import REGISTRUM, Server, free_port, start_server
 
 CONSUMER = str(Path(__file__).with_name("consumer.py"))
+EXAMPLES = Path(__file__).parents[2] / "deploy" / "examples"
+
+
+def lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
+    """The process's stdout lines as they come, readable with a timeout."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +80,12 @@ def test_command_by_message_promotion_to_a_deployer(kafka_server: tuple[Server, 
     model = f"e2e-{uuid.uuid4().hex[:8]}"
     deployer = subprocess.Popen(
         [sys.executable, CONSUMER, "--bootstrap", bootstrap, "--model", model, "--count", "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    example = [sys.executable, str(EXAMPLES / "deployer.py"), "--bootstrap", bootstrap]
+    example_deployer = subprocess.Popen(
+        [*example, "--model", model, "--group", f"example-{model}"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -138,10 +160,16 @@ def test_command_by_message_promotion_to_a_deployer(kafka_server: tuple[Server, 
         line = subprocess.run(watch, env=env, capture_output=True, text=True, timeout=60)
         assert "VersionPromoted" in line.stdout and "development -> production" in line.stdout
         assert "approved by bob" in line.stdout
+
+        # The example deployer in deploy/examples acts on it too.
+        said = lines_of(example_deployer).get(timeout=60)
+        assert said.startswith(f"deploy {model} v1 from s3://models/{model}/1")
+        assert "approved by bob" in said
     finally:
-        if deployer.poll() is None:
-            deployer.kill()
-            deployer.wait()
+        for process in (deployer, example_deployer):
+            if process.poll() is None:
+                process.kill()
+            process.communicate()  # reaps it and closes its pipe
 
 
 def test_serve_refuses_a_broker_port_already_taken(tmp_path: Path) -> None:
