@@ -50,7 +50,9 @@ def parse(raw: bytes | None) -> Any:
         return Refused("malformed", f"not JSON: {error}")
     if not isinstance(document, dict):
         return Refused("malformed", f"a command is a JSON object, not {type(document).__name__}")
-    kind = document.get("type")
+    if "type" not in document:
+        return Refused("invalid", f"type: field required, one of {', '.join(COMMAND_TYPES)}")
+    kind = document["type"]
     if kind not in COMMAND_TYPES:
         shown = repr(kind)[:80]
         return Refused("unknown_type", f"type {shown} is none of {', '.join(COMMAND_TYPES)}")

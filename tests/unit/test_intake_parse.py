@@ -89,9 +89,11 @@ def test_an_unknown_type_is_refused_naming_it() -> None:
     assert isinstance(refused, Refused)
     assert refused.reason == "unknown_type"
     assert "'DeployEverything'" in refused.detail
-    # A missing type is just as unknown.
+    # A missing type is a missing field: invalid, and named.
     no_type = {k: v for k, v in message("Promote").items() if k != "type"}
-    assert parse(raw(no_type)).reason == "unknown_type"
+    refused = parse(raw(no_type))
+    assert isinstance(refused, Refused)
+    assert refused.reason == "invalid" and refused.detail.startswith("type: field required")
 
 
 @pytest.mark.parametrize("document", [[message("Promote")], "Promote", 42, None])
