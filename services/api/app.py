@@ -63,6 +63,18 @@ def create_app(
     return BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,))
 
 
+async def _relays(request: Request, head: int) -> dict[str, Any]:
+    """How far each relay (to Kafka) lags behind the log; none before one ever ran."""
+    async with request.app.state.read_pool.acquire() as conn:
+        try:
+            rows = await conn.fetch("SELECT name, position, updated_at FROM relay_positions")
+        except asyncpg.UndefinedTableError:
+            return {}
+    return {
+        r["name"]: {"position": r["position"], "events": max(head - r["position"], 0)} for r in rows
+    }
+
+
 async def _json_codec(conn: asyncpg.Connection) -> None:
     # jsonb columns arrive parsed by orjson: a page of versions has thousands of them.
     for kind in ("json", "jsonb"):
@@ -110,6 +122,11 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
             }
             for r in rows
         }
-        return {"status": "ok", "position": head, "views": lag}
+        return {
+            "status": "ok",
+            "position": head,
+            "views": lag,
+            "relays": await _relays(request, head),
+        }
 
     return app

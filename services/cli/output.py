@@ -113,6 +113,8 @@ def status_table(health: dict[str, Any]) -> None:
     table = Table("view", "position", "behind (events)", "behind (seconds)")
     for name, lag in sorted(health.get("views", {}).items()):
         table.add_row(name, str(lag["position"]), str(lag["events"]), str(lag["seconds"]))
+    for name, lag in sorted(health.get("relays", {}).items()):
+        table.add_row(f"relay {name}", str(lag["position"]), str(lag["events"]), "-")
     console.print(table)
 
 

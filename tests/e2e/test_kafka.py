@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,6 +148,16 @@ def test_command_by_message_promotion_to_a_deployer(kafka_server: tuple[Server, 
         assert data["artifact_uri"] == f"s3://models/{model}/1"
         assert [(a["actor"], a["comment"]) for a in data["approvals"]] == [("bob", "ship it")]
         assert data["actor"] == "carol" and data["position"] == position
+
+        # Operators see the relay caught up in /health (it stores its position just
+        # after the broker's ack, so allow it a moment).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            relay = httpx.get(f"{server.url}/health").json()["relays"]["kafka"]
+            if relay["position"] >= position:
+                break
+            time.sleep(0.05)
+        assert relay["position"] >= position and relay["events"] == 0
 
         # A deployer at a terminal sees the same promotion with `registrum watch`.
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
