@@ -481,3 +481,27 @@ def test_a_command_failing_the_same_way_every_time_is_set_aside(
     assert headers["x-registrum-reason"] == "failed"
     assert "ValueError: a defect" in headers["x-registrum-detail"]
     assert [orjson.loads(r.value)["status"] for r in results] == ["accepted"]
+
+
+def test_one_relay_is_active_and_another_takes_over_when_it_stops(database_url: str) -> None:
+    async def scenario() -> tuple[bool, bool, bool]:
+        first = Relay(ScriptedSink(), database_url, name="lock-test", poll_seconds=0.05)
+        second = Relay(ScriptedSink(), database_url, name="lock-test", poll_seconds=0.05)
+        stop_first, stop_second = asyncio.Event(), asyncio.Event()
+        one = asyncio.create_task(first.run(stop_first))
+        await asyncio.wait_for(first.active.wait(), 30)
+        two = asyncio.create_task(second.run(stop_second))
+        await asyncio.sleep(1.0)
+        both_at_once = second.active.is_set()
+        stop_first.set()
+        await one
+        # The lock is released with the first relay's connection: the second takes over.
+        await asyncio.wait_for(second.active.wait(), 30)
+        took_over = second.active.is_set()
+        stop_second.set()
+        await two
+        return first.active.is_set(), both_at_once, took_over
+
+    first_still_active, both_at_once, took_over = asyncio.run(scenario())
+    assert not both_at_once
+    assert took_over and not first_still_active
