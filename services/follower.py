@@ -1,13 +1,16 @@
 """What every follower of the event log shares (projector, relay): one active instance
 per advisory lock, waking on the events table's NOTIFY with a slow poll as fallback, and
-retrying from its stored position after any failure."""
+retrying from its stored position after any failure. Subclass Follower and give it a
+step."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
 import asyncpg
 
@@ -70,3 +73,65 @@ async def keep_running(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=pause)
         pause = min(pause * 2, 5.0)
+
+
+class Follower:
+    """Reads the log in batches from its own stored position; subclasses say how."""
+
+    role: ClassVar[str]  # names it in logs and in application_name
+    lock_key: ClassVar[int]  # the advisory lock that keeps one instance active
+
+    def __init__(
+        self, read_dsn: str, events_dsn: str | None, batch_size: int, poll_seconds: float
+    ) -> None:
+        self.read_dsn = read_dsn
+        self.events_dsn = events_dsn or read_dsn
+        self.batch_size = batch_size
+        self.active = asyncio.Event()  # set while this instance holds the lock
+        self._waker = Waker(poll_seconds)
+
+    async def prepare(self, read: asyncpg.Connection) -> None:
+        """Creates what the follower stores its position in, if missing."""
+
+    async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
+        """Handles one batch after the stored position; returns how many events it read."""
+        raise NotImplementedError
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Runs until stop is set; waits for the lock while another instance holds it."""
+        await keep_running(self.role, self._run_once, stop)
+
+    async def connect(self) -> tuple[asyncpg.Connection, asyncpg.Connection]:
+        """(read, events) connections; one connection when both are the same database."""
+        # The process id in application_name tells operators (and tests) who holds the lock.
+        settings = {"application_name": f"registrum-{self.role}:{os.getpid()}"}
+        read = await asyncpg.connect(self.read_dsn, server_settings=settings)
+        if self.events_dsn == self.read_dsn:
+            return read, read
+        try:
+            return read, await asyncpg.connect(self.events_dsn, server_settings=settings)
+        except BaseException:
+            await read.close()
+            raise
+
+    async def _run_once(self, stop: asyncio.Event) -> None:
+        read, events = await self.connect()
+        try:
+            await self.prepare(read)
+            if not await hold_lock(read, self.lock_key, stop):
+                return
+            log.info("%s active", self.role)
+            self.active.set()
+            await self._waker.listen(events)
+            while not stop.is_set():
+                if await self.step(read, events) < self.batch_size:
+                    await self._waker.sleep(stop)
+        finally:
+            self.active.clear()
+            await close(read, events)
+
+
+async def close(read: asyncpg.Connection, events: asyncpg.Connection) -> None:
+    await read.close()
+    if events is not read:
+        await events.close()

@@ -8,9 +8,7 @@ run at a time; others wait and take over when it dies.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 from collections.abc import Sequence
 
 import asyncpg
@@ -19,14 +17,20 @@ from services.catalogue import source, store
 from services.catalogue.apply import StalePosition, apply_batch
 from services.catalogue.views import View
 from services.catalogue.views.registry import VIEWS
-from services.follower import Waker, hold_lock, keep_running
+from services.follower import Follower, close
 
 log = logging.getLogger(__name__)
 
 PROJECTOR_LOCK = 0x5245_4750  # "REGP"
 
 
-class Projector:
+class Projector(Follower):
+    """After a failure the projector starts over from the views' stored positions:
+    nothing is skipped, and /health shows the lag growing meanwhile."""
+
+    role = "projector"
+    lock_key = PROJECTOR_LOCK
+
     def __init__(
         self,
         read_dsn: str,
@@ -36,47 +40,11 @@ class Projector:
         batch_size: int = 2000,
         poll_seconds: float = 1.0,
     ) -> None:
-        self.read_dsn = read_dsn
-        self.events_dsn = events_dsn or read_dsn
+        super().__init__(read_dsn, events_dsn, batch_size, poll_seconds)
         self.views = list(views or VIEWS.values())
-        self.batch_size = batch_size
-        self.poll_seconds = poll_seconds
-        self.active = asyncio.Event()  # set while this instance holds the lock
-        self._waker = Waker(poll_seconds)
 
-    async def _connect(self) -> tuple[asyncpg.Connection, asyncpg.Connection]:
-        # The process id in application_name tells operators (and tests) who holds the lock.
-        settings = {"application_name": f"registrum-projector:{os.getpid()}"}
-        read = await asyncpg.connect(self.read_dsn, server_settings=settings)
-        if self.events_dsn == self.read_dsn:
-            return read, read
-        return read, await asyncpg.connect(self.events_dsn, server_settings=settings)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Runs until stop is set; waits for the lock while another projector holds it.
-
-        After a failure the projector starts over from the views' stored positions:
-        nothing is skipped, and /health shows the lag growing meanwhile.
-        """
-        await keep_running("projector", self._run_once, stop)
-
-    async def _run_once(self, stop: asyncio.Event) -> None:
-        read, events = await self._connect()
-        try:
-            await store.ensure(read, self.views)
-            if not await hold_lock(read, PROJECTOR_LOCK, stop):
-                return
-            log.info("projector active")
-            self.active.set()
-            await self._waker.listen(events)
-            while not stop.is_set():
-                if await self.step(read, events) < self.batch_size:
-                    await self._waker.sleep(stop)
-        finally:
-            self.active.clear()
-            await read.close()
-            if events is not read:
-                await events.close()
+    async def prepare(self, read: asyncpg.Connection) -> None:
+        await store.ensure(read, self.views)
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Applies one batch to every view; returns how many events were read."""
@@ -93,13 +61,11 @@ class Projector:
 
     async def catch_up(self) -> int:
         """Runs batches until every view reaches the head; returns the head (for tools)."""
-        read, events = await self._connect()
+        read, events = await self.connect()
         try:
-            await store.ensure(read, self.views)
+            await self.prepare(read)
             while await self.step(read, events) == self.batch_size:
                 pass
             return await source.head(events)
         finally:
-            await read.close()
-            if events is not read:
-                await events.close()
+            await close(read, events)

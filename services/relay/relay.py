@@ -12,9 +12,7 @@ the start.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -23,7 +21,7 @@ import asyncpg
 from services.bus.topics import EVENTS
 from services.catalogue import source
 from services.catalogue.events import StoredEvent
-from services.follower import Waker, hold_lock, keep_running
+from services.follower import Follower
 from services.relay import positions
 from services.relay.facts import StoreFacts
 from services.relay.positions import Mark
@@ -50,7 +48,10 @@ class Sink(Protocol):
         """Forgets what it knew of the cluster (a new one was found)."""
 
 
-class Relay:
+class Relay(Follower):
+    role = "relay"
+    lock_key = RELAY_LOCK
+
     def __init__(
         self,
         sink: Sink,
@@ -62,41 +63,16 @@ class Relay:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
     ) -> None:
+        super().__init__(read_dsn, events_dsn, batch_size, poll_seconds)
         self.sink = sink
-        self.read_dsn = read_dsn
-        self.events_dsn = events_dsn or read_dsn
         self.store_id = store_id
-        self.name = name
-        self.batch_size = batch_size
-        self.active = asyncio.Event()
+        self.name = name  # its row in relay_positions
         self.published = 0  # messages acknowledged since start, for tools and benches
-        self._waker = Waker(poll_seconds)
         self._facts = StoreFacts()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        await keep_running("relay", self._run_once, stop)
-
-    async def _run_once(self, stop: asyncio.Event) -> None:
-        settings = {"application_name": f"registrum-relay:{os.getpid()}"}
-        read = await asyncpg.connect(self.read_dsn, server_settings=settings)
-        events = read
-        try:
-            if self.events_dsn != self.read_dsn:
-                events = await asyncpg.connect(self.events_dsn, server_settings=settings)
-            await positions.ensure(read)
-            if not await hold_lock(read, RELAY_LOCK, stop):
-                return
-            log.info("relay active")
-            self.active.set()
-            await self._waker.listen(events)
-            while not stop.is_set():
-                if await self.step(read, events) < self.batch_size:
-                    await self._waker.sleep(stop)
-        finally:
-            self.active.clear()
-            await read.close()
-            if events is not read:
-                await events.close()
+    async def prepare(self, read: asyncpg.Connection) -> None:
+        await positions.ensure(read)
+        self._facts.clear()  # another instance may have moved on meanwhile
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Publishes one batch; returns how many events it read."""
