@@ -6,6 +6,7 @@ republish the log); the intake failing for a reason not the command's."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,7 +25,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.bus.broker import build_bus
+from services.bus.broker import Bus, build_bus
 from services.bus.probe import TopicProbe
 from services.bus.runtime import BusConfig, run_bus
 from services.bus.topics import COMMANDS, DEAD_LETTERS, PROMOTIONS, RESULTS
@@ -35,6 +36,7 @@ from services.registry.domain.values import Context, Stage
 from services.relay import positions
 from services.relay.relay import Relay
 from services.relay.sink import KafkaSink
+from services.relay.translate import Outgoing
 from tests.factories import version_facts
 from tests.services import kafka_bootstrap
 
@@ -58,14 +60,16 @@ def promote_new_version(registry: Registry, model: str) -> int:
     return promoted.position
 
 
-async def read_promotions(bootstrap: str, models: set[str], at_least: int) -> list[tuple[str, str]]:
-    """(model, ce_id) of VersionPromoted records for these models, in the order read,
+async def read_records(
+    bootstrap: str, topic: str, keys: set[str], at_least: int
+) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    """(key, headers, data) of the topic's records with these keys, in the order read,
     duplicates included; reads until at_least of them arrived and the topic is idle."""
     consumer = AIOKafkaConsumer(
-        PROMOTIONS, bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=20
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=20
     )
     await consumer.start()
-    seen: list[tuple[str, str]] = []
+    seen: list[tuple[str, dict[str, str], dict[str, Any]]] = []
     try:
         deadline = time.monotonic() + 120
         idle_since = time.monotonic()
@@ -74,17 +78,24 @@ async def read_promotions(bootstrap: str, models: set[str], at_least: int) -> li
             records = [r for rs in batches.values() for r in rs]
             idle_since = idle_since if not records else time.monotonic()
             for r in records:
-                headers = dict(r.headers)
-                if (
-                    r.key.decode() in models
-                    and headers["ce_type"] == b"io.registrum.VersionPromoted"
-                ):
-                    seen.append((r.key.decode(), headers["ce_id"].decode()))
+                if r.key.decode() in keys:
+                    headers = {k: v.decode() for k, v in r.headers}
+                    seen.append((r.key.decode(), headers, orjson.loads(r.value)))
             if len(seen) >= at_least and time.monotonic() - idle_since > 1.0:
                 break
     finally:
         await consumer.stop()
     return seen
+
+
+async def read_promotions(bootstrap: str, models: set[str], at_least: int) -> list[tuple[str, str]]:
+    """(model, ce_id) of the VersionPromoted records for these models, as read."""
+    records = await read_records(bootstrap, PROMOTIONS, models, at_least)
+    return [
+        (key, headers["ce_id"])
+        for key, headers, _ in records
+        if headers["ce_type"] == "io.registrum.VersionPromoted"
+    ]
 
 
 def dedupe_per_model(seen: list[tuple[str, str]]) -> dict[str, list[int]]:
@@ -102,8 +113,69 @@ class Killed(BaseException):
     """Stands for SIGKILL: not an Exception, so the relay's retry loop does not catch it."""
 
 
+class FaultySink(KafkaSink):
+    """The real Kafka sink, with faults injected at its edge: fail a publish before it
+    reaches the broker, die right after the broker acknowledged a given position, or
+    answer one batch with the offsets a freshly replaced broker would give."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        fail_call: int | None = None,
+        kill_after: int | None = None,
+        rewind_call: int | None = None,
+    ) -> None:
+        super().__init__(bus)
+        self.fail_call, self.kill_after, self.rewind_call = fail_call, kill_after, rewind_call
+        self.batches: list[list[int]] = []  # positions of each batch the broker acked
+        self.resets = 0
+
+    async def publish(self, batch: Sequence[Outgoing]) -> dict[int, tuple[int, int]]:
+        if len(self.batches) + 1 == self.fail_call:
+            self.fail_call = None
+            raise ConnectionError("broker away")
+        acks = await super().publish(batch)
+        positions_sent = sorted(
+            {int(o.message.headers["ce_id"].rpartition(b":")[2]) for o in batch}
+        )
+        self.batches.append(positions_sent)
+        if self.kill_after is not None and self.kill_after in positions_sent:
+            raise Killed
+        if len(self.batches) == self.rewind_call:
+            return {p: (0, high - low) for p, (low, high) in acks.items()}
+        return acks
+
+    async def reset(self) -> None:
+        self.resets += 1
+
+
+@contextlib.asynccontextmanager
+async def connected_bus(bootstrap: str) -> AsyncIterator[Bus]:
+    bus = build_bus(bootstrap)
+    await bus.broker.start()
+    try:
+        yield bus
+    finally:
+        await bus.broker.stop()
+
+
+async def relay_until(relay: Relay, database_url: str, position: int) -> None:
+    """Runs the relay until it stored a position at or past the given one."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    conn = await asyncpg.connect(database_url)
+    try:
+        while (await positions.load(conn, relay.name)).position < position:
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+        await conn.close()
+
+
 def test_killed_between_publish_and_store_redelivers_and_dedupes(
-    kafka: str, registry: Registry, database_url: str, monkeypatch: pytest.MonkeyPatch
+    kafka: str, registry: Registry, database_url: str
 ) -> None:
     models = {f"crash-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
     expected: dict[str, list[int]] = {}
@@ -113,50 +185,19 @@ def test_killed_between_publish_and_store_redelivers_and_dedupes(
     last = max(p for ps in expected.values() for p in ps)
     name, store_id = f"crash-{uuid.uuid4().hex[:6]}", f"crash-{uuid.uuid4().hex[:6]}"
 
-    # The first relay dies after the broker acknowledged the batch holding our last
-    # promotion, before it stores that position.
-    real_store = positions.store
+    async def scenario() -> None:
+        async with connected_bus(kafka) as bus:
+            # The first relay dies once the broker acknowledged the batch holding our last
+            # promotion, before it stores that position.
+            sink = FaultySink(bus, kill_after=last)
+            first = Relay(sink, database_url, store_id=store_id, name=name, batch_size=50)
+            with pytest.raises(Killed):
+                await first.run(asyncio.Event())
+            # After a restart the relay publishes that batch again, then catches up.
+            again = Relay(KafkaSink(bus), database_url, store_id=store_id, name=name, batch_size=50)
+            await relay_until(again, database_url, last)
 
-    async def store_or_die(conn: asyncpg.Connection, relay: str, mark: positions.Mark) -> None:
-        if relay == name and mark.position >= last:
-            raise Killed
-        await real_store(conn, relay, mark)
-
-    monkeypatch.setattr(positions, "store", store_or_die)
-
-    async def run_relay() -> int:
-        bus = build_bus(kafka)
-        await bus.broker.start()
-        relay = Relay(KafkaSink(bus), database_url, store_id=store_id, name=name, batch_size=50)
-        try:
-            await relay.run(asyncio.Event())
-        except Killed:
-            pass
-        finally:
-            await bus.broker.stop()
-        return relay.published
-
-    assert asyncio.run(run_relay()) > 0
-    monkeypatch.setattr(positions, "store", real_store)
-
-    # After a restart the relay publishes that batch again, then catches up.
-    async def restart() -> None:
-        bus = build_bus(kafka)
-        await bus.broker.start()
-        relay = Relay(KafkaSink(bus), database_url, store_id=store_id, name=name, batch_size=50)
-        stop = asyncio.Event()
-        task = asyncio.create_task(relay.run(stop))
-        conn = await asyncpg.connect(database_url)
-        try:
-            while (await positions.load(conn, name)).position < last:
-                await asyncio.sleep(0.05)
-        finally:
-            stop.set()
-            await task
-            await conn.close()
-            await bus.broker.stop()
-
-    asyncio.run(restart())
+    asyncio.run(scenario())
     ours = {f"{store_id}:{p}" for ps in expected.values() for p in ps}
     seen = [
         (m, i) for m, i in asyncio.run(read_promotions(kafka, models, len(ours) + 1)) if i in ours
@@ -294,52 +335,38 @@ def test_relay_process_sigkilled_mid_stream_resumes(
     assert dedupe_per_model(seen) == expected
 
 
-class ScriptedSink:
-    """Acknowledges with offsets that go back on the third batch: a broker replaced while
-    that batch was in flight."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[int]] = []
-        self.resets = 0
-        self._next = 0
-
-    async def publish(self, batch: list[Any]) -> dict[int, tuple[int, int]]:
-        self.batches.append([int(o.message.headers["ce_id"].rpartition(b":")[2]) for o in batch])
-        if len(self.batches) == 3:
-            self._next = 0
-        low, self._next = self._next, self._next + len(batch)
-        return {0: (low, self._next - 1)}
-
-    async def events_end(self) -> int | None:
-        return None
-
-    async def reset(self) -> None:
-        self.resets += 1
-
-
 def test_offsets_going_back_make_the_relay_start_over(
-    database_url: str, registry: Registry
+    kafka: str, database_url: str, registry: Registry
 ) -> None:
-    registry.create_model(f"scripted-{uuid.uuid4().hex[:6]}", Context("alice"))  # a log exists
-    sink = ScriptedSink()
-    name = f"scripted-{uuid.uuid4().hex[:6]}"
+    # One model's events only, so every batch lands on the same partition.
+    model = f"rewind-{uuid.uuid4().hex[:6]}"
+    start = registry.create_model(model, Context("alice")).position
+    assert start is not None
+    for _ in range(2):
+        promote_new_version(registry, model)
 
-    async def run() -> None:
-        relay = Relay(sink, database_url, name=name, batch_size=2)
-        conn = await asyncpg.connect(database_url)
-        try:
-            await positions.ensure(conn)
-            for _ in range(4):
-                await relay.step(conn, conn)
-        finally:
-            await conn.close()
+    async def run() -> FaultySink:
+        async with connected_bus(kafka) as bus:
+            sink = FaultySink(bus, rewind_call=3)
+            relay = Relay(sink, database_url, name=f"rewind-{model}", batch_size=2)
+            conn = await asyncpg.connect(database_url)
+            try:
+                await relay.prepare(conn)
+                await positions.store(conn, relay.name, positions.Mark(start - 1, 0))
+                for _ in range(4):
+                    await relay.step(conn, conn)
+            finally:
+                await conn.close()
+            return sink
 
-    asyncio.run(run())
+    sink = asyncio.run(run())
     first = sink.batches[0][0]
-    # Third batch acknowledged at offset 0 again: the fourth starts from the log's start.
+    # The third batch came back with a new broker's offsets: the relay starts over, and
+    # its fourth batch begins with the log's first published event again.
+    assert first == start
     assert sink.resets == 1
-    assert sink.batches[3][0] == first
     assert sink.batches[2][0] > sink.batches[1][0] > first
+    assert sink.batches[3][0] <= first
 
 
 class FlakyRegistry:
@@ -400,56 +427,43 @@ def test_intake_consumes_again_after_a_failure_that_is_not_the_commands(
     assert registry.get_model(model)["name"] == model
 
 
-class FailingOnceSink:
-    """Fails its first publish, as a broker away would; records what it publishes after."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.published: list[tuple[str, str, dict[str, Any]]] = []  # (topic, key, data)
-
-    async def publish(self, batch: list[Any]) -> dict[int, tuple[int, int]]:
-        self.calls += 1
-        if self.calls == 1:
-            raise ConnectionError("broker away")
-        self.published += [(o.topic, o.message.key, orjson.loads(o.message.value)) for o in batch]
-        return {}
-
-    async def events_end(self) -> int | None:
-        return None
-
-    async def reset(self) -> None:
-        pass
-
-
 def test_messages_carry_the_name_the_model_had_then_even_after_a_retry(
-    database_url: str, registry: Registry
+    kafka: str, database_url: str, registry: Registry
 ) -> None:
     old, new = f"before-{uuid.uuid4().hex[:6]}", f"after-{uuid.uuid4().hex[:6]}"
     registry.create_model(old, Context("alice"))
     promoted = promote_new_version(registry, old)
     registry.rename_model(old, new, Context("alice"))
     renamed_at = promote_new_version(registry, new)
-    sink = FailingOnceSink()
 
     async def run() -> None:
-        # A relay starting mid-log (as a second instance taking over would).
-        relay = Relay(sink, database_url, name=f"names-{uuid.uuid4().hex[:6]}", batch_size=1000)
-        conn = await asyncpg.connect(database_url)
-        try:
-            await positions.ensure(conn)
-            await positions.store(conn, relay.name, positions.Mark(promoted - 1, 0))
-            with pytest.raises(ConnectionError):
-                await relay.step(conn, conn)
-            while await relay.step(conn, conn):
-                pass
-        finally:
-            await conn.close()
+        async with connected_bus(kafka) as bus:
+            # Its first publish fails (broker away); it starts mid-log, as a second
+            # instance taking over would.
+            relay = Relay(
+                FaultySink(bus, fail_call=1),
+                database_url,
+                store_id=f"names-{uuid.uuid4().hex[:6]}",
+                name=f"names-{uuid.uuid4().hex[:6]}",
+                batch_size=1000,
+            )
+            conn = await asyncpg.connect(database_url)
+            try:
+                await relay.prepare(conn)
+                await positions.store(conn, relay.name, positions.Mark(promoted - 1, 0))
+                with pytest.raises(ConnectionError):
+                    await relay.step(conn, conn)
+                while await relay.step(conn, conn):
+                    pass
+            finally:
+                await conn.close()
 
     asyncio.run(run())
+    records = asyncio.run(read_records(kafka, PROMOTIONS, {old, new}, 2))
     promotions = {
         data["position"]: (key, data["model"])
-        for topic, key, data in sink.published
-        if topic == PROMOTIONS and data["position"] in (promoted, renamed_at)
+        for key, headers, data in records
+        if headers["ce_type"] == "io.registrum.VersionPromoted"
     }
     assert promotions == {promoted: (old, old), renamed_at: (new, new)}
 
@@ -483,10 +497,16 @@ def test_a_command_failing_the_same_way_every_time_is_set_aside(
     assert [orjson.loads(r.value)["status"] for r in results] == ["accepted"]
 
 
-def test_one_relay_is_active_and_another_takes_over_when_it_stops(database_url: str) -> None:
+def test_one_relay_is_active_and_another_takes_over_when_it_stops(
+    kafka: str, database_url: str
+) -> None:
     async def scenario() -> tuple[bool, bool, bool]:
-        first = Relay(ScriptedSink(), database_url, name="lock-test", poll_seconds=0.05)
-        second = Relay(ScriptedSink(), database_url, name="lock-test", poll_seconds=0.05)
+        async with connected_bus(kafka) as bus:
+            return await race(KafkaSink(bus))
+
+    async def race(sink: KafkaSink) -> tuple[bool, bool, bool]:
+        first = Relay(sink, database_url, name="lock-test", poll_seconds=0.05)
+        second = Relay(sink, database_url, name="lock-test", poll_seconds=0.05)
         stop_first, stop_second = asyncio.Event(), asyncio.Event()
         one = asyncio.create_task(first.run(stop_first))
         await asyncio.wait_for(first.active.wait(), 30)
