@@ -169,7 +169,7 @@ class Client:
             raise RegistrumError(0, "invalid_uri", f"{uri!r} is not a models:/ URI")
         rest = uri[len("models:/") :]
         name, slash, number = rest.rpartition("/")
-        if slash and number.isascii() and number.isdigit():
+        if slash and number.isascii() and number.isdigit():  # not "²"
             return self.get_version(name, int(number))
         name, at, alias = rest.rpartition("@")
         if at:

@@ -21,7 +21,7 @@ from services.catalogue import queries
 from services.catalogue.queries import Schemas
 from services.catalogue.search import search_models, search_versions
 from services.registry.domain.errors import InvalidInput
-from services.registry.domain.values import check_alias, parse_stage
+from services.registry.domain.values import check_alias, is_number, parse_stage
 
 router = APIRouter(prefix="/api/v1", tags=["reads"])
 
@@ -48,7 +48,7 @@ async def views(
         head = await asyncio.to_thread(request.app.state.registry.head_position)
         if wanted == "head":
             position = head
-        elif wanted.isascii() and wanted.isdigit():
+        elif is_number(wanted):
             position = int(wanted)
             if position > head:
                 raise InvalidInput(

@@ -16,6 +16,7 @@ import typer
 from registrum.client import Client, RegistrumError
 from registrum.files import FileError, local_files
 from services.cli import bus, operations, output
+from services.registry.domain.values import is_number
 
 app = typer.Typer(
     help="Registrum: the event-sourced model registry.",
@@ -109,7 +110,7 @@ def _version_ref(client: Client, model: str, ref: str) -> dict[str, Any]:
 
 
 def _number(ref: str) -> int:
-    if not (ref.isascii() and ref.isdigit()):
+    if not is_number(ref):
         raise typer.BadParameter(f"a version is a number or @alias, not {ref!r}")
     return int(ref)
 

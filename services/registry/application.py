@@ -198,7 +198,7 @@ class Registry(Application):
 
     def _version_ref(self, ref: str) -> UUID:
         name, slash, number = ref.rpartition("/")
-        if slash and number.isascii() and number.isdigit():
+        if slash and values.is_number(number):
             model = self._model(name)
             return model.version_id(int(number))
         name, at, alias = ref.rpartition("@")

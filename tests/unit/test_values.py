@@ -4,7 +4,7 @@ import pytest
 
 from services.registry.domain import values
 from services.registry.domain.errors import InvalidInput
-from services.registry.domain.values import Context, Stage
+from services.registry.domain.values import Context, Stage, is_number
 
 
 @pytest.mark.parametrize(
@@ -101,3 +101,12 @@ def test_the_event_stores_type_marker_is_refused_at_any_depth() -> None:
     with pytest.raises(InvalidInput):
         values.check_tag("_type_", "x")
     assert values.check_json_object({"type": "dense"}, "card") == {"type": "dense"}
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("12", True), ("0", True), ("²", False), ("١٢", False), ("", False), ("1a", False)],
+)
+def test_a_number_is_ascii_digits_only(text: str, number: bool) -> None:
+    # str.isdigit() accepts "²" and Arabic-Indic digits; int() refuses the first.
+    assert is_number(text) is number

@@ -59,6 +59,11 @@ def promotable_stage(value: str) -> Stage:
     return stage
 
 
+def is_number(text: str) -> bool:
+    """Only ASCII digits: str.isdigit() also accepts "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in text)
 
