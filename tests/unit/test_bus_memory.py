@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
+import pytest
+from aiokafka.errors import MessageSizeTooLargeError
 from faststream.kafka import TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
@@ -96,3 +98,32 @@ def test_sink_publishes_cloudevents_with_key_and_headers() -> None:
     assert headers["ce_id"] == "s1:9" and headers["ce_type"] == "io.registrum.ModelTagged"
     assert headers["content-type"] == "application/json"
     assert DomainEvent.model_validate_json(value) == data
+
+
+def test_a_dead_letter_the_broker_refuses_whole_is_sent_cut_and_flagged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    intake = Intake(cast(Registry, CreatingRegistry()))
+    bus = intake.attach("memory:9092")
+    letters: list[tuple[bytes | None, bytes, dict[str, str]]] = []
+    collect(bus, DEAD_LETTERS, letters)
+    publish = bus.dead_letters.publish
+
+    async def broker_with_a_1_mib_limit(body: bytes, **options: Any) -> Any:
+        if len(body) > 1024 * 1024:
+            raise MessageSizeTooLargeError()
+        return await publish(body, **options)
+
+    monkeypatch.setattr(bus.dead_letters, "publish", broker_with_a_1_mib_limit)
+    original = b'{"type": "RegisterModel", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+    async def scenario() -> None:
+        async with TestKafkaBroker(bus.broker) as broker:
+            await broker.publish(original, COMMANDS, key=b"big")
+
+    asyncio.run(scenario())
+    ((key, value, headers),) = letters
+    # The start of the original, and the reason and the cut both said.
+    assert key == b"big" and original.startswith(value) and len(value) == 64 * 1024
+    assert headers["x-registrum-reason"] == "oversized"
+    assert headers["x-registrum-truncated"].startswith(f"{len(original)} bytes")
