@@ -90,6 +90,11 @@ def test_command_by_message_promotion_to_a_deployer(kafka_server: tuple[Server, 
         stdout=subprocess.PIPE,
         text=True,
     )
+    monitor = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "monitor.py"), "--bootstrap", bootstrap],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert deployer.stdout is not None
         assert json.loads(deployer.stdout.readline()) == {"ready": True}
@@ -176,8 +181,14 @@ def test_command_by_message_promotion_to_a_deployer(kafka_server: tuple[Server, 
         said = lines_of(example_deployer).get(timeout=60)
         assert said.startswith(f"deploy {model} v1 from s3://models/{model}/1")
         assert "approved by bob" in said
+
+        # So does the example monitor, one line per event.
+        printed = lines_of(monitor)
+        line = ""
+        while f"VersionPromoted        {model} v1 by carol" not in line:
+            line = printed.get(timeout=60)  # queue.Empty fails the test
     finally:
-        for process in (deployer, example_deployer):
+        for process in (deployer, example_deployer, monitor):
             if process.poll() is None:
                 process.kill()
             process.communicate()  # reaps it and closes its pipe
