@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -13,11 +12,11 @@ import typer
 
 from services.cli import output
 from services.cli.operations import dsns
+from services.settings import Settings
 
 
-def _bootstrap() -> tuple[str, Any]:
-    from services.settings import Settings
-
+def _bootstrap() -> tuple[str, Settings]:
+    """The configured Kafka, else where `registrum serve` puts its embedded broker."""
     settings = Settings()
     return settings.kafka_bootstrap or f"127.0.0.1:{settings.embedded_kafka_port}", settings
 
@@ -104,8 +103,7 @@ def watch(
         finally:
             await consumer.stop()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        until_signal(main)
+    until_signal(main)
 
 
 def _show(headers: dict[str, str], data: dict[str, Any], as_json: bool) -> None:
