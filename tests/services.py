@@ -37,6 +37,13 @@ def docker_available() -> bool:
         return False
 
 
+def free_port() -> int:
+    """A port nothing listens on now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
 def postgres_url() -> Iterator[str]:
     url = os.environ.get("REGISTRUM_TEST_DATABASE_URL")
@@ -88,9 +95,7 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
             config = minio.get_config()
             yield S3Endpoint(config["endpoint"], config["access_key"], config["secret_key"])
         return
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -126,9 +131,7 @@ def kafka_bootstrap() -> Iterator[str]:
         return
     from services.embedded import EmbeddedKafka
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     broker = EmbeddedKafka(port=port)
     try:
         yield broker.start()

@@ -21,7 +21,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from tests.e2e.conftest import REGISTRUM, Server, free_port, start_server
+from tests.e2e.conftest import REGISTRUM, Server, start_server
+from tests.services import free_port
 
 CONSUMER = str(Path(__file__).with_name("consumer.py"))
 EXAMPLES = Path(__file__).parents[2] / "deploy" / "examples"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.conftest import REGISTRUM, Server, cli, cli_json, free_port, start_server
+from tests.e2e.conftest import REGISTRUM, Server, cli, cli_json, start_server
+from tests.services import free_port
 
 
 def test_create_register_review_promote_show(server: Server, unique: str) -> None:

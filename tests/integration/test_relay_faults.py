@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,7 +37,7 @@ from services.relay.relay import Relay
 from services.relay.sink import KafkaSink
 from services.relay.translate import Outgoing
 from tests.factories import version_facts
-from tests.services import kafka_bootstrap
+from tests.services import free_port, kafka_bootstrap
 
 REGISTRUM = str(Path(sys.executable).parent / "registrum")
 
@@ -207,12 +206,6 @@ def test_killed_between_publish_and_store_redelivers_and_dedupes(
     assert {i for _, i in seen} == ours
     assert len(seen) > len(ours)
     assert dedupe_per_model(seen) == expected
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_broker_down_ten_seconds_under_load_loses_nothing(
