@@ -518,3 +518,24 @@ def test_one_relay_is_active_and_another_takes_over_when_it_stops(
     first_still_active, both_at_once, took_over = asyncio.run(scenario())
     assert not both_at_once
     assert took_over and not first_still_active
+
+
+def test_intake_process_answers_and_stops_cleanly(kafka: str, database_url: str) -> None:
+    # `registrum intake` alone, as a deployment runs it next to the API.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env.update(REGISTRUM_DATABASE_URL=database_url, REGISTRUM_KAFKA_BOOTSTRAP=kafka)
+    intake = subprocess.Popen([REGISTRUM, "intake"], env=env, stderr=subprocess.DEVNULL)
+    model = f"alone-{uuid.uuid4().hex[:6]}"
+    command = {"type": "RegisterModel", "command_id": model, "actor": "ci", "name": model}
+
+    async def scenario() -> list[Any]:
+        async with connected_bus(kafka) as bus:
+            await bus.broker.publish(orjson.dumps(command), COMMANDS, key=model.encode())
+        return await answers_for(kafka, RESULTS, model.encode())
+
+    try:
+        (answer,) = asyncio.run(scenario())
+        assert orjson.loads(answer.value)["status"] == "accepted"
+    finally:
+        intake.send_signal(signal.SIGTERM)
+        assert intake.wait(30) == 0
