@@ -35,7 +35,7 @@ async def run_bus(config: BusConfig, stop: asyncio.Event) -> None:
     if config.registry is not None:
         tasks.append(_run_intake(config, Intake(config.registry), stop))
     if config.read_dsn:
-        tasks.append(_run_relay(config, stop))
+        tasks.append(_run_relay(config, config.read_dsn, stop))
     await asyncio.gather(*tasks)
 
 
@@ -49,7 +49,7 @@ async def _run_intake(config: BusConfig, intake: Intake, stop: asyncio.Event) ->
         await bus.broker.stop()
 
 
-async def _run_relay(config: BusConfig, stop: asyncio.Event) -> None:
+async def _run_relay(config: BusConfig, read_dsn: str, stop: asyncio.Event) -> None:
     def rebuild() -> Bus:
         return build_bus(config.bootstrap)
 
@@ -57,9 +57,8 @@ async def _run_relay(config: BusConfig, stop: asyncio.Event) -> None:
     if not await _connect(bus, config.bootstrap, stop):
         return
     sink = KafkaSink(bus, TopicProbe(config.bootstrap, EVENTS), rebuild)
-    assert config.read_dsn is not None
     try:
-        relay = Relay(sink, config.read_dsn, config.events_dsn, store_id=config.store_id)
+        relay = Relay(sink, read_dsn, config.events_dsn, store_id=config.store_id)
         await relay.run(stop)
     finally:
         await sink.close()

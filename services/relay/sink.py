@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from typing import cast
+
+from aiokafka.structs import RecordMetadata
 
 from services.bus.broker import Bus
 from services.bus.probe import TopicProbe
@@ -34,7 +37,7 @@ class KafkaSink:
             return await self._publish(batch)
         except Exception:
             if self.rebuild is not None:
-                await self._replace_producer()
+                await self._replace_producer(self.rebuild)
             raise
 
     async def _publish(self, batch: Sequence[Outgoing]) -> dict[int, tuple[int, int]]:
@@ -50,18 +53,22 @@ class KafkaSink:
             )
             if isinstance(result, asyncio.Future):  # TestKafkaBroker delivers at once
                 pending.append(result)
+        # Every ack or failure is collected, so that none is left unretrieved.
+        outcomes = await asyncio.gather(*pending, return_exceptions=True)
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise failures[0]
         acks: dict[int, tuple[int, int]] = {}
-        for metadata in await asyncio.gather(*pending):
+        for metadata in cast(list[RecordMetadata], outcomes):
             if metadata.topic == EVENTS:
                 low, high = acks.get(metadata.partition, (metadata.offset, metadata.offset))
                 acks[metadata.partition] = (min(low, metadata.offset), max(high, metadata.offset))
         return acks
 
-    async def _replace_producer(self) -> None:
-        assert self.rebuild is not None
+    async def _replace_producer(self, rebuild: Callable[[], Bus]) -> None:
         with contextlib.suppress(Exception):
             await self.bus.broker.stop()
-        self.bus = self.rebuild()
+        self.bus = rebuild()
         try:
             await self.bus.broker.start()
         except Exception:  # still away: the relay retries, and the next failure rebuilds
@@ -71,7 +78,7 @@ class KafkaSink:
         # A producer that knew the old cluster would write to topics the new one never
         # created; Tansu then refuses every later write to them (UnknownError).
         if self.rebuild is not None:
-            await self._replace_producer()
+            await self._replace_producer(self.rebuild)
 
     async def events_end(self) -> int | None:
         return await self.probe.end() if self.probe else None
