@@ -8,6 +8,8 @@ end as the start of its last write batch plus one, below the true count.
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.cluster import ClusterMetadata
+from aiokafka.errors import KafkaError
 
 
 class TopicProbe:
@@ -33,9 +35,12 @@ class TopicProbe:
             raise
 
     async def _end(self, consumer: AIOKafkaConsumer) -> int:
-        # A fresh metadata read (it raises when no broker answers, rather than reporting
-        # an empty cluster), so a topic deleted or recreated since is seen now.
-        metadata = await consumer._client.fetch_all_metadata()
+        # A fresh metadata read of this topic alone (the relay asks before every batch; a
+        # shared cluster may hold thousands of topics). It fails when no broker answers,
+        # rather than reporting an empty cluster.
+        metadata = ClusterMetadata()
+        if not await consumer._client._metadata_update(metadata, [self.topic]):
+            raise KafkaError(f"no broker answered a metadata request for {self.topic}")
         partitions = metadata.partitions_for_topic(self.topic) or set()
         if not partitions:
             return 0
