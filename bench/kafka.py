@@ -40,19 +40,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import database, free_port, machine, percentile, summary
 from bench.read import bulk_events
+from schemas import commands as c
 from services.bootstrap import build_registry
 from services.bus.broker import build_bus
 from services.bus.probe import TopicProbe
 from services.bus.topics import EVENTS, PROMOTIONS
 from services.embedded import EmbeddedKafka
-from services.registry.application import Registry
-from services.registry.domain.values import Context, Stage
+from services.registry.application import Caller, Registry
 from services.relay import positions
 from services.relay.relay import Relay
 from services.relay.sink import KafkaSink
 from services.settings import Settings
 
-ALICE, BOB, CAROL = Context("alice"), Context("bob"), Context("carol")
+ALICE, BOB, CAROL = Caller("alice"), Caller("bob"), Caller("carol")
 WARM_UP = 5  # promotions before measuring: topic creation, metadata, first fetches
 SETUP = "one process: registry via asyncio.to_thread; relay and consumer as asyncio tasks"
 
@@ -91,10 +91,14 @@ async def until_relayed(database_url: str, relay: Relay, head: int) -> None:
 
 def promote_one(registry: Registry, name: str, number: int) -> float:
     """Registers version number, has it approved and promoted; returns the commit time."""
-    registry.register_version(name, ALICE, artifact_uri=f"s3://bench/{name}/{number}")
-    requested = registry.request_approval(name, number, Stage.PRODUCTION, ALICE)
-    registry.approve(name, number, requested.result["approval_requests"][0]["id"], BOB)
-    registry.promote(name, number, Stage.PRODUCTION, CAROL)
+    on = {"model": name, "version": number}
+    registry.handle(
+        c.RegisterVersion(model=name, artifact_uri=f"s3://bench/{name}/{number}"), ALICE
+    )
+    requested = registry.handle(c.RequestApproval(**on, stage="production"), ALICE)
+    request_id = requested.result["approval_requests"][0]["id"]
+    registry.handle(c.Approve(**on, request_id=request_id), BOB)
+    registry.handle(c.Promote(**on, stage="production"), CAROL)
     return time.perf_counter()
 
 
@@ -122,7 +126,7 @@ async def promotion_latency(registry: Registry, bootstrap: str, count: int) -> l
 
     reader = asyncio.create_task(consume())
     try:
-        await asyncio.to_thread(registry.create_model, name, ALICE)
+        await asyncio.to_thread(registry.handle, c.RegisterModel(name=name), ALICE)
         samples = []
         for number in range(1, WARM_UP + count + 1):
             committed = await asyncio.to_thread(promote_one, registry, name, number)

@@ -23,8 +23,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import database, machine, server, summary
+from schemas import commands as c
 from services.bootstrap import build_registry
-from services.registry.domain.values import Context
+from services.registry.application import Caller
 from services.settings import Settings
 
 
@@ -41,13 +42,14 @@ def timed(label: str, count: int, register: Callable[[int], object]) -> None:
 
 def bench_application(database_url: str, count: int) -> None:
     registry = build_registry(Settings(), database_url)
-    name, ctx = f"bench-app-{uuid.uuid4().hex[:8]}", Context("bench")
-    registry.create_model(name, ctx)
+    name, who = f"bench-app-{uuid.uuid4().hex[:8]}", Caller("bench")
+    registry.handle(c.RegisterModel(name=name), who)
     timed(
         "application (in-process)",
         count,
-        lambda i: registry.register_version(
-            name, ctx, artifact_uri=f"s3://bench/{i}", metrics={"auc": 0.9}
+        lambda i: registry.handle(
+            c.RegisterVersion(model=name, artifact_uri=f"s3://bench/{i}", metrics={"auc": 0.9}),
+            who,
         ),
     )
     registry.close()

@@ -1,112 +1,204 @@
-"""Request bodies of the registry's commands: the public contract of the REST API.
+"""The registry's commands: one typed vocabulary for REST, Kafka and every later entrypoint.
 
-Values are checked again by the domain (services/registry/domain/values.py); these
-models fix the shape, so a typo'd field is refused instead of silently dropped.
+A command is data. Its `type` names it in the imperative; its fields say what it acts on
+(`model`, `version`; `name` for a new model) and what changes. Every entrypoint builds
+one and hands it to the write side's one dispatcher (`Registry.handle`), so checks,
+idempotency and errors are the same whichever way a command came in. Adding a command
+means one class here, one handler in services/registry/handlers/, and a route; a test
+fails until REST and Kafka both reach it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, TypeAdapter
 
+from schemas import bodies as b
 
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    command_id: str | None = Field(
-        None, description="Client-chosen id; repeating it returns the first outcome."
-    )
-    reason: str | None = Field(None, description="Why: recorded on the event.")
+ResultKind = Literal["model", "version"]
 
 
-class CreateModel(Command):
-    name: str
-    description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
-    allow_multiple_production: bool = False
+def _type_required(schema: dict[str, Any]) -> None:
+    # `type` has a default so code can build commands without naming it twice; on the
+    # wire it is required.
+    required = schema.setdefault("required", [])
+    if "type" not in required:
+        required.insert(0, "type")
 
 
-class UpdateModel(Command):
-    description: str
+class Command(b.Body):
+    """Base of every command. `answers` says whether its result describes the model or
+    one of its versions."""
+
+    model_config = ConfigDict(json_schema_extra=_type_required)
+
+    answers: ClassVar[ResultKind] = "version"
+
+    @property
+    def model_name(self) -> str:
+        """The name of the model the command acts on."""
+        return str(getattr(self, "model", ""))
 
 
-class RenameModel(Command):
-    new_name: str
+class OnModel(Command):
+    model: str = Field(description="The registered model's name")
 
 
-class SetTag(Command):
-    value: str
+class OnVersion(OnModel):
+    version: int = Field(ge=1, le=b.MAX_INT, description="The version's number")
 
 
-class LineageReference(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str = Field(description="dataset, feature, code, run, model_version or deployment")
-    id: str
-    relation: str = "input"
+# -- models ----------------------------------------------------------------------------
 
 
-class ManifestEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RegisterModel(b.RegisterModelBody, Command):
+    type: Literal["RegisterModel"] = "RegisterModel"
+    answers: ClassVar[ResultKind] = "model"
 
-    path: str = Field(description="Relative path inside the version, '/'-separated")
-    sha256: str
-    size: int
-
-
-class RegisterVersion(Command):
-    artifact_uri: str = Field(
-        "", description="Where the artefact is; may be left out when files are uploaded"
-    )
-    manifest: list[ManifestEntry] = Field(
-        default_factory=list, description="Files uploaded to /api/v1/artifacts"
-    )
-    sha256: str | None = None
-    size: int | None = None
-    format: str | None = None
-    flavor: str | None = None
-    run_id: str | None = None
-    dataset_version: str | None = None
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    metrics: dict[str, float] = Field(default_factory=dict)
-    lineage: list[LineageReference] = Field(default_factory=list)
-    tags: dict[str, str] = Field(default_factory=dict)
-    description: str = ""
+    @property
+    def model_name(self) -> str:
+        return self.name
 
 
-class UpdateVersion(Command):
-    description: str
+class RenameModel(b.RenameModelBody, OnModel):
+    type: Literal["RenameModel"] = "RenameModel"
+    answers: ClassVar[ResultKind] = "model"
 
 
-class RecordMetrics(Command):
-    metrics: dict[str, float]
+class DescribeModel(b.DescribeBody, OnModel):
+    type: Literal["DescribeModel"] = "DescribeModel"
+    answers: ClassVar[ResultKind] = "model"
 
 
-class LinkLineage(Command):
-    references: list[LineageReference]
+class TagModel(b.TagBody, OnModel):
+    type: Literal["TagModel"] = "TagModel"
+    answers: ClassVar[ResultKind] = "model"
+    key: str
 
 
-class UpdateModelCard(Command):
-    card: dict[str, Any]
+class UntagModel(OnModel):
+    type: Literal["UntagModel"] = "UntagModel"
+    answers: ClassVar[ResultKind] = "model"
+    key: str
 
 
-class RequestApproval(Command):
-    stage: str
-    required_approvals: int | None = None
+class DeleteModel(OnModel):
+    type: Literal["DeleteModel"] = "DeleteModel"
+    answers: ClassVar[ResultKind] = "model"
 
 
-class Review(Command):
-    """Approve, reject or withdraw: the reason is the reviewer's comment."""
+# -- versions --------------------------------------------------------------------------
 
 
-class Promote(Command):
-    stage: str
+class RegisterVersion(b.RegisterVersionBody, OnModel):
+    """Registers the next version of `model`; the registry picks its number."""
+
+    type: Literal["RegisterVersion"] = "RegisterVersion"
 
 
-class Archive(Command):
-    pass
+class DescribeVersion(b.DescribeBody, OnVersion):
+    type: Literal["DescribeVersion"] = "DescribeVersion"
 
 
-class SetAlias(Command):
-    version: int
+class TagVersion(b.TagBody, OnVersion):
+    type: Literal["TagVersion"] = "TagVersion"
+    key: str
+
+
+class UntagVersion(OnVersion):
+    type: Literal["UntagVersion"] = "UntagVersion"
+    key: str
+
+
+class RecordMetrics(b.RecordMetricsBody, OnVersion):
+    type: Literal["RecordMetrics"] = "RecordMetrics"
+
+
+class LinkLineage(b.LinkLineageBody, OnVersion):
+    type: Literal["LinkLineage"] = "LinkLineage"
+
+
+class UpdateModelCard(b.UpdateModelCardBody, OnVersion):
+    type: Literal["UpdateModelCard"] = "UpdateModelCard"
+
+
+class DeleteVersion(OnVersion):
+    type: Literal["DeleteVersion"] = "DeleteVersion"
+
+
+# -- reviews, stages and aliases -------------------------------------------------------
+
+
+class RequestApproval(b.RequestApprovalBody, OnVersion):
+    type: Literal["RequestApproval"] = "RequestApproval"
+
+
+class Approve(b.ReviewBody, OnVersion):
+    """Signs off an approval request; `reason` is the reviewer's comment."""
+
+    type: Literal["Approve"] = "Approve"
+    request_id: str
+
+
+class Reject(b.ReviewBody, OnVersion):
+    type: Literal["Reject"] = "Reject"
+    request_id: str
+
+
+class Withdraw(b.ReviewBody, OnVersion):
+    """The requester takes an approval request back."""
+
+    type: Literal["Withdraw"] = "Withdraw"
+    request_id: str
+
+
+class Promote(b.PromoteBody, OnVersion):
+    type: Literal["Promote"] = "Promote"
+
+
+class Archive(b.ArchiveBody, OnVersion):
+    type: Literal["Archive"] = "Archive"
+
+
+class SetAlias(b.SetAliasBody, OnModel):
+    type: Literal["SetAlias"] = "SetAlias"
+    alias: str
+
+
+class RemoveAlias(OnModel):
+    type: Literal["RemoveAlias"] = "RemoveAlias"
+    answers: ClassVar[ResultKind] = "model"
+    alias: str
+
+
+AnyCommand = Annotated[
+    RegisterModel
+    | RenameModel
+    | DescribeModel
+    | TagModel
+    | UntagModel
+    | DeleteModel
+    | RegisterVersion
+    | DescribeVersion
+    | TagVersion
+    | UntagVersion
+    | RecordMetrics
+    | LinkLineage
+    | UpdateModelCard
+    | DeleteVersion
+    | RequestApproval
+    | Approve
+    | Reject
+    | Withdraw
+    | Promote
+    | Archive
+    | SetAlias
+    | RemoveAlias,
+    Field(discriminator="type"),
+]
+COMMANDS: TypeAdapter[Any] = TypeAdapter(AnyCommand)
+COMMAND_CLASSES: dict[str, type[Command]] = {
+    cls.model_fields["type"].default: cls for cls in get_args(get_args(AnyCommand)[0])
+}
+COMMAND_TYPES = sorted(COMMAND_CLASSES)

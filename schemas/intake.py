@@ -9,125 +9,43 @@ A command message is one JSON object whose `type` names the command. It carries 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from schemas.commands import (
-    Archive,
-    CreateModel,
-    LinkLineage,
-    Promote,
-    RecordMetrics,
-    RegisterVersion,
-    RequestApproval,
-    Review,
-    SetAlias,
-    SetTag,
-    UpdateModelCard,
-)
+from schemas.bodies import MAX_COMMAND_ID
+from schemas.commands import COMMANDS
 
 MAX_COMMAND_BYTES = 1024 * 1024
 
-
-class _Addressed(BaseModel):
-    """Fields every command message carries."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    command_id: str = Field(
-        min_length=1,
-        max_length=200,
-        description="Chosen by the producer; its outcome is keyed by it, and sending it "
-        "again returns the first outcome instead of acting twice.",
-    )
-    actor: str = Field(description="Who acts; recorded on the event.")
+ACTOR_FIELD: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "description": "Who acts; recorded on the event.",
+}
 
 
-class _OnModel(_Addressed):
-    model: str = Field(description="The registered model's name")
-
-
-class _OnVersion(_OnModel):
-    version: int = Field(ge=1, description="The version's number")
-
-
-class RegisterModelCommand(_Addressed, CreateModel):
-    type: Literal["RegisterModel"]
-
-
-class RegisterVersionCommand(_OnModel, RegisterVersion):
-    type: Literal["RegisterVersion"]
-
-
-class RecordMetricsCommand(_OnVersion, RecordMetrics):
-    type: Literal["RecordMetrics"]
-
-
-class LinkLineageCommand(_OnVersion, LinkLineage):
-    type: Literal["LinkLineage"]
-
-
-class UpdateModelCardCommand(_OnVersion, UpdateModelCard):
-    type: Literal["UpdateModelCard"]
-
-
-class TagVersionCommand(_OnVersion, SetTag):
-    type: Literal["TagVersion"]
-    key: str
-
-
-class RequestApprovalCommand(_OnVersion, RequestApproval):
-    type: Literal["RequestApproval"]
-
-
-class ReviewCommand(_OnVersion, Review):
-    """Approve, reject or withdraw an approval request; `reason` is the comment."""
-
-    type: Literal["Approve", "Reject", "Withdraw"]
-    request_id: str
-
-
-class PromoteCommand(_OnVersion, Promote):
-    type: Literal["Promote"]
-
-
-class ArchiveCommand(_OnVersion, Archive):
-    type: Literal["Archive"]
-
-
-class SetAliasCommand(_OnModel, SetAlias):
-    type: Literal["SetAlias"]
-    alias: str
-
-
-class RemoveAliasCommand(_OnModel):
-    type: Literal["RemoveAlias"]
-    alias: str
-    reason: str | None = None
-
-
-IntakeCommand = Annotated[
-    RegisterModelCommand
-    | RegisterVersionCommand
-    | RecordMetricsCommand
-    | LinkLineageCommand
-    | UpdateModelCardCommand
-    | TagVersionCommand
-    | RequestApprovalCommand
-    | ReviewCommand
-    | PromoteCommand
-    | ArchiveCommand
-    | SetAliasCommand
-    | RemoveAliasCommand,
-    Field(discriminator="type"),
-]
-COMMANDS: TypeAdapter[Any] = TypeAdapter(IntakeCommand)
-COMMAND_TYPES = sorted(
-    kind
-    for cls in get_args(get_args(IntakeCommand)[0])
-    for kind in get_args(cls.model_fields["type"].annotation)
-)
+def command_message_schema(ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
+    """JSON Schema of a command message: any command (schemas/commands.py) with its
+    `command_id` required and the `actor` who acts."""
+    schema = COMMANDS.json_schema(ref_template=ref_template)
+    for name, definition in schema["$defs"].items():
+        if "type" not in definition.get("properties", {}):
+            continue  # a part of a command (a lineage reference), not a command
+        definition["properties"]["actor"] = ACTOR_FIELD
+        definition["properties"]["command_id"] = {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_COMMAND_ID,
+            "description": "Chosen by the producer; its outcome is keyed by it, and sending "
+            "it again returns the first outcome instead of acting twice.",
+        }
+        definition["required"] = [
+            *definition.get("required", []),
+            *(k for k in ("command_id", "actor") if k not in definition.get("required", [])),
+        ]
+        schema["$defs"][name] = definition
+    return schema
 
 
 class Rejection(BaseModel):
@@ -173,7 +91,6 @@ class DeadLetter(BaseModel):
 
 
 INTAKE_MESSAGES: dict[str, TypeAdapter[Any]] = {
-    "command": COMMANDS,
     "command-result": TypeAdapter(CommandResult),
     "dead-letter": TypeAdapter(DeadLetter),
 }

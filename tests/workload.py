@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import random
-from typing import Any
 
-from services.registry.application import Registry
+from schemas import commands as c
+from schemas.bodies import LineageReference
+from services.registry.application import Caller, Registry
 from services.registry.domain.errors import DomainError
-from services.registry.domain.values import Context, Stage
 
-ALICE, BOB, CAROL = Context("alice"), Context("bob"), Context("carol")
+ALICE, BOB, CAROL = Caller("alice"), Caller("bob"), Caller("carol")
 
 
 def step(registry: Registry, rng: random.Random, models: list[str], prefix: str) -> str:
     """Runs one command chosen at random; returns its name. Refusals are part of life."""
     if not models or rng.random() < 0.05:
         name = f"{prefix}-{len(models)}"
-        registry.create_model(name, ALICE, tags={"team": rng.choice(["risk", "growth"])})
+        tags = {"team": rng.choice(["risk", "growth"])}
+        registry.handle(c.RegisterModel(name=name, tags=tags), ALICE)
         models.append(name)
         return "create_model"
     name = rng.choice(models)
@@ -46,31 +47,36 @@ def step(registry: Registry, rng: random.Random, models: list[str], prefix: str)
 
 
 def _run(registry: Registry, rng: random.Random, choice: str, name: str, number: int) -> None:
+    on = {"model": name, "version": number}
     if choice == "register":
-        registry.register_version(
-            name,
+        registry.handle(
+            c.RegisterVersion(
+                model=name,
+                artifact_uri=f"s3://models/{name}/{rng.random()}",
+                metrics={"auc": round(rng.random(), 3)},
+                run_id=f"run-{rng.randint(1, 50)}",
+                dataset_version=f"data-{rng.randint(1, 5)}",
+            ),
             ALICE,
-            artifact_uri=f"s3://models/{name}/{rng.random()}",
-            metrics={"auc": round(rng.random(), 3)},
-            run_id=f"run-{rng.randint(1, 50)}",
-            dataset_version=f"data-{rng.randint(1, 5)}",
         )
     elif choice == "tag":
-        registry.tag_version(name, number, rng.choice(["owner", "tier"]), str(rng.random()), BOB)
+        key = rng.choice(["owner", "tier"])
+        registry.handle(c.TagVersion(**on, key=key, value=str(rng.random())), BOB)
     elif choice == "metrics":
-        registry.record_metrics(name, number, {"f1": round(rng.random(), 3)}, ALICE)
+        registry.handle(c.RecordMetrics(**on, metrics={"f1": round(rng.random(), 3)}), ALICE)
     elif choice == "promote":
-        stage = rng.choice([Stage.STAGING, Stage.PRODUCTION])
-        request = registry.request_approval(name, number, stage, ALICE).result
+        stage = rng.choice(["staging", "production"])
+        request = registry.handle(c.RequestApproval(**on, stage=stage), ALICE).result
         pending = [r for r in request["approval_requests"] if r["status"] == "pending"]
-        registry.approve(name, number, pending[-1]["id"], BOB)
-        registry.promote(name, number, stage, CAROL)
+        registry.handle(c.Approve(**on, request_id=pending[-1]["id"]), BOB)
+        registry.handle(c.Promote(**on, stage=stage), CAROL)
     elif choice == "alias":
-        registry.set_alias(name, rng.choice(["champion", "challenger"]), number, CAROL)
+        alias = rng.choice(["champion", "challenger"])
+        registry.handle(c.SetAlias(**on, alias=alias), CAROL)
     elif choice == "archive":
-        registry.archive(name, number, CAROL)
+        registry.handle(c.Archive(**on), CAROL)
     elif choice == "describe":
-        registry.describe_model(name, f"revision {rng.random()}", ALICE)
+        registry.handle(c.DescribeModel(model=name, description=f"revision {rng.random()}"), ALICE)
     elif choice == "lineage":
-        refs: list[dict[str, Any]] = [{"kind": "feature", "id": f"feat-{rng.randint(1, 9)}"}]
-        registry.link_lineage(name, number, refs, ALICE)
+        references = [LineageReference(kind="feature", id=f"feat-{rng.randint(1, 9)}")]
+        registry.handle(c.LinkLineage(**on, references=references), ALICE)

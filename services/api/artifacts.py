@@ -19,7 +19,7 @@ import anyio.from_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from services.api.deps import context
+from services.api.dispatch import caller
 from services.api.errors import ApiError
 from services.api.reads import views
 from services.artifacts.port import (
@@ -65,7 +65,7 @@ def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
 
 @router.post("", status_code=201)
 async def upload(request: Request) -> dict[str, Any]:
-    context(request)  # who uploads must be named, as for every write
+    caller(request)  # who uploads must be named, as for every write
     expected = request.headers.get("X-Registrum-Sha256")
     if expected is not None:
         expected = _digest(expected)

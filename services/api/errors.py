@@ -6,6 +6,7 @@ Domain errors map to a status here and nowhere else.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -50,15 +51,15 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    # Never echo the input back: it may be megabytes, or a secret.
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Where and what, never the input itself: it may be megabytes, or a secret."""
     return [
         {
             "loc": [str(part) for part in err.get("loc", ())],
             "msg": err.get("msg", ""),
             "type": err.get("type", ""),
         }
-        for err in exc.errors()[:20]
+        for err in errors[:20]
     ]
 
 
@@ -73,7 +74,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = _validation_details(exc)
+        details = validation_details(exc.errors())
         malformed = any(d["type"] == "json_invalid" for d in details)
         code = "malformed_json" if malformed else "invalid_input"
         message = "the body is not valid JSON" if malformed else "the request is invalid"

@@ -1,5 +1,5 @@
-"""/api/v1/models: create, rename, describe, tag, delete; set and remove aliases.
-Reads are in reads.py."""
+"""/api/v1/models: register, rename, describe, tag, untag, delete; set and remove aliases.
+Each route builds its command and hands it to the dispatcher. Reads are in reads.py."""
 
 from __future__ import annotations
 
@@ -7,61 +7,58 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from schemas.commands import CreateModel, RenameModel, SetAlias, SetTag, UpdateModel
-from services.api.deps import answer, context, registry
+from schemas import bodies as b
+from schemas import commands as c
+from services.api.dispatch import dispatch, sends
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 
 
-@router.post("", status_code=201)
-def create_model(body: CreateModel, request: Request, response: Response) -> dict[str, Any]:
-    outcome = registry(request).create_model(
-        body.name,
-        context(request, body),
-        description=body.description,
-        tags=body.tags,
-        allow_multiple_production=body.allow_multiple_production,
-    )
-    return answer(response, "model", outcome)
+@router.post("", status_code=201, openapi_extra=sends(c.RegisterModel))
+def register_model(
+    body: b.RegisterModelBody, request: Request, response: Response
+) -> dict[str, Any]:
+    return dispatch(request, response, c.RegisterModel, body)
 
 
-@router.patch("/{name}")
-def update_model(name: str, body: UpdateModel, request: Request, response: Response) -> dict:
-    outcome = registry(request).describe_model(name, body.description, context(request, body))
-    return answer(response, "model", outcome)
+@router.patch("/{name}", openapi_extra=sends(c.DescribeModel))
+def describe_model(
+    name: str, body: b.DescribeBody, request: Request, response: Response
+) -> dict[str, Any]:
+    return dispatch(request, response, c.DescribeModel, body, model=name)
 
 
-@router.post("/{name}/rename")
-def rename_model(name: str, body: RenameModel, request: Request, response: Response) -> dict:
-    outcome = registry(request).rename_model(name, body.new_name, context(request, body))
-    return answer(response, "model", outcome)
+@router.post("/{name}/rename", openapi_extra=sends(c.RenameModel))
+def rename_model(
+    name: str, body: b.RenameModelBody, request: Request, response: Response
+) -> dict[str, Any]:
+    return dispatch(request, response, c.RenameModel, body, model=name)
 
 
-@router.put("/{name}/tags/{key}")
-def tag_model(name: str, key: str, body: SetTag, request: Request, response: Response) -> dict:
-    outcome = registry(request).tag_model(name, key, body.value, context(request, body))
-    return answer(response, "model", outcome)
+@router.put("/{name}/tags/{key}", openapi_extra=sends(c.TagModel))
+def tag_model(
+    name: str, key: str, body: b.TagBody, request: Request, response: Response
+) -> dict[str, Any]:
+    return dispatch(request, response, c.TagModel, body, model=name, key=key)
 
 
-@router.delete("/{name}/tags/{key}")
-def untag_model(name: str, key: str, request: Request, response: Response) -> dict:
-    outcome = registry(request).untag_model(name, key, context(request))
-    return answer(response, "model", outcome)
+@router.delete("/{name}/tags/{key}", openapi_extra=sends(c.UntagModel))
+def untag_model(name: str, key: str, request: Request, response: Response) -> dict[str, Any]:
+    return dispatch(request, response, c.UntagModel, model=name, key=key)
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", openapi_extra=sends(c.DeleteModel))
 def delete_model(name: str, request: Request, response: Response) -> dict[str, Any]:
-    outcome = registry(request).delete_model(name, context(request))
-    return answer(response, "model", outcome)
+    return dispatch(request, response, c.DeleteModel, model=name)
 
 
-@router.put("/{name}/aliases/{alias}")
-def set_alias(name: str, alias: str, body: SetAlias, request: Request, response: Response) -> dict:
-    outcome = registry(request).set_alias(name, alias, body.version, context(request, body))
-    return answer(response, "version", outcome)
+@router.put("/{name}/aliases/{alias}", openapi_extra=sends(c.SetAlias))
+def set_alias(
+    name: str, alias: str, body: b.SetAliasBody, request: Request, response: Response
+) -> dict[str, Any]:
+    return dispatch(request, response, c.SetAlias, body, model=name, alias=alias)
 
 
-@router.delete("/{name}/aliases/{alias}")
-def remove_alias(name: str, alias: str, request: Request, response: Response) -> dict:
-    outcome = registry(request).remove_alias(name, alias, context(request))
-    return answer(response, "model", outcome)
+@router.delete("/{name}/aliases/{alias}", openapi_extra=sends(c.RemoveAlias))
+def remove_alias(name: str, alias: str, request: Request, response: Response) -> dict[str, Any]:
+    return dispatch(request, response, c.RemoveAlias, model=name, alias=alias)

@@ -1,5 +1,6 @@
-"""/api/v1/models/{name}/versions: register, describe, tag, metrics, lineage, model card,
-approvals, promote, archive, delete. Reads are in reads.py."""
+"""/api/v1/models/{name}/versions: register, describe, tag, untag, metrics, lineage,
+model card, approvals, promote, archive, delete. Each route builds its command and hands
+it to the dispatcher. Reads are in reads.py."""
 
 from __future__ import annotations
 
@@ -7,136 +8,122 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from schemas.commands import (
-    Archive,
-    LinkLineage,
-    Promote,
-    RecordMetrics,
-    RegisterVersion,
-    RequestApproval,
-    Review,
-    SetTag,
-    UpdateModelCard,
-    UpdateVersion,
-)
-from services.api.deps import answer, context, registry
-from services.api.errors import ApiError
-from services.registry.domain.values import promotable_stage
+from schemas import bodies as b
+from schemas import commands as c
+from services.api.dispatch import dispatch, sends
 
 router = APIRouter(prefix="/api/v1/models/{name}/versions", tags=["versions"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, openapi_extra=sends(c.RegisterVersion))
 def register_version(
-    name: str, body: RegisterVersion, request: Request, response: Response
+    name: str, body: b.RegisterVersionBody, request: Request, response: Response
 ) -> dict[str, Any]:
-    facts = body.model_dump(exclude={"command_id", "reason"})
-    outcome = registry(request).register_version(name, context(request, body), **facts)
-    return answer(response, "version", outcome)
+    return dispatch(request, response, c.RegisterVersion, body, model=name)
 
 
-@router.patch("/{number}")
-def update_version(
-    name: str, number: int, body: UpdateVersion, request: Request, response: Response
+@router.patch("/{number}", openapi_extra=sends(c.DescribeVersion))
+def describe_version(
+    name: str, number: int, body: b.DescribeBody, request: Request, response: Response
 ) -> dict[str, Any]:
-    outcome = registry(request).describe_version(
-        name, number, body.description, context(request, body)
-    )
-    return answer(response, "version", outcome)
+    return dispatch(request, response, c.DescribeVersion, body, model=name, version=number)
 
 
-@router.put("/{number}/tags/{key}")
+@router.put("/{number}/tags/{key}", openapi_extra=sends(c.TagVersion))
 def tag_version(
-    name: str, number: int, key: str, body: SetTag, request: Request, response: Response
+    name: str, number: int, key: str, body: b.TagBody, request: Request, response: Response
 ) -> dict[str, Any]:
-    outcome = registry(request).tag_version(name, number, key, body.value, context(request, body))
-    return answer(response, "version", outcome)
+    return dispatch(request, response, c.TagVersion, body, model=name, version=number, key=key)
 
 
-@router.delete("/{number}/tags/{key}")
+@router.delete("/{number}/tags/{key}", openapi_extra=sends(c.UntagVersion))
 def untag_version(
     name: str, number: int, key: str, request: Request, response: Response
 ) -> dict[str, Any]:
-    outcome = registry(request).untag_version(name, number, key, context(request))
-    return answer(response, "version", outcome)
+    return dispatch(request, response, c.UntagVersion, model=name, version=number, key=key)
 
 
-@router.post("/{number}/metrics")
+@router.post("/{number}/metrics", openapi_extra=sends(c.RecordMetrics))
 def record_metrics(
-    name: str, number: int, body: RecordMetrics, request: Request, response: Response
+    name: str, number: int, body: b.RecordMetricsBody, request: Request, response: Response
 ) -> dict[str, Any]:
-    outcome = registry(request).record_metrics(name, number, body.metrics, context(request, body))
-    return answer(response, "version", outcome)
+    return dispatch(request, response, c.RecordMetrics, body, model=name, version=number)
 
 
-@router.post("/{number}/lineage")
+@router.post("/{number}/lineage", openapi_extra=sends(c.LinkLineage))
 def link_lineage(
-    name: str, number: int, body: LinkLineage, request: Request, response: Response
+    name: str, number: int, body: b.LinkLineageBody, request: Request, response: Response
 ) -> dict[str, Any]:
-    references = [ref.model_dump() for ref in body.references]
-    outcome = registry(request).link_lineage(name, number, references, context(request, body))
-    return answer(response, "version", outcome)
+    return dispatch(request, response, c.LinkLineage, body, model=name, version=number)
 
 
-@router.put("/{number}/model-card")
+@router.put("/{number}/model-card", openapi_extra=sends(c.UpdateModelCard))
 def update_model_card(
-    name: str, number: int, body: UpdateModelCard, request: Request, response: Response
+    name: str, number: int, body: b.UpdateModelCardBody, request: Request, response: Response
 ) -> dict[str, Any]:
-    outcome = registry(request).update_model_card(name, number, body.card, context(request, body))
-    return answer(response, "version", outcome)
+    return dispatch(request, response, c.UpdateModelCard, body, model=name, version=number)
 
 
-@router.delete("/{number}")
-def delete_version(name: str, number: int, request: Request, response: Response) -> dict:
-    outcome = registry(request).delete_version(name, number, context(request))
-    return answer(response, "version", outcome)
+@router.delete("/{number}", openapi_extra=sends(c.DeleteVersion))
+def delete_version(name: str, number: int, request: Request, response: Response) -> dict[str, Any]:
+    return dispatch(request, response, c.DeleteVersion, model=name, version=number)
 
 
-@router.post("/{number}/approvals", status_code=201)
+@router.post("/{number}/approvals", status_code=201, openapi_extra=sends(c.RequestApproval))
 def request_approval(
-    name: str, number: int, body: RequestApproval, request: Request, response: Response
+    name: str, number: int, body: b.RequestApprovalBody, request: Request, response: Response
 ) -> dict[str, Any]:
-    outcome = registry(request).request_approval(
-        name,
-        number,
-        promotable_stage(body.stage),
-        context(request, body),
-        body.required_approvals,
-    )
-    return answer(response, "version", outcome)
+    return dispatch(request, response, c.RequestApproval, body, model=name, version=number)
 
 
-@router.post("/{number}/approvals/{request_id}/{decision}")
-def review(
+@router.post("/{number}/approvals/{request_id}/approve", openapi_extra=sends(c.Approve))
+def approve(
     name: str,
     number: int,
     request_id: str,
-    decision: str,
-    body: Review,
+    body: b.ReviewBody,
     request: Request,
     response: Response,
 ) -> dict[str, Any]:
-    app = registry(request)
-    actions = {"approve": app.approve, "reject": app.reject, "withdraw": app.withdraw}
-    if decision not in actions:
-        raise ApiError(404, "not_found", "a review is approve, reject or withdraw")
-    outcome = actions[decision](name, number, request_id, context(request, body))
-    return answer(response, "version", outcome)
+    address = {"model": name, "version": number, "request_id": request_id}
+    return dispatch(request, response, c.Approve, body, **address)
 
 
-@router.post("/{number}/promote")
+@router.post("/{number}/approvals/{request_id}/reject", openapi_extra=sends(c.Reject))
+def reject(
+    name: str,
+    number: int,
+    request_id: str,
+    body: b.ReviewBody,
+    request: Request,
+    response: Response,
+) -> dict[str, Any]:
+    address = {"model": name, "version": number, "request_id": request_id}
+    return dispatch(request, response, c.Reject, body, **address)
+
+
+@router.post("/{number}/approvals/{request_id}/withdraw", openapi_extra=sends(c.Withdraw))
+def withdraw(
+    name: str,
+    number: int,
+    request_id: str,
+    body: b.ReviewBody,
+    request: Request,
+    response: Response,
+) -> dict[str, Any]:
+    address = {"model": name, "version": number, "request_id": request_id}
+    return dispatch(request, response, c.Withdraw, body, **address)
+
+
+@router.post("/{number}/promote", openapi_extra=sends(c.Promote))
 def promote(
-    name: str, number: int, body: Promote, request: Request, response: Response
+    name: str, number: int, body: b.PromoteBody, request: Request, response: Response
 ) -> dict[str, Any]:
-    outcome = registry(request).promote(
-        name, number, promotable_stage(body.stage), context(request, body)
-    )
-    return answer(response, "version", outcome)
+    return dispatch(request, response, c.Promote, body, model=name, version=number)
 
 
-@router.post("/{number}/archive")
+@router.post("/{number}/archive", openapi_extra=sends(c.Archive))
 def archive(
-    name: str, number: int, body: Archive, request: Request, response: Response
+    name: str, number: int, body: b.ArchiveBody, request: Request, response: Response
 ) -> dict[str, Any]:
-    outcome = registry(request).archive(name, number, context(request, body))
-    return answer(response, "version", outcome)
+    return dispatch(request, response, c.Archive, body, model=name, version=number)

@@ -113,7 +113,7 @@ def build_bus(
             decoder=_raw_body,
             title="registry.commands",
             description="Commands from producers, one JSON object each with `type`, "
-            "`command_id` and `actor` (see the IntakeCommand schema). The outcome goes to "
+            "`command_id` and `actor` (see the command schema). The outcome goes to "
             "registry.command-results, keyed by command_id.",
         )(intake)
     return bus

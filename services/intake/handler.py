@@ -14,15 +14,10 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from schemas.intake import (
-    COMMAND_TYPES,
-    COMMANDS,
-    MAX_COMMAND_BYTES,
-    CommandResult,
-    Rejection,
-)
-from services.intake.dispatch import execute
-from services.registry.application import Registry
+from schemas.bodies import MAX_COMMAND_ID
+from schemas.commands import COMMAND_TYPES, COMMANDS, Command
+from schemas.intake import MAX_COMMAND_BYTES, CommandResult, Rejection
+from services.registry.application import Caller, Registry
 from services.registry.domain.errors import DomainError
 
 # An outcome must fit a broker's default 1 MB message; a larger result (a version with a
@@ -38,8 +33,24 @@ class Refused:
     detail: str
 
 
-def parse(raw: bytes | None) -> Any:
-    """The command in raw, or Refused."""
+@dataclass(frozen=True)
+class Message:
+    """A command message: the command and who sends it."""
+
+    command: Command
+    caller: Caller
+
+    @property
+    def command_id(self) -> str:
+        return self.command.command_id or ""
+
+    @property
+    def type(self) -> str:
+        return str(getattr(self.command, "type", ""))
+
+
+def parse(raw: bytes | None) -> Message | Refused:
+    """The command message in raw, or why it is a dead letter."""
     if not raw:
         return Refused("malformed", "an empty message (a tombstone?) is not a command")
     if len(raw) > MAX_COMMAND_BYTES:
@@ -56,10 +67,31 @@ def parse(raw: bytes | None) -> Any:
     if kind not in COMMAND_TYPES:
         shown = repr(kind)[:80]
         return Refused("unknown_type", f"type {shown} is none of {', '.join(COMMAND_TYPES)}")
+    actor = document.pop("actor", None)
     try:
-        return COMMANDS.validate_python(document)
+        command = COMMANDS.validate_python(document)
     except ValidationError as error:
         return Refused("invalid", _summary(error))
+    # Optional over REST, required here: the outcome is keyed by the command id.
+    problems = {
+        "command_id": _required_text(command.command_id, MAX_COMMAND_ID),
+        "actor": _required_text(actor, None),
+    }
+    wrong = [f"{field}: {problem}" for field, problem in problems.items() if problem]
+    if wrong:
+        return Refused("invalid", "; ".join(wrong))
+    return Message(command, Caller(actor=actor))
+
+
+def _required_text(value: Any, limit: int | None) -> str | None:
+    """What is wrong with a required text field of the message, if anything."""
+    if value is None:
+        return "field required"
+    if not isinstance(value, str) or not value:
+        return "a non-empty string"
+    if limit is not None and len(value) > limit:
+        return f"at most {limit} characters"
+    return None
 
 
 def _summary(error: ValidationError) -> str:
@@ -75,23 +107,24 @@ def decide(registry: Registry, raw: bytes | None) -> CommandResult | Refused:
     """Runs the command in raw through the registry (blocking: call it from a thread).
     Errors other than the domain's (a lost database) propagate: the message is then
     consumed again rather than answered wrongly."""
-    command = parse(raw)
-    if isinstance(command, Refused):
-        return command
+    message = parse(raw)
+    if isinstance(message, Refused):
+        return message
+    command = message.command
     try:
-        key, outcome = execute(registry, command)
+        outcome = registry.handle(command, message.caller)
     except DomainError as error:
         return CommandResult(
-            command_id=command.command_id,
-            type=command.type,
+            command_id=message.command_id,
+            type=message.type,
             status="rejected",
             error=Rejection(code=error.code, message=error.message, details=error.details),
         )
-    result = {key: outcome.result}
+    result = {command.answers: outcome.result}
     large = len(orjson.dumps(result)) > MAX_RESULT_BYTES
     return CommandResult(
-        command_id=command.command_id,
-        type=command.type,
+        command_id=message.command_id,
+        type=message.type,
         status="accepted",
         position=outcome.position,
         replayed=outcome.replayed,

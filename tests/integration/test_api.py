@@ -84,12 +84,12 @@ def test_the_same_command_id_twice_gives_the_same_response_and_one_event(
     name = f"idem-api-{unique}"
     body = {"name": name, "description": "d", "command_id": f"cmd-{unique}"}
     first = http.post("/api/v1/models", json=body, headers=as_("alice"))
-    events = registry.registry_recorder.count_events()
+    events = registry.command_log.count_events()
     second = http.post("/api/v1/models", json=body, headers=as_("alice"))
     assert (first.status_code, second.status_code) == (201, 201)
     assert second.json() == first.json()
     assert second.headers["X-Registrum-Replayed"] == "true"
-    assert registry.registry_recorder.count_events() == events
+    assert registry.command_log.count_events() == events
     # The header carries a command id too.
     headers = as_("alice", **{"X-Registrum-Command-Id": f"hdr-{unique}"})
     path = f"/api/v1/models/{name}/versions"
@@ -254,7 +254,7 @@ def test_bad_input_gets_a_typed_4xx_and_changes_nothing(
         headers=as_("bob"),
     )
     request_id = requested.json()["version"]["approval_requests"][0]["id"]
-    before_events = registry.registry_recorder.count_events()
+    before_events = registry.command_log.count_events()
     before_version = http.get(f"/api/v1/models/{name}/versions/1").json()
 
     for label, method, path, body, headers, expected in bad_requests(name, request_id):
@@ -270,7 +270,7 @@ def test_bad_input_gets_a_typed_4xx_and_changes_nothing(
         assert isinstance(error["details"], dict), label
 
     # Nothing was appended and nothing changed.
-    assert registry.registry_recorder.count_events() == before_events
+    assert registry.command_log.count_events() == before_events
     assert http.get(f"/api/v1/models/{name}/versions/1").json() == before_version
 
 

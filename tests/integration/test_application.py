@@ -10,29 +10,30 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from services.registry.application import CommandIdReused, Registry
+from schemas import commands as c
+from services.registry.application import Caller, CommandIdReused, Registry
 from services.registry.domain.errors import DuplicateName, NotApproved, NotFound
-from services.registry.domain.values import Context, Stage
+from services.registry.domain.values import Context
 
-ALICE, BOB, CAROL = Context("alice"), Context("bob"), Context("carol")
+ALICE, BOB, CAROL = Caller("alice"), Caller("bob"), Caller("carol")
 
 
-def facts(uri: str = "s3://models/m") -> dict[str, Any]:
-    return {"artifact_uri": uri}
+def version(name: str, uri: str = "s3://models/m", **fields: Any) -> c.RegisterVersion:
+    return c.RegisterVersion(model=name, artifact_uri=uri, **fields)
 
 
 def test_eight_writers_get_numbers_one_to_1600(
     registry: Registry, unique: str, catch_up: Callable[[], int], sql: Callable[..., list]
 ) -> None:
     name = f"contended-{unique}"
-    registry.create_model(name, ALICE)
+    registry.handle(c.RegisterModel(name=name), ALICE)
     start = threading.Barrier(8)
 
     def writer(worker: int) -> list[int]:
         start.wait()
-        ctx = Context(f"pipeline-{worker}")
+        who = Caller(f"pipeline-{worker}")
         return [
-            registry.register_version(name, ctx, **facts(f"s3://m/{worker}/{i}")).result["number"]
+            registry.handle(version(name, f"s3://m/{worker}/{i}"), who).result["number"]
             for i in range(200)
         ]
 
@@ -55,36 +56,36 @@ def test_the_same_command_id_returns_the_first_outcome_and_appends_nothing(
     registry: Registry, unique: str
 ) -> None:
     name = f"idem-{unique}"
-    ctx = Context("alice", command_id=f"create-{unique}")
-    first = registry.create_model(name, ctx, description="fraud")
-    events_after_first = registry.registry_recorder.count_events()
-    again = registry.create_model(name, ctx, description="fraud")
+    create = c.RegisterModel(name=name, description="fraud", command_id=f"create-{unique}")
+    first = registry.handle(create, ALICE)
+    events_after_first = registry.command_log.count_events()
+    again = registry.handle(create, ALICE)
     assert again.result == first.result
     assert again.position == first.position
     assert again.replayed
-    assert registry.registry_recorder.count_events() == events_after_first
+    assert registry.command_log.count_events() == events_after_first
 
 
 def test_a_command_id_reused_for_another_command_is_refused(
     registry: Registry, unique: str
 ) -> None:
-    ctx = Context("alice", command_id=f"cmd-{unique}")
-    registry.create_model(f"first-{unique}", ctx)
-    before = registry.registry_recorder.count_events()
+    command_id = f"cmd-{unique}"
+    registry.handle(c.RegisterModel(name=f"first-{unique}", command_id=command_id), ALICE)
+    before = registry.command_log.count_events()
     with pytest.raises(CommandIdReused):
-        registry.create_model(f"second-{unique}", ctx)
-    assert registry.registry_recorder.count_events() == before
+        registry.handle(c.RegisterModel(name=f"second-{unique}", command_id=command_id), ALICE)
+    assert registry.command_log.count_events() == before
 
 
 def test_concurrent_retries_of_one_command_append_once(registry: Registry, unique: str) -> None:
     name = f"retry-{unique}"
-    registry.create_model(name, ALICE)
-    ctx = Context("alice", command_id=f"register-{unique}")
+    registry.handle(c.RegisterModel(name=name), ALICE)
+    register = version(name, command_id=f"register-{unique}")
     start = threading.Barrier(6)
 
     def send(_: int) -> tuple[int, int | None]:
         start.wait()
-        outcome = registry.register_version(name, ctx, **facts())
+        outcome = registry.handle(register, ALICE)
         return outcome.result["number"], outcome.position
 
     with ThreadPoolExecutor(6) as pool:
@@ -100,7 +101,7 @@ def test_one_of_many_concurrent_creates_of_a_name_wins(registry: Registry, uniqu
     def create(worker: int) -> str:
         start.wait()
         try:
-            registry.create_model(name, Context(f"user-{worker}"))
+            registry.handle(c.RegisterModel(name=name), Caller(f"user-{worker}"))
             return "created"
         except DuplicateName:
             return "duplicate"
@@ -114,14 +115,14 @@ def test_a_stale_aggregate_cannot_be_saved(registry: Registry, unique: str) -> N
     # Optimistic concurrency at the event store: two copies of one aggregate, both
     # changed; the second save conflicts instead of overwriting.
     name = f"occ-{unique}"
-    registry.create_model(name, ALICE)
+    registry.handle(c.RegisterModel(name=name), ALICE)
     model_id = registry.get_model(name)["id"]
     from uuid import UUID
 
     first = registry.repository.get(UUID(model_id))
     second = registry.repository.get(UUID(model_id))
-    first.describe("one", ALICE)
-    second.describe("two", BOB)
+    first.describe("one", Context("alice"))
+    second.describe("two", Context("bob"))
     registry.save(first)
     with pytest.raises(IntegrityError):
         registry.save(second)
@@ -132,17 +133,17 @@ def test_concurrent_promotions_leave_one_production_version(
     registry: Registry, unique: str
 ) -> None:
     name = f"prod-{unique}"
-    registry.create_model(name, ALICE)
+    registry.handle(c.RegisterModel(name=name), ALICE)
     for number in range(1, 5):
-        registry.register_version(name, ALICE, **facts())
-        request = registry.request_approval(name, number, Stage.PRODUCTION, ALICE)
-        request_id = request.result["approval_requests"][-1]["id"]
-        registry.approve(name, number, request_id, BOB)
+        registry.handle(version(name), ALICE)
+        ask = c.RequestApproval(model=name, version=number, stage="production")
+        request_id = registry.handle(ask, ALICE).result["approval_requests"][-1]["id"]
+        registry.handle(c.Approve(model=name, version=number, request_id=request_id), BOB)
     start = threading.Barrier(4)
 
     def promote(number: int) -> None:
         start.wait()
-        registry.promote(name, number, Stage.PRODUCTION, CAROL)
+        registry.handle(c.Promote(model=name, version=number, stage="production"), CAROL)
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(promote, range(1, 5)))
@@ -154,16 +155,19 @@ def test_concurrent_promotions_leave_one_production_version(
 
 def test_the_full_review_flow_and_rename(registry: Registry, unique: str) -> None:
     name = f"flow-{unique}"
-    registry.create_model(name, ALICE)
-    registry.register_version(name, ALICE, **facts(), metrics={"auc": 0.9})
+    registry.handle(c.RegisterModel(name=name), ALICE)
+    registry.handle(version(name, metrics={"auc": 0.9}), ALICE)
+    promote = c.Promote(model=name, version=1, stage="staging")
     with pytest.raises(NotApproved):
-        registry.promote(name, 1, Stage.STAGING, CAROL)
-    request = registry.request_approval(name, 1, Stage.STAGING, ALICE).result
-    registry.approve(name, 1, request["approval_requests"][0]["id"], BOB)
-    promoted = registry.promote(name, 1, Stage.STAGING, CAROL)
+        registry.handle(promote, CAROL)
+    ask = c.RequestApproval(model=name, version=1, stage="staging")
+    request = registry.handle(ask, ALICE).result
+    approval = c.Approve(model=name, version=1, request_id=request["approval_requests"][0]["id"])
+    registry.handle(approval, BOB)
+    promoted = registry.handle(promote, CAROL)
     assert promoted.result["stage"] == "staging"
-    registry.set_alias(name, "challenger", 1, CAROL)
-    registry.rename_model(name, f"{name}-renamed", ALICE)
+    registry.handle(c.SetAlias(model=name, alias="challenger", version=1), CAROL)
+    registry.handle(c.RenameModel(model=name, new_name=f"{name}-renamed"), ALICE)
     with pytest.raises(NotFound):
         registry.get_model(name)
     renamed = registry.resolve_alias(f"{name}-renamed", "challenger")
@@ -173,7 +177,7 @@ def test_the_full_review_flow_and_rename(registry: Registry, unique: str) -> Non
         f"{name}-renamed",
     )
     # The old name is free again.
-    registry.create_model(name, ALICE)
+    registry.handle(c.RegisterModel(name=name), ALICE)
     assert registry.get_model(name)["latest_version"] == 0
 
 
@@ -187,16 +191,13 @@ def test_writers_in_separate_application_instances_still_get_gapless_numbers(
 
     apps = [build_registry(Settings(db_pool_size=3), database_url) for _ in range(4)]
     name = f"multi-{unique}"
-    apps[0].create_model(name, ALICE)
+    apps[0].handle(c.RegisterModel(name=name), ALICE)
     start = threading.Barrier(8)
 
     def writer(worker: int) -> list[int]:
         app = apps[worker % 4]
         start.wait()
-        return [
-            app.register_version(name, Context(f"p{worker}"), **facts()).result["number"]
-            for _ in range(40)
-        ]
+        return [app.handle(version(name), Caller(f"p{worker}")).result["number"] for _ in range(40)]
 
     try:
         with ThreadPoolExecutor(8) as pool:

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
+from schemas import commands as c
 from services.bus.topics import DEAD_LETTERS, EVENTS, PROMOTIONS
-from services.registry.application import Registry
-from services.registry.domain.values import Context, Stage
+from services.registry.application import Caller, Registry
 from tests.bus import BusHarness
-from tests.factories import version_facts
 from tests.services import kafka_bootstrap
+
+ALICE = Caller("alice")
 
 
 @pytest.fixture(scope="module", params=["memory", "kafka"])
@@ -74,7 +75,7 @@ def test_register_version_by_message_then_read_it(bus: BusHarness, registry: Reg
 
 def test_same_command_id_twice_acts_once(bus: BusHarness, registry: Registry) -> None:
     model = unique("dedupe")
-    registry.create_model(model, Context("alice"))
+    registry.handle(c.RegisterModel(name=model), ALICE)
     register = command("RegisterVersion", model=model, artifact_uri="s3://m/1")
     bus.send(register)
     first = bus.result(register["command_id"])
@@ -88,8 +89,8 @@ def test_same_command_id_twice_acts_once(bus: BusHarness, registry: Registry) ->
 
 def test_refused_command_answers_with_a_typed_reason(bus: BusHarness, registry: Registry) -> None:
     model = unique("refused")
-    registry.create_model(model, Context("alice"))
-    registry.register_version(model, Context("alice"), **version_facts())
+    registry.handle(c.RegisterModel(name=model), ALICE)
+    registry.handle(c.RegisterVersion(model=model, artifact_uri="s3://models/x"), ALICE)
     promote = command("Promote", model=model, version=1, stage="production")
     bus.send(promote)
     outcome = bus.result(promote["command_id"])
@@ -135,17 +136,18 @@ def test_what_is_not_a_command_is_a_dead_letter(
 
 def test_promotion_reaches_deployers_as_a_cloudevent(bus: BusHarness, registry: Registry) -> None:
     model = unique("fraud")
-    alice, bob, carol = Context("alice"), Context("bob", reason="looks good"), Context("carol")
-    registry.create_model(model, alice)
-    registry.register_version(
-        model, alice, **version_facts(artifact_uri="s3://m/fraud/1", sha256="cd" * 32, size=42)
+    alice, bob, carol = Caller("alice"), Caller("bob"), Caller("carol")
+    registry.handle(c.RegisterModel(name=model), alice)
+    registry.handle(
+        c.RegisterVersion(model=model, artifact_uri="s3://m/fraud/1", sha256="cd" * 32, size=42),
+        alice,
     )
-    request_id = registry.request_approval(model, 1, Stage.PRODUCTION, alice).result[
-        "approval_requests"
-    ][0]["id"]
-    registry.approve(model, 1, request_id, bob)
-    promoted = registry.promote(model, 1, Stage.PRODUCTION, carol)
-    registry.set_alias(model, "champion", 1, carol)
+    ask = c.RequestApproval(model=model, version=1, stage="production")
+    request_id = registry.handle(ask, alice).result["approval_requests"][0]["id"]
+    approval = c.Approve(model=model, version=1, request_id=request_id, reason="looks good")
+    registry.handle(approval, bob)
+    promoted = registry.handle(c.Promote(model=model, version=1, stage="production"), carol)
+    registry.handle(c.SetAlias(model=model, alias="champion", version=1), carol)
 
     changes = bus.wait_for(lambda r: r.topic == PROMOTIONS and r.key == model.encode(), count=2)
     promotion, alias = changes[0], changes[1]

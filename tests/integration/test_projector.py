@@ -18,13 +18,13 @@ from typing import Any
 import asyncpg
 import pytest
 
+from schemas import commands as c
 from services.catalogue import source, store
 from services.catalogue.apply import StalePosition, apply_batch
 from services.catalogue.projector import PROJECTOR_LOCK
 from services.catalogue.rebuild import rebuild
 from services.catalogue.views.registry import VIEWS
-from services.registry.application import Registry
-from services.registry.domain.values import Context
+from services.registry.application import Caller, Registry
 from tests.workload import step
 
 REGISTRUM = str(Path(sys.executable).parent / "registrum")
@@ -80,7 +80,7 @@ async def differences(database_url: str, old: dict[str, int], new: dict[str, int
 
 
 def test_a_duplicated_batch_is_rejected(registry: Registry, database_url: str, unique: str) -> None:
-    registry.create_model(f"dup-{unique}", Context("alice"))
+    registry.handle(c.RegisterModel(name=f"dup-{unique}"), Caller("alice"))
     view = VIEWS["catalogue"]
 
     async def scenario() -> tuple[int, int]:
@@ -186,7 +186,7 @@ def test_one_projector_is_active_and_another_takes_over(
         assert wait_for_holder(database_url, {standby}) == standby
 
         # The survivor keeps the views current.
-        registry.create_model(f"takeover-{unique}", Context("alice"))
+        registry.handle(c.RegisterModel(name=f"takeover-{unique}"), Caller("alice"))
         wait_until_caught_up(database_url)
         assert sql("SELECT name FROM {catalogue}.models WHERE name = $1", f"takeover-{unique}")
     finally:
@@ -213,7 +213,8 @@ def test_the_projector_survives_losing_its_database_connection(
             " WHERE application_name LIKE 'registrum-projector:%'"
         )
         await admin.close()
-        await asyncio.to_thread(registry.create_model, f"survivor-{unique}", Context("alice"))
+        survivor = c.RegisterModel(name=f"survivor-{unique}")
+        await asyncio.to_thread(registry.handle, survivor, Caller("alice"))
         head = await asyncio.to_thread(registry.head_position)
         deadline = asyncio.get_running_loop().time() + 30
         while asyncio.get_running_loop().time() < deadline:

@@ -24,19 +24,18 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from schemas import commands as c
 from services.bus.broker import Bus, build_bus
 from services.bus.probe import TopicProbe
 from services.bus.runtime import BusConfig, run_bus
 from services.bus.topics import COMMANDS, DEAD_LETTERS, PROMOTIONS, RESULTS
 from services.embedded import EmbeddedKafka
 from services.intake.consumer import Intake
-from services.registry.application import Registry
-from services.registry.domain.values import Context, Stage
+from services.registry.application import Caller, Registry
 from services.relay import positions
 from services.relay.relay import Relay
 from services.relay.sink import KafkaSink
 from services.relay.translate import Outgoing
-from tests.factories import version_facts
 from tests.services import free_port, kafka_bootstrap
 
 REGISTRUM = str(Path(sys.executable).parent / "registrum")
@@ -50,11 +49,13 @@ def kafka() -> Iterator[str]:
 
 def promote_new_version(registry: Registry, model: str) -> int:
     """Registers a version, has it approved and promoted; returns the promotion's position."""
-    number = registry.register_version(model, Context("ci"), **version_facts()).result["number"]
-    asked = registry.request_approval(model, number, Stage.STAGING, Context("alice"))
-    request_id = asked.result["approval_requests"][-1]["id"]
-    registry.approve(model, number, request_id, Context("bob"))
-    promoted = registry.promote(model, number, Stage.STAGING, Context("carol"))
+    register = c.RegisterVersion(model=model, artifact_uri="s3://models/x")
+    number = registry.handle(register, Caller("ci")).result["number"]
+    ask = c.RequestApproval(model=model, version=number, stage="staging")
+    request_id = registry.handle(ask, Caller("alice")).result["approval_requests"][-1]["id"]
+    registry.handle(c.Approve(model=model, version=number, request_id=request_id), Caller("bob"))
+    promote = c.Promote(model=model, version=number, stage="staging")
+    promoted = registry.handle(promote, Caller("carol"))
     assert promoted.position is not None
     return promoted.position
 
@@ -179,7 +180,7 @@ def test_killed_between_publish_and_store_redelivers_and_dedupes(
     models = {f"crash-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
     expected: dict[str, list[int]] = {}
     for model in sorted(models):
-        registry.create_model(model, Context("alice"))
+        registry.handle(c.RegisterModel(name=model), Caller("alice"))
         expected[model] = [promote_new_version(registry, model) for _ in range(3)]
     last = max(p for ps in expected.values() for p in ps)
     name, store_id = f"crash-{uuid.uuid4().hex[:6]}", f"crash-{uuid.uuid4().hex[:6]}"
@@ -216,7 +217,7 @@ def test_broker_down_ten_seconds_under_load_loses_nothing(
     bootstrap = broker.start()
     models = {f"outage-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
     for model in models:
-        registry.create_model(model, Context("alice"))
+        registry.handle(c.RegisterModel(name=model), Caller("alice"))
     expected: dict[str, list[int]] = defaultdict(list)
     writing = threading.Event()
     writing.set()
@@ -284,7 +285,7 @@ def test_relay_process_sigkilled_mid_stream_resumes(
     models = {f"sigkill-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
     expected: dict[str, list[int]] = {}
     for model in sorted(models):
-        registry.create_model(model, Context("alice"))
+        registry.handle(c.RegisterModel(name=model), Caller("alice"))
         expected[model] = [promote_new_version(registry, model) for _ in range(20)]
     head = max(p for ps in expected.values() for p in ps)
     store_id = f"sigkill-{uuid.uuid4().hex[:6]}"
@@ -333,7 +334,7 @@ def test_offsets_going_back_make_the_relay_start_over(
 ) -> None:
     # One model's events only, so every batch lands on the same partition.
     model = f"rewind-{uuid.uuid4().hex[:6]}"
-    start = registry.create_model(model, Context("alice")).position
+    start = registry.handle(c.RegisterModel(name=model), Caller("alice")).position
     assert start is not None
     for _ in range(2):
         promote_new_version(registry, model)
@@ -363,20 +364,20 @@ def test_offsets_going_back_make_the_relay_start_over(
 
 
 class FlakyRegistry:
-    """The real registry, whose create_model first finds the database away, or fails on
+    """The real registry, whose handle first finds the database away, or fails on
     models named broken-* every time (a defect)."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.attempts = 0
 
-    def create_model(self, name: str, *args: Any, **kwargs: Any) -> Any:
+    def handle(self, command: Any, caller: Caller) -> Any:
         self.attempts += 1
-        if name.startswith("broken-"):
+        if command.model_name.startswith("broken-"):
             raise ValueError("a defect")
         if self.attempts == 1:
             raise ConnectionError("database unreachable")
-        return self.registry.create_model(name, *args, **kwargs)
+        return self.registry.handle(command, caller)
 
 
 async def answers_for(kafka: str, topic: str, key: bytes, timeout: float = 60) -> list[Any]:
@@ -424,9 +425,9 @@ def test_messages_carry_the_name_the_model_had_then_even_after_a_retry(
     kafka: str, database_url: str, registry: Registry
 ) -> None:
     old, new = f"before-{uuid.uuid4().hex[:6]}", f"after-{uuid.uuid4().hex[:6]}"
-    registry.create_model(old, Context("alice"))
+    registry.handle(c.RegisterModel(name=old), Caller("alice"))
     promoted = promote_new_version(registry, old)
-    registry.rename_model(old, new, Context("alice"))
+    registry.handle(c.RenameModel(model=old, new_name=new), Caller("alice"))
     renamed_at = promote_new_version(registry, new)
 
     async def run() -> None:

@@ -16,12 +16,14 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from schemas import commands as c
+from schemas.bodies import LineageReference
 from services.catalogue import queries
-from services.registry.application import Registry
+from services.registry.application import Caller, Registry
 from services.registry.domain.errors import DomainError
-from services.registry.domain.values import Context, Stage
 
-PEOPLE = [Context(n) for n in ("alice", "bob", "carol")]
+PEOPLE = [Caller(n) for n in ("alice", "bob", "carol")]
+STAGES = ["staging", "production"]
 numbers = st.integers(min_value=1, max_value=3)
 who = st.sampled_from(PEOPLE)
 commands = st.one_of(
@@ -32,10 +34,10 @@ commands = st.one_of(
     st.tuples(st.just("tag_version"), who, numbers, st.just("a"), st.text(max_size=8)),
     st.tuples(st.just("untag_version"), who, numbers, st.just("a")),
     st.tuples(st.just("metrics"), who, numbers, st.floats(0, 1)),
-    st.tuples(st.just("request"), who, numbers, st.sampled_from([Stage.STAGING, Stage.PRODUCTION])),
+    st.tuples(st.just("request"), who, numbers, st.sampled_from(STAGES)),
     st.tuples(st.just("approve"), who, numbers),
     st.tuples(st.just("reject"), who, numbers),
-    st.tuples(st.just("promote"), who, numbers, st.sampled_from([Stage.STAGING, Stage.PRODUCTION])),
+    st.tuples(st.just("promote"), who, numbers, st.sampled_from(STAGES)),
     st.tuples(st.just("archive"), who, numbers),
     st.tuples(st.just("alias"), who, numbers, st.sampled_from(["champion", "challenger"])),
     st.tuples(st.just("unalias"), who, st.sampled_from(["champion", "challenger"])),
@@ -49,40 +51,48 @@ def pending(registry: Registry, name: str, number: int) -> str:
     return next((r["id"] for r in reversed(requests) if r["status"] == "pending"), "none")
 
 
-def run(registry: Registry, name: str, command: tuple[Any, ...]) -> None:
-    kind, ctx, *args = command
+def run(registry: Registry, name: str, step: tuple[Any, ...]) -> None:
+    kind, who, *args = step
+    on = {"model": name}
     match kind:
         case "register":
-            registry.register_version(name, ctx, artifact_uri="s3://m", metrics={"auc": args[0]})
+            command: c.Command = c.RegisterVersion(
+                **on, artifact_uri="s3://m", metrics={"auc": args[0]}
+            )
         case "describe_model":
-            registry.describe_model(name, args[0], ctx)
+            command = c.DescribeModel(**on, description=args[0])
         case "tag_model":
-            registry.tag_model(name, args[0], args[1], ctx)
+            command = c.TagModel(**on, key=args[0], value=args[1])
         case "untag_model":
-            registry.untag_model(name, args[0], ctx)
+            command = c.UntagModel(**on, key=args[0])
         case "tag_version":
-            registry.tag_version(name, args[0], args[1], args[2], ctx)
+            command = c.TagVersion(**on, version=args[0], key=args[1], value=args[2])
         case "untag_version":
-            registry.untag_version(name, args[0], args[1], ctx)
+            command = c.UntagVersion(**on, version=args[0], key=args[1])
         case "metrics":
-            registry.record_metrics(name, args[0], {"f1": args[1]}, ctx)
+            command = c.RecordMetrics(**on, version=args[0], metrics={"f1": args[1]})
         case "request":
-            registry.request_approval(name, args[0], args[1], ctx)
-        case "approve" | "reject":
-            method = registry.approve if kind == "approve" else registry.reject
-            method(name, args[0], pending(registry, name, args[0]), ctx)
+            command = c.RequestApproval(**on, version=args[0], stage=args[1])
+        case "approve":
+            request_id = pending(registry, name, args[0])
+            command = c.Approve(**on, version=args[0], request_id=request_id)
+        case "reject":
+            request_id = pending(registry, name, args[0])
+            command = c.Reject(**on, version=args[0], request_id=request_id)
         case "promote":
-            registry.promote(name, args[0], args[1], ctx)
+            command = c.Promote(**on, version=args[0], stage=args[1])
         case "archive":
-            registry.archive(name, args[0], ctx)
+            command = c.Archive(**on, version=args[0])
         case "alias":
-            registry.set_alias(name, args[1], args[0], ctx)
+            command = c.SetAlias(**on, version=args[0], alias=args[1])
         case "unalias":
-            registry.remove_alias(name, args[0], ctx)
+            command = c.RemoveAlias(**on, alias=args[0])
         case "delete_version":
-            registry.delete_version(name, args[0], ctx)
+            command = c.DeleteVersion(**on, version=args[0])
         case "lineage":
-            registry.link_lineage(name, args[0], [{"kind": "dataset", "id": args[1]}], ctx)
+            references = [LineageReference(kind="dataset", id=args[1])]
+            command = c.LinkLineage(**on, version=args[0], references=references)
+    registry.handle(command, who)
 
 
 MODEL_KEYS = (
@@ -146,10 +156,10 @@ def test_views_equal_the_fold_of_the_events(
     script: list[tuple[Any, ...]],
 ) -> None:
     name = f"prop-{uuid.uuid4().hex[:10]}"
-    registry.create_model(name, PEOPLE[0], tags={"team": "risk"})
+    registry.handle(c.RegisterModel(name=name, tags={"team": "risk"}), PEOPLE[0])
     # Three versions to start with, so most generated commands have something to act on.
     for _ in range(3):
-        registry.register_version(name, PEOPLE[0], artifact_uri="s3://m")
+        registry.handle(c.RegisterVersion(model=name, artifact_uri="s3://m"), PEOPLE[0])
     for command in script:
         # Refused commands append nothing; the views must agree with that too.
         with contextlib.suppress(DomainError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import pytest
@@ -20,23 +20,12 @@ from schemas.messages import DomainEvent
 from services.bus.broker import build_bus
 from services.bus.topics import COMMANDS, DEAD_LETTERS, EVENTS, RESULTS
 from services.intake.consumer import Intake
-from services.registry.application import Outcome, Registry
 from services.relay.envelope import envelope
 from services.relay.sink import KafkaSink
 from services.relay.translate import Outgoing
+from tests.fakes.registry import memory_registry
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-class CreatingRegistry:
-    """Stands in for the registry: every create_model succeeds at position 7."""
-
-    def __init__(self) -> None:
-        self.created: list[tuple[str, str]] = []
-
-    def create_model(self, name: str, ctx: Any, **_: Any) -> Outcome:
-        self.created.append((name, ctx.actor))
-        return Outcome({"name": name}, position=7)
 
 
 def collect(bus: Any, topic: str, into: list[tuple[bytes | None, bytes, dict[str, str]]]) -> None:
@@ -47,8 +36,8 @@ def collect(bus: Any, topic: str, into: list[tuple[bytes | None, bytes, dict[str
 
 
 def test_intake_answers_by_command_id_and_dead_letters_the_rest() -> None:
-    registry = CreatingRegistry()
-    intake = Intake(cast(Registry, registry))
+    registry = memory_registry()
+    intake = Intake(registry)
     bus = intake.attach("memory:9092")
     results: list[tuple[bytes | None, bytes, dict[str, str]]] = []
     letters: list[tuple[bytes | None, bytes, dict[str, str]]] = []
@@ -62,14 +51,15 @@ def test_intake_answers_by_command_id_and_dead_letters_the_rest() -> None:
             await broker.publish(b"{oops", COMMANDS, key=b"bad")
 
     asyncio.run(scenario())
-    assert registry.created == [("m", "ci")]
+    # The model exists, made by the message's actor, at the position the result names.
+    assert registry.get_model("m")["created_by"] == "ci"
     ((key, value, _),) = results
     assert key == b"c-1"
     assert orjson.loads(value) | {"result": None} == {
         "command_id": "c-1",
         "type": "RegisterModel",
         "status": "accepted",
-        "position": 7,
+        "position": registry.head_position(),
         "replayed": False,
         "result": None,
         "result_truncated": False,
@@ -103,7 +93,7 @@ def test_sink_publishes_cloudevents_with_key_and_headers() -> None:
 def test_a_dead_letter_the_broker_refuses_whole_is_sent_cut_and_flagged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    intake = Intake(cast(Registry, CreatingRegistry()))
+    intake = Intake(memory_registry())
     bus = intake.attach("memory:9092")
     letters: list[tuple[bytes | None, bytes, dict[str, str]]] = []
     collect(bus, DEAD_LETTERS, letters)

@@ -7,37 +7,18 @@ from typing import Any, cast
 import orjson
 import pytest
 
-from schemas import intake
-from services.intake.handler import Refused, decide, parse
-from services.registry.application import Outcome, Registry
+from schemas import commands as c
+from schemas.commands import COMMAND_CLASSES, COMMAND_TYPES
+from schemas.intake import MAX_COMMAND_BYTES, CommandResult
+from services.intake.handler import Message, Refused, decide, parse
+from services.registry.application import Caller, Outcome, Registry
 from services.registry.domain.errors import NotFound
-from services.registry.domain.values import Stage
+from tests.examples import EXAMPLES, ON_VERSION
 
-ON_VERSION = {"model": "fraud", "version": 3}
 
-# One valid message body per command type, beyond command_id and actor.
-VALID: dict[str, tuple[type[Any], dict[str, Any]]] = {
-    "RegisterModel": (intake.RegisterModelCommand, {"name": "fraud"}),
-    "RegisterVersion": (
-        intake.RegisterVersionCommand,
-        {"model": "fraud", "artifact_uri": "s3://models/fraud/3", "sha256": "ab" * 32},
-    ),
-    "RecordMetrics": (intake.RecordMetricsCommand, {**ON_VERSION, "metrics": {"auc": 0.91}}),
-    "LinkLineage": (
-        intake.LinkLineageCommand,
-        {**ON_VERSION, "references": [{"kind": "dataset", "id": "txns-2026-11"}]},
-    ),
-    "UpdateModelCard": (intake.UpdateModelCardCommand, {**ON_VERSION, "card": {"owner": "risk"}}),
-    "TagVersion": (intake.TagVersionCommand, {**ON_VERSION, "key": "team", "value": "risk"}),
-    "RequestApproval": (intake.RequestApprovalCommand, {**ON_VERSION, "stage": "production"}),
-    "Approve": (intake.ReviewCommand, {**ON_VERSION, "request_id": "r1", "reason": "lgtm"}),
-    "Reject": (intake.ReviewCommand, {**ON_VERSION, "request_id": "r1"}),
-    "Withdraw": (intake.ReviewCommand, {**ON_VERSION, "request_id": "r1"}),
-    "Promote": (intake.PromoteCommand, {**ON_VERSION, "stage": "production"}),
-    "Archive": (intake.ArchiveCommand, ON_VERSION),
-    "SetAlias": (intake.SetAliasCommand, {"model": "fraud", "alias": "champion", "version": 3}),
-    "RemoveAlias": (intake.RemoveAliasCommand, {"model": "fraud", "alias": "champion"}),
-}
+def example(kind: str) -> dict[str, Any]:
+    """The example command of type kind as message fields, beyond command_id and actor."""
+    return EXAMPLES[kind].model_dump(mode="json", exclude={"command_id"})
 
 
 def message(kind: str, **fields: Any) -> dict[str, Any]:
@@ -49,16 +30,17 @@ def raw(document: Any) -> bytes:
 
 
 def test_every_command_type_has_a_valid_example() -> None:
-    # A new command type must get an example here, or it goes untested.
-    assert sorted(VALID) == intake.COMMAND_TYPES
+    # A new command type must get an example, or it goes untested.
+    assert sorted(EXAMPLES) == COMMAND_TYPES
 
 
-@pytest.mark.parametrize("kind", intake.COMMAND_TYPES)
+@pytest.mark.parametrize("kind", COMMAND_TYPES)
 def test_a_valid_message_parses_to_its_command(kind: str) -> None:
-    cls, fields = VALID[kind]
-    command = parse(raw(message(kind, **fields)))
-    assert type(command) is cls
-    assert (command.type, command.command_id, command.actor) == (kind, "cmd-1", "alice")
+    parsed = parse(raw(message(kind, **example(kind))))
+    assert isinstance(parsed, Message)
+    assert type(parsed.command) is COMMAND_CLASSES[kind]
+    assert parsed.command == EXAMPLES[kind].model_copy(update={"command_id": "cmd-1"})
+    assert (parsed.type, parsed.command_id, parsed.caller.actor) == (kind, "cmd-1", "alice")
 
 
 def test_not_json_is_malformed() -> None:
@@ -71,17 +53,18 @@ def test_not_json_is_malformed() -> None:
 def test_more_than_a_mebibyte_is_oversized_without_being_read() -> None:
     # Padding inside an otherwise valid command: the size alone refuses it.
     body = raw(message("Promote", **ON_VERSION, stage="production", reason=""))
-    padded = body.replace(b'"reason":""', b'"reason":"' + b"x" * intake.MAX_COMMAND_BYTES + b'"')
+    padded = body.replace(b'"reason":""', b'"reason":"' + b"x" * MAX_COMMAND_BYTES + b'"')
     refused = parse(padded)
     assert isinstance(refused, Refused)
     assert refused.reason == "oversized"
     assert str(len(padded)) in refused.detail
     # At the limit itself it is still a command.
     exact = body.replace(
-        b'"reason":""', b'"reason":"' + b"x" * (intake.MAX_COMMAND_BYTES - len(body)) + b'"'
+        b'"reason":""', b'"reason":"' + b"x" * (MAX_COMMAND_BYTES - len(body)) + b'"'
     )
-    assert len(exact) == intake.MAX_COMMAND_BYTES
-    assert isinstance(parse(exact), intake.PromoteCommand)
+    assert len(exact) == MAX_COMMAND_BYTES
+    parsed = parse(exact)
+    assert isinstance(parsed, Message) and isinstance(parsed.command, c.Promote)
 
 
 def test_an_unknown_type_is_refused_naming_it() -> None:
@@ -150,19 +133,20 @@ class RegistryWithoutVersion3:
     """Stands in for the registry: knows model fraud, but not its version 3."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, int, Stage]] = []
+        self.calls: list[tuple[c.Command, Caller]] = []
 
-    def promote(self, name: str, number: int, stage: Stage, ctx: Any) -> Any:
-        self.calls.append((name, number, stage))
-        raise NotFound(f"model {name!r} has no version {number}", version=number)
+    def handle(self, command: c.Promote, caller: Caller) -> Any:
+        self.calls.append((command, caller))
+        raise NotFound(f"model {command.model!r} has no version 3", version=command.version)
 
 
 def test_a_domain_error_is_a_rejected_outcome_not_a_dead_letter() -> None:
     registry = RegistryWithoutVersion3()
     document = message("Promote", **ON_VERSION, stage="production")
     result = decide(cast(Registry, registry), raw(document))
-    assert isinstance(result, intake.CommandResult)
-    assert registry.calls == [("fraud", 3, Stage.PRODUCTION)]
+    assert isinstance(result, CommandResult)
+    promote = c.Promote(**ON_VERSION, stage="production", command_id="cmd-1")
+    assert registry.calls == [(promote, Caller("alice"))]
     # The producer gets an answer keyed by its command id, with the domain's typed reason.
     assert (result.command_id, result.type, result.status) == ("cmd-1", "Promote", "rejected")
     assert result.error is not None
@@ -172,14 +156,14 @@ def test_a_domain_error_is_a_rejected_outcome_not_a_dead_letter() -> None:
 
 
 class RegistryWithAHugeModel:
-    def create_model(self, name: str, ctx: Any, **_: Any) -> Any:
-        return Outcome({"name": name, "description": "x" * (600 * 1024)}, position=5)
+    def handle(self, command: c.RegisterModel, caller: Caller) -> Any:
+        return Outcome({"name": command.name, "description": "x" * (600 * 1024)}, position=5)
 
 
 def test_a_result_too_large_for_a_message_is_left_out_and_flagged() -> None:
     result = decide(
         cast(Registry, RegistryWithAHugeModel()), raw(message("RegisterModel", name="m"))
     )
-    assert isinstance(result, intake.CommandResult)
+    assert isinstance(result, CommandResult)
     assert (result.status, result.position) == ("accepted", 5)
     assert result.result is None and result.result_truncated is True

@@ -1,6 +1,11 @@
-"""The event recorder, extended to record each command's first outcome in the same
-transaction as its events (table registrum_commands): a repeated command id returns
-that outcome and appends nothing (idempotent retries over HTTP and Kafka).
+"""The command log: each command's first outcome, recorded atomically with its events, so
+a repeated command id returns that outcome and appends nothing (idempotent retries over
+HTTP and Kafka).
+
+Two adapters of one port (find_command, count_events, and a `command=` keyword on
+insert_events): eventsourcing's PostgreSQL recorder extended with a table
+(registrum_commands) written in the events' own transaction, and its in-memory (POPO)
+recorder extended with a dict written under the events' lock, for unit tests.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -25,7 +31,7 @@ class CommandRecord:
     position: int | None = None
 
 
-class RegistryRecorder(PostgresApplicationRecorder):
+class PostgresCommandRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(self.datastore.schema)
@@ -93,3 +99,42 @@ class RegistryRecorder(PostgresApplicationRecorder):
             )
             row = curs.fetchone()
         return int(row["n"]) if row else 0
+
+
+class MemoryCommandRecorder(POPOApplicationRecorder):
+    """The in-memory twin: commands kept in a dict, under the same lock as the events."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._commands: dict[str, CommandRecord] = {}
+
+    def _insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        command: CommandRecord | None = kwargs.get("command")
+        with self._database_lock:
+            if command is not None and command.command_id in self._commands:
+                raise IntegrityError(f"command id {command.command_id!r} already recorded")
+            ids = super()._insert_events(stored_events, **kwargs)
+            if command is not None:
+                position = max(ids) if ids else None
+                self._commands[command.command_id] = CommandRecord(
+                    command.command_id, command.fingerprint, command.result, position
+                )
+            return ids
+
+    def find_command(self, command_id: str) -> CommandRecord | None:
+        with self._database_lock:
+            return self._commands.get(command_id)
+
+    def count_events(self) -> int:
+        with self._database_lock:
+            return len(self._stored_events)
+
+
+class MemoryFactory(POPOFactory):
+    """PERSISTENCE_MODULE for an in-memory registry (eventsourcing's POPO factory does
+    not read APPLICATION_RECORDER_TOPIC)."""
+
+    def application_recorder(self) -> MemoryCommandRecorder:
+        return MemoryCommandRecorder()

@@ -1,4 +1,4 @@
-"""Writes the generated contract files: `python -m schemas.generate`.
+"""Writes the generated contract files into schemas/: `python -m services.contracts.generate`.
 
 A unit test fails when a checked-in file differs from what this produces.
 """
@@ -10,7 +10,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-HERE = Path(__file__).parent
+import schemas
+
+HERE = Path(schemas.__file__).parent
 
 
 def openapi() -> str:
@@ -20,15 +22,18 @@ def openapi() -> str:
 
 
 def message_schema(name: str) -> str:
-    from schemas.intake import INTAKE_MESSAGES
+    from schemas.intake import INTAKE_MESSAGES, command_message_schema
     from schemas.messages import MESSAGES
 
-    schema = {**MESSAGES, **INTAKE_MESSAGES}[name].json_schema()
+    if name == "command":
+        schema = command_message_schema()
+    else:
+        schema = {**MESSAGES, **INTAKE_MESSAGES}[name].json_schema()
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
 def asyncapi() -> str:
-    from schemas.asyncapi import render
+    from services.contracts.asyncapi import render
 
     return render()
 

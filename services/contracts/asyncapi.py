@@ -11,9 +11,8 @@ from typing import Any
 import yaml
 from faststream.kafka import KafkaMessage
 from faststream.specification import AsyncAPI
-from pydantic import TypeAdapter
 
-from schemas.intake import IntakeCommand
+from schemas.intake import command_message_schema
 
 _CLOUDEVENT_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -84,7 +83,7 @@ def document() -> dict[str, Any]:
         .to_specification()
         .to_jsonable()
     )
-    commands = TypeAdapter(IntakeCommand).json_schema(ref_template="#/components/schemas/{model}")
+    commands = command_message_schema(ref_template="#/components/schemas/{model}")
     schemas = spec["components"]["schemas"]
     schemas.update(commands.pop("$defs"))
     schemas["registry.commands:Message:Payload"] = commands
