@@ -32,7 +32,7 @@ from services.artifacts.port import (
 from services.artifacts.verify import CannotVerify
 from services.artifacts.verify import verify_version as check
 from services.catalogue import queries
-from services.registry.domain.values import check_sha256
+from services.registry.domain.values import check_digest
 
 router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"])
 PREFIX = router.prefix
@@ -40,12 +40,6 @@ PREFIX = router.prefix
 
 def _store(request: Request) -> ArtifactStore:
     return request.app.state.artifacts
-
-
-def _digest(sha256: str) -> str:
-    checked = check_sha256(sha256)
-    assert checked is not None  # check_sha256 only returns None for None
-    return checked
 
 
 def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
@@ -68,7 +62,7 @@ async def upload(request: Request) -> dict[str, Any]:
     caller(request)  # who uploads must be named, as for every write
     expected = request.headers.get("X-Registrum-Sha256")
     if expected is not None:
-        expected = _digest(expected)
+        expected = check_digest(expected)
     store = _store(request)
     body = request.stream().__aiter__()
     try:
@@ -84,7 +78,7 @@ async def upload(request: Request) -> dict[str, Any]:
 
 @router.get("/{sha256}")
 async def download(sha256: str, request: Request) -> StreamingResponse:
-    digest = _digest(sha256)
+    digest = check_digest(sha256)
     store = _store(request)
     try:
         size = await asyncio.to_thread(store.size, digest)
@@ -103,7 +97,7 @@ async def download(sha256: str, request: Request) -> StreamingResponse:
 async def presigned(
     sha256: str, request: Request, expires: int = Query(3600, ge=60, le=7 * 24 * 3600)
 ) -> dict[str, Any]:
-    digest = _digest(sha256)
+    digest = check_digest(sha256)
     store = _store(request)
     if not await asyncio.to_thread(store.exists, digest):
         raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest)
@@ -120,7 +114,7 @@ async def presigned(
 
 @router.post("/{sha256}/verify")
 async def verify(sha256: str, request: Request) -> dict[str, Any]:
-    digest = _digest(sha256)
+    digest = check_digest(sha256)
     try:
         actual = await asyncio.to_thread(rehash, _store(request), digest)
     except ArtifactNotFound:

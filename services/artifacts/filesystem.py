@@ -14,6 +14,7 @@ from services.artifacts.port import (
     CHUNK,
     ArtifactNotFound,
     DigestMismatch,
+    ReferenceUnreadable,
     StoredObject,
     file_chunks,
 )
@@ -76,3 +77,7 @@ class FilesystemStore:
 
     def presigned_url(self, sha256: str, expires: timedelta) -> str | None:
         return None  # a local folder has no URL of its own; the API streams it instead
+
+    def read_reference(self, uri: str) -> Iterator[bytes]:
+        """A local folder reaches no references: only its own objects."""
+        raise ReferenceUnreadable(f"{uri}: a local artefact folder cannot read references")

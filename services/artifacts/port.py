@@ -25,6 +25,11 @@ class ArtifactNotFound(ArtifactError):
     """No object with that digest is stored."""
 
 
+class ReferenceUnreadable(ArtifactError):
+    """The store cannot read an object registered by reference (another scheme, another
+    endpoint, a missing key, no access)."""
+
+
 class DigestMismatch(ArtifactError):
     """The bytes do not hash to the digest they were declared or stored under."""
 
@@ -60,6 +65,12 @@ class ArtifactStore(Protocol):
 
     def presigned_url(self, sha256: str, expires: timedelta) -> str | None:
         """A URL a deployer can GET without credentials, or None if the store has none."""
+        ...
+
+    def read_reference(self, uri: str) -> Iterator[bytes]:
+        """The bytes at uri, for a version registered by reference with a declared digest
+        (e.g. s3://bucket/key on this store's endpoint); ReferenceUnreadable when this
+        store cannot reach it."""
         ...
 
 

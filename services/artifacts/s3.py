@@ -11,8 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
+from urllib.parse import urlparse
 
+import urllib3
 from minio import Minio
 from minio.commonconfig import CopySource
 from minio.error import S3Error
@@ -22,6 +24,7 @@ from services.artifacts.port import (
     ArtifactNotFound,
     DigestMismatch,
     HashingReader,
+    ReferenceUnreadable,
     StoredObject,
 )
 
@@ -95,3 +98,24 @@ class S3Store:
 
     def presigned_url(self, sha256: str, expires: timedelta) -> str | None:
         return self.client.presigned_get_object(self.bucket, self.key(sha256), expires=expires)
+
+    def read_reference(self, uri: str) -> Iterator[bytes]:
+        """Any bucket on this store's endpoint that its credentials may read."""
+        parsed = urlparse(uri)
+        if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+            raise ReferenceUnreadable(f"{uri}: not an s3://bucket/key reference")
+        try:
+            response = self.client.get_object(parsed.netloc, parsed.path.lstrip("/"))
+        except (S3Error, OSError, ValueError) as exc:  # no such key or bucket, no access
+            raise ReferenceUnreadable(f"{uri}: {exc}") from None
+        return _streamed(response)
+
+
+def _streamed(response: Any) -> Iterator[bytes]:
+    try:
+        yield from response.stream(CHUNK)
+    except (OSError, urllib3.exceptions.HTTPError) as exc:  # the connection broke mid-way
+        raise ReferenceUnreadable(str(exc)) from None
+    finally:
+        response.close()
+        response.release_conn()

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from urllib.parse import urlparse
 
-from services.artifacts.port import ArtifactNotFound, ArtifactStore, rehash
-from services.artifacts.s3 import S3Store
+from services.artifacts.port import ArtifactNotFound, ArtifactStore, ReferenceUnreadable, rehash
 
 
 class CannotVerify(Exception):
@@ -41,24 +39,17 @@ def _verify_reference(version: dict[str, Any], store: ArtifactStore | None) -> d
     uri, declared = version["artifact_uri"], version.get("sha256")
     if not declared:
         raise CannotVerify(f"{uri} was registered without a digest; nothing to check against")
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not isinstance(store, S3Store):
-        raise CannotVerify(
-            f"{uri}: only s3:// references on the registry's own S3 endpoint can be verified"
-        )
-    bucket, key = parsed.netloc, parsed.path.lstrip("/")
+    if store is None:
+        raise CannotVerify("this registry has no artefact store")
     digest, size = hashlib.sha256(), 0
     try:
-        response = store.client.get_object(bucket, key)
-    except Exception as exc:  # S3Error, connection errors: all mean "could not read"
-        raise CannotVerify(f"{uri}: {exc}") from None
-    try:
-        for chunk in response.stream(1024 * 1024):
+        for chunk in store.read_reference(uri):
             digest.update(chunk)
             size += len(chunk)
-    finally:
-        response.close()
-        response.release_conn()
+    except ReferenceUnreadable as exc:
+        raise CannotVerify(
+            f"{exc} (only s3:// references on the registry's own S3 endpoint can be verified)"
+        ) from None
     actual = digest.hexdigest()
     return {
         "ok": actual == declared and version.get("size") in (None, size),

@@ -1,4 +1,5 @@
-"""Plain-dict views of aggregates: what the API returns and the listing index stores."""
+"""Plain-dict views of aggregates: what a command answers (the REST response, the Kafka
+command result). Reads are answered from the views (services/catalogue), not from these."""
 
 from __future__ import annotations
 

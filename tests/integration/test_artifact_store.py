@@ -17,6 +17,7 @@ from services.artifacts.port import (
     ArtifactNotFound,
     ArtifactStore,
     DigestMismatch,
+    ReferenceUnreadable,
     rehash,
     verified,
 )
@@ -127,3 +128,24 @@ def test_presigned_urls_serve_the_bytes_without_credentials(store: ArtifactStore
     assert url is not None
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.read() == b"deploy me"
+
+
+def test_a_reference_the_store_cannot_reach_is_unreadable_not_an_error(
+    store: ArtifactStore, unique: str
+) -> None:
+    # Other schemes, and keys that are not there, are "cannot read", whatever the store.
+    for uri in ("https://example.invalid/model.bin", f"s3://nowhere-{unique}/model.bin"):
+        with pytest.raises(ReferenceUnreadable):
+            b"".join(store.read_reference(uri))
+
+
+def test_s3_reads_a_reference_on_its_own_endpoint(s3: S3Endpoint, unique: str) -> None:
+    import io
+
+    store = S3Store(s3_client(s3), f"registrum-test-{unique}")
+    data = b"weights kept elsewhere"
+    store.client.put_object(store.bucket, "external/model.bin", io.BytesIO(data), len(data))
+    uri = f"s3://{store.bucket}/external/model.bin"
+    assert b"".join(store.read_reference(uri)) == data
+    with pytest.raises(ReferenceUnreadable):
+        b"".join(store.read_reference(f"s3://{store.bucket}/external/absent.bin"))

@@ -205,8 +205,12 @@ def check_metrics(metrics: Any) -> dict[str, float]:
 
 
 def check_sha256(value: Any) -> str | None:
-    if value is None:
-        return None
+    """An optional digest: None stays None."""
+    return None if value is None else check_digest(value)
+
+
+def check_digest(value: Any) -> str:
+    """A required digest: 64 lowercase hex digits."""
     if not isinstance(value, str) or not SHA256.match(value):
         raise InvalidInput("sha256 must be 64 lowercase hex digits", field="sha256")
     return value
