@@ -1,106 +1,154 @@
 """The fields of each command beyond what it acts on: the REST request bodies.
 
 A REST route takes the model and version from its path and the rest from one of these
-bodies; the command (schemas/commands.py) is the body plus that address. Values are
-checked again by the domain (services/registry/domain/values.py); these models fix the
-shape, so a typo'd field is refused instead of silently dropped.
+bodies; the command (schemas/commands.py) is the body plus that address. The value rules
+(schemas/rules.py) are those the domain enforces, so the contract says what will be
+accepted; validation is strict (no "1" for 1, no 1 for true), and unknown fields are
+refused instead of silently dropped.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pydantic import BaseModel, ConfigDict, Field
+from schemas import rules as r
+from schemas.rules import MAX_COMMAND_ID, MAX_INT
 
-MAX_COMMAND_ID = 200
-MAX_INT = 2**31 - 1  # PostgreSQL's integer: version numbers and approvals fit in it
+__all__ = ["MAX_COMMAND_ID", "MAX_INT"]
 
 
-class Body(BaseModel):
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Body(Strict):
     """What every command carries: its id (for safe retries) and why."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    command_id: str | None = Field(
+    command_id: r.CommandId | None = Field(
         None,
-        min_length=1,
-        max_length=MAX_COMMAND_ID,
         description="Client-chosen id; repeating it returns the first outcome and records "
         "nothing new.",
     )
-    reason: str | None = Field(None, description="Why: recorded on the event.")
+    reason: r.Reason | None = Field(None, description="Why: recorded on the event.")
 
 
 class RegisterModelBody(Body):
-    name: str = Field(description="Unique; 1-256 characters without '/', '@' or controls")
-    description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
+    name: r.ModelName
+    description: r.Text = ""
+    tags: r.Tags = Field(default_factory=dict)
     allow_multiple_production: bool = False
 
 
 class DescribeBody(Body):
-    description: str
+    description: r.Text
 
 
 class RenameModelBody(Body):
-    new_name: str
+    new_name: r.ModelName
 
 
 class TagBody(Body):
-    value: str
+    value: r.TagValue
 
 
-class LineageReference(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class LineageReference(Strict):
+    kind: r.LineageKind = Field(
+        description="dataset, feature, code, run, model_version or deployment"
+    )
+    id: str = Field(
+        min_length=1,
+        max_length=r.MAX_URI,
+        pattern=r.NO_NUL,
+        description="For model_version: NAME/NUMBER, NAME@ALIAS or the version's id",
+    )
+    relation: str = Field(
+        "input", max_length=r.MAX_RELATION, pattern=r.NO_NUL, description="'' means input"
+    )
 
-    kind: str = Field(description="dataset, feature, code, run, model_version or deployment")
-    id: str
-    relation: str = "input"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "model_version"}}},
+            "then": {"properties": {"id": {"pattern": r.VERSION_REFERENCE}}},
+        }
+    )
+
+    @model_validator(mode="after")
+    def _parent_reference(self) -> LineageReference:
+        import re
+
+        if self.kind == "model_version" and not re.fullmatch(r.VERSION_REFERENCE, self.id):
+            raise ValueError("a parent version is NAME/NUMBER, NAME@ALIAS or a version id")
+        return self
 
 
-class ManifestEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: str = Field(description="Relative path inside the version, '/'-separated")
-    sha256: str
-    size: int
+class ManifestEntry(Strict):
+    path: str = Field(
+        min_length=1,
+        max_length=r.MAX_PATH,
+        pattern=r.FILE_PATH,
+        description="Relative path inside the version, '/'-separated",
+    )
+    sha256: r.Sha256
+    size: r.Size
 
 
 class RegisterVersionBody(Body):
     artifact_uri: str = Field(
-        "", description="Where the artefact is; may be left out when files are uploaded"
+        "",
+        max_length=r.MAX_URI,
+        pattern=r.URI_OR_EMPTY,
+        description="Where the artefact is; may be left out when files are uploaded",
     )
     manifest: list[ManifestEntry] = Field(
-        default_factory=list, description="Files uploaded to /api/v1/artifacts"
+        default_factory=list,
+        max_length=r.MAX_FILES,
+        description="Files uploaded to /api/v1/artifacts; paths unique",
     )
-    sha256: str | None = None
-    size: int | None = None
-    format: str | None = None
-    flavor: str | None = None
-    run_id: str | None = None
-    dataset_version: str | None = None
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    metrics: dict[str, float] = Field(default_factory=dict)
-    lineage: list[LineageReference] = Field(default_factory=list)
-    tags: dict[str, str] = Field(default_factory=dict)
-    description: str = ""
+    sha256: r.Sha256 | None = None
+    size: r.Size | None = None
+    format: r.ShortText | None = None
+    flavor: r.ShortText | None = None
+    run_id: r.ShortText | None = None
+    dataset_version: r.ShortText | None = None
+    hyperparameters: r.JsonObject = Field(default_factory=dict)
+    metrics: r.Metrics = Field(default_factory=dict)
+    lineage: list[LineageReference] = Field(default_factory=list, max_length=r.MAX_LINEAGE)
+    tags: r.Tags = Field(default_factory=dict)
+    description: r.Text = ""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["artifact_uri"], "properties": {"artifact_uri": {"minLength": 1}}},
+                {"required": ["manifest"], "properties": {"manifest": {"minItems": 1}}},
+            ]
+        }
+    )
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> RegisterVersionBody:
+        if not self.artifact_uri and not self.manifest:
+            raise ValueError("give an artifact_uri, or the manifest of uploaded files")
+        return self
 
 
 class RecordMetricsBody(Body):
-    metrics: dict[str, float]
+    metrics: r.Metrics
 
 
 class LinkLineageBody(Body):
-    references: list[LineageReference]
+    references: list[LineageReference] = Field(max_length=r.MAX_LINEAGE)
 
 
 class UpdateModelCardBody(Body):
-    card: dict[str, Any]
+    card: r.JsonObject
 
 
 class RequestApprovalBody(Body):
-    stage: str = Field(description="staging or production")
-    required_approvals: int | None = Field(None, ge=1, le=10)
+    stage: r.PromotableStage
+    required_approvals: int | None = Field(
+        None, ge=1, le=10, description="More than the registry's minimum, if wanted"
+    )
 
 
 class ReviewBody(Body):
@@ -108,7 +156,7 @@ class ReviewBody(Body):
 
 
 class PromoteBody(Body):
-    stage: str = Field(description="staging or production")
+    stage: r.PromotableStage
 
 
 class ArchiveBody(Body):
@@ -116,4 +164,4 @@ class ArchiveBody(Body):
 
 
 class SetAliasBody(Body):
-    version: int = Field(ge=1, le=MAX_INT, description="The version the alias points at")
+    version: r.Number = Field(description="The version the alias points at")

@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from schemas import bodies as b
+from schemas import rules as r
 
 ResultKind = Literal["model", "version"]
 
@@ -42,11 +43,14 @@ class Command(b.Body):
 
 
 class OnModel(Command):
-    model: str = Field(description="The registered model's name")
+    model: r.ModelName = Field(description="The registered model's name")
 
 
 class OnVersion(OnModel):
-    version: int = Field(ge=1, le=b.MAX_INT, description="The version's number")
+    version: r.Number = Field(description="The version's number")
+
+
+RequestId = Annotated[str, Field(min_length=1, max_length=200, description="From the request")]
 
 
 # -- models ----------------------------------------------------------------------------
@@ -74,13 +78,13 @@ class DescribeModel(b.DescribeBody, OnModel):
 class TagModel(b.TagBody, OnModel):
     type: Literal["TagModel"] = "TagModel"
     answers: ClassVar[ResultKind] = "model"
-    key: str
+    key: r.Key
 
 
 class UntagModel(OnModel):
     type: Literal["UntagModel"] = "UntagModel"
     answers: ClassVar[ResultKind] = "model"
-    key: str
+    key: r.Key
 
 
 class DeleteModel(OnModel):
@@ -103,12 +107,12 @@ class DescribeVersion(b.DescribeBody, OnVersion):
 
 class TagVersion(b.TagBody, OnVersion):
     type: Literal["TagVersion"] = "TagVersion"
-    key: str
+    key: r.Key
 
 
 class UntagVersion(OnVersion):
     type: Literal["UntagVersion"] = "UntagVersion"
-    key: str
+    key: r.Key
 
 
 class RecordMetrics(b.RecordMetricsBody, OnVersion):
@@ -138,19 +142,19 @@ class Approve(b.ReviewBody, OnVersion):
     """Signs off an approval request; `reason` is the reviewer's comment."""
 
     type: Literal["Approve"] = "Approve"
-    request_id: str
+    request_id: RequestId
 
 
 class Reject(b.ReviewBody, OnVersion):
     type: Literal["Reject"] = "Reject"
-    request_id: str
+    request_id: RequestId
 
 
 class Withdraw(b.ReviewBody, OnVersion):
     """The requester takes an approval request back."""
 
     type: Literal["Withdraw"] = "Withdraw"
-    request_id: str
+    request_id: RequestId
 
 
 class Promote(b.PromoteBody, OnVersion):
@@ -163,13 +167,13 @@ class Archive(b.ArchiveBody, OnVersion):
 
 class SetAlias(b.SetAliasBody, OnModel):
     type: Literal["SetAlias"] = "SetAlias"
-    alias: str
+    alias: r.Alias
 
 
 class RemoveAlias(OnModel):
     type: Literal["RemoveAlias"] = "RemoveAlias"
     answers: ClassVar[ResultKind] = "model"
-    alias: str
+    alias: r.Alias
 
 
 AnyCommand = Annotated[

@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import anyio.from_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 
-from services.api.dispatch import caller
+from schemas.rules import SHA256
+from services.api.dispatch import ACTOR, caller
 from services.api.errors import ApiError
+from services.api.params import READ_ERRORS, Digest, ModelName, VersionNumber, digits, errors
 from services.api.reads import views
 from services.artifacts.port import (
     ArtifactNotFound,
@@ -34,8 +37,26 @@ from services.artifacts.verify import verify_version as check
 from services.catalogue import queries
 from services.registry.domain.values import check_digest
 
-router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"])
+router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"], responses=errors(404, 422))
 PREFIX = router.prefix
+
+
+_BYTES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        "description": "The bytes, re-hashed as they stream: altered bytes end it early",
+    }
+}
+_BYTES_OR_URL: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+        "description": "The file's bytes, or with url=true a presigned URL (JSON)",
+    },
+    **errors(409),
+}
 
 
 def _store(request: Request) -> ArtifactStore:
@@ -57,12 +78,31 @@ def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
             yield chunk
 
 
-@router.post("", status_code=201)
-async def upload(request: Request) -> dict[str, Any]:
+@router.post(
+    "",
+    status_code=201,
+    dependencies=[ACTOR],
+    responses=errors(401),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            "description": "The bytes, streamed; any size (no JSON body limit applies)",
+        }
+    },
+)
+async def upload(
+    request: Request,
+    expected: Annotated[
+        str | None,
+        Header(
+            alias="X-Registrum-Sha256",
+            pattern=SHA256,
+            description="The digest the bytes must have; refused (422) if they do not",
+        ),
+    ] = None,
+) -> dict[str, Any]:
     caller(request)  # who uploads must be named, as for every write
-    expected = request.headers.get("X-Registrum-Sha256")
-    if expected is not None:
-        expected = check_digest(expected)
     store = _store(request)
     body = request.stream().__aiter__()
     try:
@@ -76,8 +116,8 @@ async def upload(request: Request) -> dict[str, Any]:
     return {"sha256": stored.sha256, "size": stored.size, "created": stored.created}
 
 
-@router.get("/{sha256}")
-async def download(sha256: str, request: Request) -> StreamingResponse:
+@router.get("/{sha256}", response_class=StreamingResponse, responses=_BYTES)
+async def download(sha256: Digest, request: Request) -> StreamingResponse:
     digest = check_digest(sha256)
     store = _store(request)
     try:
@@ -93,9 +133,11 @@ async def download(sha256: str, request: Request) -> StreamingResponse:
     )
 
 
-@router.get("/{sha256}/url")
+@router.get("/{sha256}/url", responses=errors(409))
 async def presigned(
-    sha256: str, request: Request, expires: int = Query(3600, ge=60, le=7 * 24 * 3600)
+    sha256: Digest,
+    request: Request,
+    expires: Annotated[int, BeforeValidator(digits)] = Query(3600, ge=60, le=7 * 24 * 3600),
 ) -> dict[str, Any]:
     digest = check_digest(sha256)
     store = _store(request)
@@ -113,7 +155,7 @@ async def presigned(
 
 
 @router.post("/{sha256}/verify")
-async def verify(sha256: str, request: Request) -> dict[str, Any]:
+async def verify(sha256: Digest, request: Request) -> dict[str, Any]:
     digest = check_digest(sha256)
     try:
         actual = await asyncio.to_thread(rehash, _store(request), digest)
@@ -122,12 +164,14 @@ async def verify(sha256: str, request: Request) -> dict[str, Any]:
     return {"sha256": digest, "ok": actual == digest, "actual": actual}
 
 
-versions_router = APIRouter(prefix="/api/v1/models/{name}/versions/{number}", tags=["artifacts"])
+versions_router = APIRouter(
+    prefix="/api/v1/models/{name}/versions/{number}", tags=["artifacts"], responses=READ_ERRORS
+)
 
 
-@versions_router.get("/files/{path:path}")
+@versions_router.get("/files/{path:path}", responses=_BYTES_OR_URL)
 async def version_file(
-    name: str, number: int, path: str, request: Request, url: bool = False
+    name: ModelName, number: VersionNumber, path: str, request: Request, url: bool = False
 ) -> Any:
     """One file of a version, streamed and verified; ?url=true answers a presigned URL instead
     (S3 stores)."""
@@ -147,8 +191,10 @@ async def version_file(
     return await download(entry["sha256"], request)
 
 
-@versions_router.post("/verify")
-async def verify_version(name: str, number: int, request: Request) -> dict[str, Any]:
+@versions_router.post("/verify", responses=errors(409))
+async def verify_version(
+    name: ModelName, number: VersionNumber, request: Request
+) -> dict[str, Any]:
     """Re-hash the version's stored files, or its s3:// reference, against its digests."""
     async with views(request, None, 5.0) as (conn, s):  # honours X-Registrum-Min-Position
         version = await queries.get_version(conn, s, name, number)

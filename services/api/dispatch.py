@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request, Response, Security
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 
 from schemas.commands import Command
@@ -15,6 +16,17 @@ from services.registry.application import Caller, Outcome, Registry
 ACTOR_HEADER = "X-Registrum-Actor"
 COMMAND_HEADER = "X-Registrum-Command-Id"
 POSITION_HEADER = "X-Registrum-Position"
+
+
+# Declares in OpenAPI that commands name who acts; `caller` reads and checks it.
+ACTOR = Security(
+    APIKeyHeader(
+        name=ACTOR_HEADER,
+        scheme_name="actor",
+        description="Who acts: recorded on every event the command appends",
+        auto_error=False,
+    )
+)
 
 
 def registry(request: Request) -> Registry:

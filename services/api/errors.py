@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from services.registry.domain.errors import (
     Conflict,
@@ -63,6 +64,20 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette's own Allow names only the
+    methods of the first route whose path matched)."""
+    routes: list[BaseRoute] = request.app.routes
+    return [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
@@ -78,14 +93,25 @@ def install(app: FastAPI) -> None:
         malformed = any(d["type"] == "json_invalid" for d in details)
         code = "malformed_json" if malformed else "invalid_input"
         message = "the body is not valid JSON" if malformed else "the request is invalid"
-        return JSONResponse(error_body(code, message, {"errors": details}), 422)
+        body: dict[str, Any] = {"errors": details}
+        where = [d["loc"] for d in details if len(d["loc"]) > 1]
+        if where and where[0][0] in ("query", "path", "header"):
+            # Names the parameter, as the search's own refusals do.
+            body["parameter"] = where[0][1]
+            message = f"{where[0][0]} parameter {where[0][1]}: {details[0]['msg']}"
+        return JSONResponse(error_body(code, message, body), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
-            exc.status_code, "http_error"
-        )
-        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's only 400: a body it could not parse at all (nested too deep, ...).
+            body = error_body("malformed_json", "the body could not be read as JSON")
+            return JSONResponse(body, 422)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

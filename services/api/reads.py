@@ -11,19 +11,23 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BeforeValidator
 
+from schemas.rules import MAX_BIGINT, MAX_URI, NO_NUL, LineageKind, StageName
 from services.api.errors import ApiError
+from services.api.params import READ_ERRORS, AliasName, ModelName, VersionNumber, digits
 from services.catalogue import queries
+from services.catalogue.filters import MAX_FILTER
 from services.catalogue.queries import Schemas
-from services.catalogue.search import search_models, search_versions
-from services.registry.domain.errors import InvalidInput
-from services.registry.domain.values import check_alias, is_number, parse_stage
+from services.catalogue.search import MAX_PAGE, search_models, search_versions
+from services.registry.domain.errors import Conflict, InvalidInput
+from services.registry.domain.values import is_number
 
-router = APIRouter(prefix="/api/v1", tags=["reads"])
+router = APIRouter(prefix="/api/v1", tags=["reads"], responses=READ_ERRORS)
 
 
 def fast(payload: Any) -> Response:
@@ -34,6 +38,9 @@ def fast(payload: Any) -> Response:
 
 MIN_POSITION_HEADER = "X-Registrum-Min-Position"
 MAX_WAIT = 30.0
+POSITION = "^(?:head|[0-9]{1,18})$"
+# Integers in a query are plain digits (pydantic alone would take " 3", "+3", "3.0").
+Count = Annotated[int, BeforeValidator(digits)]
 
 
 @asynccontextmanager
@@ -51,15 +58,13 @@ async def views(
         elif is_number(wanted):
             position = int(wanted)
             if position > head:
-                raise InvalidInput(
+                raise Conflict(
                     f"position {position} is not in the log (head {head})",
                     field="min_position",
                     head=head,
                 )
         else:
             raise InvalidInput("min_position is a number or 'head'", field="min_position")
-        if not 0 <= wait <= MAX_WAIT:
-            raise InvalidInput(f"wait is between 0 and {MAX_WAIT} seconds", field="wait")
         try:
             schemas = await queries.wait_for(conn, position, wait)
         except queries.ViewsLagging as lag:
@@ -69,16 +74,29 @@ async def views(
         yield conn, schemas
 
 
-def _as_of(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput("as_of is an ISO 8601 time", field="as_of") from None
+def _aware(moment: datetime) -> datetime:
+    """A time without a zone is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-MinPosition = Query(None, description="Wait until the views reach this position, or 'head'.")
-Wait = Query(5.0, description="How long to wait for min_position, in seconds.")
+MinPosition = Query(
+    None,
+    pattern=POSITION,
+    description="Wait until the views reach this log position (or 'head'); also the "
+    "X-Registrum-Min-Position header. A position beyond the log's head is 409.",
+)
+Wait = Query(
+    5.0,
+    ge=0,
+    le=MAX_WAIT,
+    allow_inf_nan=False,
+    description="How long to wait for min_position, in seconds",
+)
+AsOf = Query(None, description="A moment, RFC 3339 (e.g. 2026-11-01T12:00:00Z)")
+
+
+Direction = Literal["upstream", "downstream"]
+Depth = Query(3, ge=1, le=20, description="How many edges to follow")
 
 
 class Page:
@@ -86,10 +104,19 @@ class Page:
 
     def __init__(
         self,
-        filter: str | None = Query(None, description="e.g. metrics.auc >= 0.9 AND tags.team = 'x'"),
-        order_by: str | None = Query(None, description="e.g. metrics.auc DESC"),
-        page_token: str | None = None,
-        limit: int = 100,
+        filter: str | None = Query(
+            None,
+            max_length=MAX_FILTER,
+            description="e.g. metrics.auc >= 0.9 AND tags.team = 'x' (a language: a filter "
+            "that does not parse is 422 invalid_filter, naming where)",
+        ),
+        order_by: str | None = Query(
+            None, max_length=MAX_FILTER, description="e.g. metrics.auc DESC"
+        ),
+        page_token: str | None = Query(
+            None, max_length=MAX_FILTER, description="next_page_token of the previous page"
+        ),
+        limit: Count = Query(100, ge=1, le=MAX_PAGE),
     ) -> None:
         self.search: dict[str, Any] = {
             "filter_text": filter,
@@ -123,7 +150,7 @@ async def search_all_versions(
 
 @router.get("/models/{name}")
 async def get_model(
-    name: str, request: Request, min_position: str | None = MinPosition, wait: float = Wait
+    name: ModelName, request: Request, min_position: str | None = MinPosition, wait: float = Wait
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
         return fast({"model": await queries.get_model(conn, s, name)})
@@ -131,25 +158,24 @@ async def get_model(
 
 @router.get("/models/{name}/versions")
 async def list_versions(
-    name: str,
+    name: ModelName,
     request: Request,
-    stage: str | None = None,
+    stage: StageName | None = None,
     page: Page = Depends(),
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
-    wanted = parse_stage(stage).value if stage else None
     async with views(request, min_position, wait) as (conn, s):
         await queries.model_id(conn, s, name)
         return fast(
-            await search_versions(conn, s.catalogue, model=name, stage=wanted, **page.search)
+            await search_versions(conn, s.catalogue, model=name, stage=stage, **page.search)
         )
 
 
 @router.get("/models/{name}/versions/{number}")
 async def get_version(
-    name: str,
-    number: int,
+    name: ModelName,
+    number: VersionNumber,
     request: Request,
     min_position: str | None = MinPosition,
     wait: float = Wait,
@@ -160,42 +186,40 @@ async def get_version(
 
 @router.get("/models/{name}/aliases/{alias}")
 async def resolve_alias(
-    name: str,
-    alias: str,
+    name: ModelName,
+    alias: AliasName,
     request: Request,
-    as_of: str | None = Query(None, description="ISO 8601 time"),
+    as_of: datetime | None = AsOf,
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
-    check_alias(alias)
     async with views(request, min_position, wait) as (conn, s):
         if as_of:
-            return fast(await queries.alias_as_of(conn, s, name, alias, _as_of(as_of)))
+            return fast(await queries.alias_as_of(conn, s, name, alias, _aware(as_of)))
         return fast({"version": await queries.resolve_alias(conn, s, name, alias)})
 
 
 @router.get("/models/{name}/stages/{stage}")
 async def stage_holders(
-    name: str,
-    stage: str,
+    name: ModelName,
+    stage: StageName,
     request: Request,
-    as_of: str | None = Query(None, description="ISO 8601 time; now if unset"),
+    as_of: datetime | None = AsOf,
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
     """Which version(s) held stage at as_of, who promoted them and who approved."""
-    wanted = parse_stage(stage)
-    moment = _as_of(as_of) if as_of else datetime.now(UTC)
+    moment = _aware(as_of) if as_of else datetime.now(UTC)
     async with views(request, min_position, wait) as (conn, s):
-        return fast(await queries.stage_as_of(conn, s, name, wanted.value, moment))
+        return fast(await queries.stage_as_of(conn, s, name, stage, moment))
 
 
 @router.get("/models/{name}/timeline")
 async def timeline(
-    name: str,
+    name: ModelName,
     request: Request,
-    limit: int = Query(100, ge=1, le=1000),
-    page_token: int | None = Query(None, ge=1),
+    limit: Count = Query(100, ge=1, le=1000),
+    page_token: Count | None = Query(None, ge=1, le=MAX_BIGINT),
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
@@ -205,11 +229,11 @@ async def timeline(
 
 @router.get("/models/{name}/versions/{number}/lineage")
 async def version_lineage(
-    name: str,
-    number: int,
+    name: ModelName,
+    number: VersionNumber,
     request: Request,
-    direction: str = "upstream",
-    depth: int = 3,
+    direction: Direction = "upstream",
+    depth: Count = Depth,
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
@@ -223,10 +247,10 @@ async def version_lineage(
 @router.get("/lineage")
 async def lineage(
     request: Request,
-    kind: str,
-    id: str,
-    direction: str = "downstream",
-    depth: int = 3,
+    kind: LineageKind,
+    id: str = Query(min_length=1, max_length=MAX_URI, pattern=NO_NUL),
+    direction: Direction = "downstream",
+    depth: Count = Depth,
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:

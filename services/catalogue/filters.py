@@ -18,6 +18,7 @@ from services.registry.domain.errors import InvalidInput
 from services.registry.domain.values import Stage
 
 MAX_FILTER = 4096
+MAX_DEPTH = 32  # nested parentheses; deeper would exhaust the parser's recursion
 _TOKEN = re.compile(
     r"""\s*(?:
       (?P<string>'(?:[^']|'')*'|"(?:[^"]|"")*")
@@ -115,6 +116,7 @@ class Scope:
 class _Parser:
     def __init__(self, tokens: list[Token], scope: Scope, params: list[Any], what: str):
         self.tokens, self.scope, self.params, self.what, self.i = tokens, scope, params, what, 0
+        self.depth = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -154,7 +156,16 @@ class _Parser:
     def factor(self) -> str:
         token = self.take()
         if token.kind == "paren" and token.text == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise FilterError(
+                    f"{self.what}: parentheses nest deeper than {MAX_DEPTH} at {token.at + 1}",
+                    parameter=self.what,
+                    position=token.at + 1,
+                    depth=MAX_DEPTH,
+                )
             inner = self.expression()
+            self.depth -= 1
             close = self.take()
             if close.text != ")":
                 raise self.fail(close, "')'")

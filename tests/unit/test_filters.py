@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.catalogue.filters import FilterError, compile_search
+from services.catalogue.filters import MAX_DEPTH, FilterError, compile_search
 from services.catalogue.search import decode_token, encode_token, model_scope, version_scope
 
 SCOPE = version_scope('"cat"')
@@ -87,3 +87,15 @@ def test_page_tokens_belong_to_one_search() -> None:
         decode_token(token, "other search")
     with pytest.raises(FilterError):
         decode_token("not-a-token!", "abc")
+
+
+def test_nesting_is_bounded_and_the_refusal_names_the_depth() -> None:
+    # 32 levels parse; one more is refused with the limit, however long the filter runs.
+    fine = "(" * MAX_DEPTH + "name = 'x'" + ")" * MAX_DEPTH
+    assert compile_search(SCOPE, fine, None).params == ["x"]
+    for levels in (MAX_DEPTH + 1, 2000):
+        text = "(" * levels + "name = 'x'" + ")" * levels
+        with pytest.raises(FilterError) as info:
+            compile_search(SCOPE, text, None)
+        assert info.value.details["depth"] == MAX_DEPTH
+        assert info.value.details["position"] == MAX_DEPTH + 1

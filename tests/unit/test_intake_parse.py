@@ -52,19 +52,20 @@ def test_not_json_is_malformed() -> None:
 
 def test_more_than_a_mebibyte_is_oversized_without_being_read() -> None:
     # Padding inside an otherwise valid command: the size alone refuses it.
-    body = raw(message("Promote", **ON_VERSION, stage="production", reason=""))
-    padded = body.replace(b'"reason":""', b'"reason":"' + b"x" * MAX_COMMAND_BYTES + b'"')
+    # (A model card's text has no limit of its own in the message schema.)
+    body = raw(message("UpdateModelCard", **ON_VERSION, card={"notes": ""}))
+    padded = body.replace(b'"notes":""', b'"notes":"' + b"x" * MAX_COMMAND_BYTES + b'"')
     refused = parse(padded)
     assert isinstance(refused, Refused)
     assert refused.reason == "oversized"
     assert str(len(padded)) in refused.detail
     # At the limit itself it is still a command.
     exact = body.replace(
-        b'"reason":""', b'"reason":"' + b"x" * (MAX_COMMAND_BYTES - len(body)) + b'"'
+        b'"notes":""', b'"notes":"' + b"x" * (MAX_COMMAND_BYTES - len(body)) + b'"'
     )
     assert len(exact) == MAX_COMMAND_BYTES
     parsed = parse(exact)
-    assert isinstance(parsed, Message) and isinstance(parsed.command, c.Promote)
+    assert isinstance(parsed, Message) and isinstance(parsed.command, c.UpdateModelCard)
 
 
 def test_an_unknown_type_is_refused_naming_it() -> None:

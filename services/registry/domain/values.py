@@ -84,12 +84,12 @@ def check_name(value: Any, field: str = "name") -> str:
 
 
 def check_alias(value: Any) -> str:
-    if not isinstance(value, str) or not ALIAS.match(value):
+    if not isinstance(value, str) or not ALIAS.fullmatch(value):
         raise InvalidInput(
             "an alias is a letter followed by up to 63 letters, digits, '_' or '-'",
             field="alias",
         )
-    if RESERVED_ALIAS.match(value):
+    if RESERVED_ALIAS.fullmatch(value):
         raise InvalidInput(f"alias {value!r} is reserved", field="alias")
     return value
 
@@ -211,7 +211,7 @@ def check_sha256(value: Any) -> str | None:
 
 def check_digest(value: Any) -> str:
     """A required digest: 64 lowercase hex digits."""
-    if not isinstance(value, str) or not SHA256.match(value):
+    if not isinstance(value, str) or not SHA256.fullmatch(value):
         raise InvalidInput("sha256 must be 64 lowercase hex digits", field="sha256")
     return value
 

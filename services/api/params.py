@@ -1,0 +1,91 @@
+"""What the routes take from paths, queries and headers, with the contract's value rules
+(schemas/rules.py), and the error statuses each kind of route declares. FastAPI checks
+these before a route runs (422) and puts them in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import AfterValidator, BeforeValidator, Strict
+
+from schemas import rules as r
+from schemas.errors import ErrorBody
+
+# -- path ------------------------------------------------------------------------------
+
+ModelName = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=r.MAX_NAME,
+        pattern=r.NAME,
+        description="The model's name: 1-256 characters; no '/', '@', control characters "
+        "or outer spaces",
+    ),
+]
+
+
+def digits(value: object) -> object:
+    """Text from a path or query is a number only as plain ASCII digits (pydantic would
+    also take " 3", "+3", "3.0" and "3_000")."""
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()):
+            raise ValueError("a number is written in plain digits")
+        return int(value)
+    return value
+
+
+VersionNumber = Annotated[
+    int,
+    BeforeValidator(digits),
+    Strict(),
+    Path(ge=1, le=r.MAX_INT, description="The version's number (1, 2, 3...)"),
+]
+TagKey = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=r.MAX_TAG_KEY,
+        pattern=r.PRINTABLE,
+        description="1-250 characters without control characters; not '_type_'",
+        json_schema_extra={"not": {"const": r.RESERVED_KEY}},
+    ),
+    AfterValidator(r.not_reserved),
+]
+AliasName = Annotated[
+    str,
+    Path(
+        pattern=r.ALIAS,
+        description="A letter, then up to 63 letters, digits, '_' or '-'; 'latest' and 'vN' "
+        "are reserved",
+        json_schema_extra={"not": {"pattern": r.RESERVED_ALIAS}},
+    ),
+    AfterValidator(r.not_reserved_alias),
+]
+RequestId = Annotated[
+    str, Path(min_length=1, max_length=200, description="The approval request's id")
+]
+Digest = Annotated[str, Path(pattern=r.SHA256, description="sha256: 64 lowercase hex digits")]
+
+# -- errors ----------------------------------------------------------------------------
+
+_MEANINGS = {
+    401: "Who acts is not named (X-Registrum-Actor)",
+    403: "A rule refuses it: self-approval, promotion without an approved request...",
+    404: "No such model, version, alias, request or artefact",
+    409: "It conflicts with the current state: a taken name, an archived version, a "
+    "reused command id, a position the log has not reached...",
+    413: "The request body is too large",
+    422: "The request is invalid: see details.errors or details.field",
+    503: "The views did not reach the requested position in time",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for these error statuses, each with the one error body."""
+    return {status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses}
+
+
+COMMAND_ERRORS = errors(401, 403, 404, 409, 413, 422)
+READ_ERRORS = errors(404, 409, 422, 503)

@@ -1,0 +1,104 @@
+"""The contract's value rules (schemas/rules.py) say exactly what the domain accepts:
+for any text, the published pattern matches if and only if the domain's check passes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas import rules
+from services.registry.domain import values
+from services.registry.domain.errors import InvalidInput
+
+# Text that visits every class the rules tell apart: letters, digits, spaces of several
+# kinds, separators, dots, controls, format and private-use characters, astral planes.
+tricky = st.sampled_from(
+    [
+        *"aZ09 _-./@\\\t\n\x00\x7f\x85\xa0\xad\u200b\u202e\u3000\ue000\ufeff",
+        *("\U0001f600", "\U000e0041", "\U000f0000", "\u4e2d"),
+    ]
+)
+# (Surrogates are left out: no pattern engine matches one alone in UTF-8 text, and the
+# contract's strict text types refuse them, as test_lone_surrogates_are_refused shows.)
+texts = st.lists(tricky | st.characters(exclude_categories=["Cs"]), max_size=12).map("".join)
+
+
+def accepted(check: Callable[[str], Any], value: str) -> bool:
+    try:
+        check(value)
+    except InvalidInput:
+        return False
+    return True
+
+
+def matches(pattern: str, value: str, lo: int = 0, hi: int = 10**9) -> bool:
+    return lo <= len(value) <= hi and re.fullmatch(pattern, value) is not None
+
+
+@settings(max_examples=1500)
+@given(texts)
+def test_model_names(value: str) -> None:
+    assert matches(rules.NAME, value, 1, rules.MAX_NAME) == accepted(values.check_name, value)
+
+
+@settings(max_examples=800)
+@given(texts)
+def test_tag_keys(value: str) -> None:
+    expected = matches(rules.PRINTABLE, value, 1, rules.MAX_TAG_KEY) and value != "_type_"
+    assert expected == accepted(lambda v: values.check_tag(v, ""), value)
+
+
+@settings(max_examples=800)
+@given(texts)
+def test_uris(value: str) -> None:
+    assert matches(rules.URI, value, 1, rules.MAX_URI) == accepted(values.check_uri, value)
+
+
+@settings(max_examples=800)
+@given(texts)
+def test_actors(value: str) -> None:
+    assert matches(rules.ACTOR, value, 1, rules.MAX_NAME) == accepted(values.check_actor, value)
+
+
+@settings(max_examples=800)
+@given(st.lists(st.sampled_from(["a", ".", "..", "/", "\\", "b.c", "\x01", "é", " "]), max_size=6))
+def test_file_paths(parts: list[str]) -> None:
+    value = "".join(parts)
+    expected = matches(rules.FILE_PATH, value, 1, rules.MAX_PATH)
+    assert expected == accepted(values.check_artifact_path, value)
+
+
+@settings(max_examples=800)
+@given(st.one_of(texts, st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,3}", fullmatch=True)))
+def test_aliases(value: str) -> None:
+    expected = matches(rules.ALIAS, value) and not re.fullmatch(rules.RESERVED_ALIAS, value)
+    assert expected == accepted(values.check_alias, value)
+
+
+def test_reserved_aliases_are_refused_in_any_case() -> None:
+    for alias in ("latest", "LATEST", "Latest", "v1", "V12"):
+        assert re.fullmatch(rules.RESERVED_ALIAS, alias)
+        assert not accepted(values.check_alias, alias)
+    for alias in ("v", "vx1", "latest2", "champion"):
+        assert not re.fullmatch(rules.RESERVED_ALIAS, alias)
+        assert accepted(values.check_alias, alias)
+
+
+def test_lone_surrogates_are_refused_as_text() -> None:
+    from pydantic import ValidationError
+
+    from schemas.commands import TagModel
+
+    with pytest.raises(ValidationError):
+        TagModel.model_validate({"model": "m", "key": "\ud800", "value": "v"})
+
+
+def test_a_trailing_newline_is_not_part_of_a_valid_value() -> None:
+    # Python's `$` also matches before a final newline; the domain checks whole strings.
+    assert not accepted(values.check_alias, "champion\n")
+    assert not accepted(values.check_sha256, "ab" * 32 + "\n")
