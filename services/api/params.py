@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import AfterValidator, BeforeValidator, Strict
+from pydantic import AfterValidator, BeforeValidator
 
 from schemas import rules as r
 from schemas.errors import ErrorBody
@@ -38,9 +38,8 @@ def digits(value: object) -> object:
 
 VersionNumber = Annotated[
     int,
-    BeforeValidator(digits),
-    Strict(),
     Path(ge=1, le=r.MAX_INT, description="The version's number (1, 2, 3...)"),
+    BeforeValidator(digits),
 ]
 TagKey = Annotated[
     str,
