@@ -10,9 +10,9 @@ from typing import Any
 
 import asyncpg
 
-from services.catalogue.events import StoredEvent
 from services.catalogue.store import META, quoted
 from services.catalogue.views import View
+from services.eventlog.record import StoredEvent
 
 
 class StalePosition(Exception):

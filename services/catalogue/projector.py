@@ -13,11 +13,12 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.catalogue import source, store
+from services.catalogue import store
 from services.catalogue.apply import StalePosition, apply_batch
 from services.catalogue.views import View
-from services.catalogue.views.registry import VIEWS
-from services.follower import Follower, close
+from services.catalogue.views.all import VIEWS
+from services.eventlog import reading
+from services.eventlog.follower import Follower, close
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class Projector(Follower):
         """Applies one batch to every view; returns how many events were read."""
         positions = await store.active(read)
         lowest = min(positions[v.name][1] for v in self.views)
-        batch = await source.read_after(events, lowest, self.batch_size)
+        batch = await reading.read_after(events, lowest, self.batch_size)
         for view in self.views:
             generation, position = positions[view.name]
             try:
@@ -66,6 +67,6 @@ class Projector(Follower):
             await self.prepare(read)
             while await self.step(read, events) == self.batch_size:
                 pass
-            return await source.head(events)
+            return await reading.head(events)
         finally:
             await close(read, events)

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.catalogue import source, store
+from services.catalogue import store
 from services.catalogue.apply import apply_batch
 from services.catalogue.views import View
+from services.eventlog import reading
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ async def rebuild(
         generations = [await store.new_generation(writers[0], v) for v in views]
         positions = [0] * len(views)
         count = 0
-        while batch := await source.read_after(events, min(positions), batch_size):
+        while batch := await reading.read_after(events, min(positions), batch_size):
             positions = list(
                 await asyncio.gather(
                     *(
@@ -70,7 +71,7 @@ async def _swap(
         previous = await conn.fetchval(
             f"SELECT generation FROM {store.META}.views WHERE view = $1 FOR UPDATE", view.name
         )
-        while batch := await source.read_after(events, position, batch_size):
+        while batch := await reading.read_after(events, position, batch_size):
             position = await apply_batch(conn, view, generation, position, batch)
         await conn.execute(
             f"UPDATE {store.META}.views SET generation = $2 WHERE view = $1",
