@@ -22,6 +22,7 @@ from services.catalogue import store
 from services.catalogue.apply import StalePosition, apply_batch
 from services.catalogue.projector import PROJECTOR_LOCK
 from services.catalogue.rebuild import rebuild
+from services.catalogue.store import PostgresViewStore
 from services.catalogue.views.all import VIEWS
 from services.eventlog import reading
 from services.registry.application import Registry
@@ -89,12 +90,12 @@ def test_a_duplicated_batch_is_rejected(registry: Registry, database_url: str, u
         try:
             generation = await store.new_generation(conn, view)  # a private, inactive copy
             batch = await reading.read_after(conn, 0, 100_000)
-            reached = await apply_batch(conn, view, generation, 0, batch)
+            reached = await apply_batch(PostgresViewStore(conn), view, generation, 0, batch)
             schema = store.quoted(view.name, generation)
             before = await conn.fetchval(f"SELECT count(*) FROM {schema}.models")
             # The same batch again, from the same starting position: refused whole.
             with pytest.raises(StalePosition):
-                await apply_batch(conn, view, generation, 0, batch)
+                await apply_batch(PostgresViewStore(conn), view, generation, 0, batch)
             after = await conn.fetchval(f"SELECT count(*) FROM {schema}.models")
             await store.drop_generation(conn, view.name, generation)
             assert before == after
