@@ -129,4 +129,3 @@ class RegistryEvents:
             **fields,
         }
         self._append(originator, version, f"{aggregate_topic}.{kind}", self._coder.encode(state))
-
