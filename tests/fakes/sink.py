@@ -37,6 +37,10 @@ class Record:
         return orjson.loads(self.value)
 
 
+def _bytes(value: str | bytes) -> bytes:
+    return value.encode() if isinstance(value, str) else value
+
+
 @dataclass
 class Cluster:
     """What one cluster holds: its records per topic and partition, in offset order."""
@@ -46,11 +50,11 @@ class Cluster:
 
     def write(self, out: Outgoing) -> Record:
         message = out.message
-        key = message.key.encode() if isinstance(message.key, str) else bytes(message.key)
+        key = _bytes(message.key or b"")
         partition = zlib.crc32(key) % self.partitions
         log = self.logs.setdefault((out.topic, partition), [])
         headers = {k: v.decode() for k, v in message.headers.items()}
-        record = Record(out.topic, partition, len(log), key, headers, bytes(message.value))
+        record = Record(out.topic, partition, len(log), key, headers, _bytes(message.value))
         log.append(record)
         return record
 
