@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import database, machine, server, summary
 from services.bootstrap import build_registry
 from services.catalogue.rebuild import rebuild
-from services.catalogue.views.registry import VIEWS
+from services.catalogue.views.all import VIEWS
 from services.registry.domain.model import RegisteredModel
 from services.registry.domain.names import ModelName
 from services.registry.domain.values import Context

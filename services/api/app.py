@@ -20,7 +20,7 @@ from services.api.limits import BodyLimit
 from services.artifacts.port import ArtifactStore
 from services.catalogue import store
 from services.catalogue.projector import Projector
-from services.catalogue.views.registry import VIEWS
+from services.catalogue.views.all import VIEWS
 from services.registry.application import Registry
 
 

@@ -1,5 +1,6 @@
 """Applying a batch of events to one view: compare-and-set the position and run the
-view's statements in ONE transaction, so a crash or a repeated batch changes nothing."""
+view's statements in ONE transaction of the view store, so a crash or a repeated batch
+changes nothing."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
-
-from services.catalogue.events import StoredEvent
-from services.catalogue.store import META, quoted
+from services.catalogue.port import ViewStore
+from services.catalogue.store import quoted
 from services.catalogue.views import View
+from services.eventlog.record import StoredEvent
 
 
 class StalePosition(Exception):
@@ -71,31 +71,21 @@ def plan(view: View, schema: str, events: Sequence[StoredEvent]) -> list[tuple[s
 
 
 async def apply_batch(
-    conn: asyncpg.Connection,
+    target: ViewStore,
     view: View,
     generation: int,
     expected: int,
     events: Sequence[StoredEvent],
 ) -> int:
-    """Applies the events after `expected` and returns the view's new position."""
+    """Applies the events after `expected` and returns the view's new position; raises
+    StalePosition when the view is no longer at `expected` (then nothing changed)."""
     fresh = [e for e in events if e.position > expected]
     if not fresh:
         return expected
     new_position = fresh[-1].position
-    async with conn.transaction():
-        moved = await conn.execute(
-            f"UPDATE {META}.positions SET position = $4, updated_at = now()"
-            " WHERE view = $1 AND generation = $2 AND position = $3",
-            view.name,
-            generation,
-            expected,
-            new_position,
-        )
-        if moved != "UPDATE 1":
+    async with target.transaction():
+        if not await target.move_position(view.name, generation, expected, new_position):
             raise StalePosition(f"{view.name} g{generation} is no longer at {expected}")
         for sql, arg_rows in plan(view, quoted(view.name, generation), fresh):
-            if len(arg_rows) == 1:
-                await conn.execute(sql, *arg_rows[0])
-            else:
-                await conn.executemany(sql, arg_rows)
+            await target.run(sql, arg_rows)
     return new_position

@@ -13,15 +13,38 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.catalogue import source, store
+from services.catalogue import store
 from services.catalogue.apply import StalePosition, apply_batch
+from services.catalogue.port import ViewStore
+from services.catalogue.store import PostgresViewStore
 from services.catalogue.views import View
-from services.catalogue.views.registry import VIEWS
-from services.follower import Follower, close
+from services.catalogue.views.all import VIEWS
+from services.eventlog import reading
+from services.eventlog.follower import Follower, close
+from services.eventlog.port import EventLog
+from services.eventlog.postgres import PostgresEventLog
 
 log = logging.getLogger(__name__)
 
 PROJECTOR_LOCK = 0x5245_4750  # "REGP"
+
+
+async def project_batch(
+    events: EventLog, target: ViewStore, views: Sequence[View], batch_size: int
+) -> int:
+    """Reads one batch after the lowest of the views' positions and applies it to each
+    view in a transaction of its own; returns how many events were read. A view whose
+    position moved meanwhile (another instance applied the batch) is left as it is."""
+    positions = await target.active()
+    lowest = min(positions[v.name][1] for v in views)
+    batch = await events.read_after(lowest, batch_size)
+    for view in views:
+        generation, position = positions[view.name]
+        try:
+            await apply_batch(target, view, generation, position, batch)
+        except StalePosition:
+            log.warning("%s moved under us; re-reading its position", view.name)
+    return len(batch)
 
 
 class Projector(Follower):
@@ -48,16 +71,9 @@ class Projector(Follower):
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Applies one batch to every view; returns how many events were read."""
-        positions = await store.active(read)
-        lowest = min(positions[v.name][1] for v in self.views)
-        batch = await source.read_after(events, lowest, self.batch_size)
-        for view in self.views:
-            generation, position = positions[view.name]
-            try:
-                await apply_batch(read, view, generation, position, batch)
-            except StalePosition:
-                log.warning("%s moved under us; re-reading its position", view.name)
-        return len(batch)
+        return await project_batch(
+            PostgresEventLog(events), PostgresViewStore(read), self.views, self.batch_size
+        )
 
     async def catch_up(self) -> int:
         """Runs batches until every view reaches the head; returns the head (for tools)."""
@@ -66,6 +82,6 @@ class Projector(Follower):
             await self.prepare(read)
             while await self.step(read, events) == self.batch_size:
                 pass
-            return await source.head(events)
+            return await reading.head(events)
         finally:
             await close(read, events)

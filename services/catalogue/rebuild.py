@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.catalogue import source, store
+from services.catalogue import store
 from services.catalogue.apply import apply_batch
+from services.catalogue.store import PostgresViewStore
 from services.catalogue.views import View
+from services.eventlog import reading
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,11 @@ async def rebuild(
         generations = [await store.new_generation(writers[0], v) for v in views]
         positions = [0] * len(views)
         count = 0
-        while batch := await source.read_after(events, min(positions), batch_size):
+        while batch := await reading.read_after(events, min(positions), batch_size):
             positions = list(
                 await asyncio.gather(
                     *(
-                        apply_batch(conn, view, generation, position, batch)
+                        apply_batch(PostgresViewStore(conn), view, generation, position, batch)
                         for conn, view, generation, position in zip(
                             writers, views, generations, positions, strict=True
                         )
@@ -66,12 +68,13 @@ async def _swap(
 ) -> None:
     # Under the meta row's lock, after a last catch-up: writes that landed meanwhile are
     # applied before the new generation goes live.
+    target = PostgresViewStore(conn)
     async with conn.transaction():
         previous = await conn.fetchval(
             f"SELECT generation FROM {store.META}.views WHERE view = $1 FOR UPDATE", view.name
         )
-        while batch := await source.read_after(events, position, batch_size):
-            position = await apply_batch(conn, view, generation, position, batch)
+        while batch := await reading.read_after(events, position, batch_size):
+            position = await apply_batch(target, view, generation, position, batch)
         await conn.execute(
             f"UPDATE {store.META}.views SET generation = $2 WHERE view = $1",
             view.name,

@@ -7,6 +7,10 @@ position 0 while queries keep reading N, then swaps the pointer in one transacti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
 import asyncpg
 
 from services.catalogue.views import View
@@ -83,6 +87,36 @@ async def active(conn: asyncpg.Connection) -> dict[str, tuple[int, int]]:
         f" JOIN {META}.positions p ON p.view = v.view AND p.generation = v.generation"
     )
     return {r["view"]: (r["generation"], r["position"]) for r in rows}
+
+
+class PostgresViewStore:
+    """The ViewStore port on one asyncpg connection to the read database."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def active(self) -> dict[str, tuple[int, int]]:
+        return await active(self.conn)
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        return self.conn.transaction()  # type: ignore[no-any-return]
+
+    async def move_position(self, view: str, generation: int, expected: int, new: int) -> bool:
+        moved = await self.conn.execute(
+            f"UPDATE {META}.positions SET position = $4, updated_at = now()"
+            " WHERE view = $1 AND generation = $2 AND position = $3",
+            view,
+            generation,
+            expected,
+            new,
+        )
+        return bool(moved == "UPDATE 1")
+
+    async def run(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if len(rows) == 1:
+            await self.conn.execute(sql, *rows[0])
+        else:
+            await self.conn.executemany(sql, rows)
 
 
 async def drop_generation(conn: asyncpg.Connection, view: str, generation: int) -> None:

@@ -36,7 +36,7 @@ def until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> 
 
 def relay() -> None:
     """Run the relay alone: publish the event log to Kafka (REGISTRUM_KAFKA_BOOTSTRAP)."""
-    from services.bus.runtime import BusConfig, run_bus
+    from services.cli.runtime import BusConfig, run_bus
 
     bootstrap, settings = _bootstrap()
     events, read = dsns()
@@ -46,7 +46,7 @@ def relay() -> None:
 def intake() -> None:
     """Run the intake alone: execute commands from registry.commands."""
     from services.bootstrap import build_registry
-    from services.bus.runtime import BusConfig, run_bus
+    from services.cli.runtime import BusConfig, run_bus
 
     bootstrap, settings = _bootstrap()
     events, _ = dsns()

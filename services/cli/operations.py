@@ -44,7 +44,7 @@ def projector() -> None:
 def rebuild(view: list[str] = typer.Option(None, help="Only this view; repeatable.")) -> None:
     """Replay the whole log into fresh views, then swap them in; reads continue meanwhile."""
     from services.catalogue.rebuild import rebuild as run
-    from services.catalogue.views.registry import VIEWS
+    from services.catalogue.views.all import VIEWS
 
     unknown = [v for v in view or [] if v not in VIEWS]
     if unknown:

@@ -11,7 +11,7 @@ import uvicorn
 
 from services.api.app import create_app
 from services.bootstrap import build_artifact_store, build_registry
-from services.bus.runtime import BusConfig, run_bus
+from services.cli.runtime import BusConfig, run_bus
 from services.embedded import DataDirLock, EmbeddedKafka, EmbeddedPostgres
 from services.settings import Settings
 

@@ -1,5 +1,5 @@
 """What the relay needs to know beyond an event: model names and versions' artefacts,
-read from the event store itself (never from the views, which may lag the relay)."""
+asked of the event log itself (never of the views, which may lag the relay)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-import orjson
-
-from services.catalogue.events import StoredEvent
-from services.catalogue.source import EVENTS_TABLE
+from services.eventlog.port import EventLog
+from services.eventlog.record import StoredEvent
 from services.registry.domain.model import version_id_for
 from services.relay.translate import VersionFacts
-
-_NAME = (
-    f'SELECT state FROM "{EVENTS_TABLE}" WHERE originator_id = $1 AND notification_id < $2'
-    " AND (topic LIKE '%.ModelRegistered' OR topic LIKE '%.ModelRenamed')"
-    " ORDER BY originator_version DESC LIMIT 1"
-)
-_REGISTERED = (
-    f'SELECT originator_id, state FROM "{EVENTS_TABLE}" WHERE originator_id = ANY($1::uuid[])'
-    " AND originator_version = 1"
-)
 
 
 class StoreFacts:
@@ -54,21 +41,20 @@ class StoreFacts:
         elif event.kind == "VersionRegistered":
             self._versions[event.originator_id] = _facts(d)
 
-    async def load(self, conn: asyncpg.Connection, batch: Sequence[StoredEvent]) -> None:
+    async def load(self, log: EventLog, batch: Sequence[StoredEvent]) -> None:
         """Fetches what the batch refers to and the cache lacks, as of the batch's start."""
         if len(self._names) + len(self._versions) > self.limit:
             self.clear()
         missing = {v for e in batch if (v := _version_of(e)) and v not in self._versions}
         if missing:
-            for row in await conn.fetch(_REGISTERED, list(missing)):
-                self._versions[str(row["originator_id"])] = _facts(orjson.loads(row["state"]))
+            for version_id, registered in (await log.registrations(missing)).items():
+                self._versions[version_id] = _facts(registered.data)
         models = {e.originator_id for e in batch if e.aggregate == "RegisteredModel"}
         models |= {f.model_id for e in batch if (f := self._versions.get(_version_of(e) or ""))}
         for model_id in models - self._names.keys():
-            state = await conn.fetchval(_NAME, UUID(model_id), batch[0].position)
-            if state is not None:
-                data = orjson.loads(state)
-                self._names[model_id] = data.get("new_name") or data["name"]
+            name = await log.model_name_at(model_id, batch[0].position)
+            if name is not None:
+                self._names[model_id] = name
 
 
 def _version_of(event: StoredEvent) -> str | None:
@@ -81,15 +67,9 @@ def _version_of(event: StoredEvent) -> str | None:
     return str(version_id) if version_id else None
 
 
-def _uuid_text(value: object) -> str:
-    if isinstance(value, dict):  # eventsourcing's {"_type_": "uuid_hex", "_data_": hex}
-        return str(UUID(value["_data_"]))
-    return str(value)
-
-
 def _facts(d: dict[str, Any]) -> VersionFacts:
     return VersionFacts(
-        model_id=_uuid_text(d["model_id"]),
+        model_id=str(d["model_id"]),
         number=int(d["number"]),
         artifact_uri=d["artifact_uri"],
         sha256=d.get("sha256"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import asyncpg
 import orjson
@@ -25,6 +26,32 @@ class Mark:
     position: int
     events_end: int  # messages sent to registry.events in this cluster
     offsets: dict[int, int] = field(default_factory=dict)  # partition: highest acked offset
+
+
+class Marks(Protocol):
+    """Where one relay keeps its mark (port; PostgresMarks below, a fake in tests/fakes/)."""
+
+    async def load(self) -> Mark:
+        """The mark last stored; Mark(0, 0) before the first."""
+        ...
+
+    async def store(self, mark: Mark) -> None:
+        """Replaces the stored mark."""
+        ...
+
+
+class PostgresMarks:
+    """The relay's row in relay_positions (created by `ensure`)."""
+
+    def __init__(self, conn: asyncpg.Connection, name: str) -> None:
+        self.conn = conn
+        self.name = name
+
+    async def load(self) -> Mark:
+        return await load(self.conn, self.name)
+
+    async def store(self, mark: Mark) -> None:
+        await store(self.conn, self.name, mark)
 
 
 async def ensure(conn: asyncpg.Connection) -> None:

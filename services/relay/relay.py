@@ -14,70 +14,44 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
 
 import asyncpg
 
 from services.bus.topics import EVENTS
-from services.catalogue import source
-from services.catalogue.events import StoredEvent
-from services.follower import Follower
+from services.eventlog.follower import Follower
+from services.eventlog.port import EventLog
+from services.eventlog.postgres import PostgresEventLog
+from services.eventlog.record import StoredEvent
 from services.relay import positions
 from services.relay.facts import StoreFacts
-from services.relay.positions import Mark
+from services.relay.port import Sink
+from services.relay.positions import Mark, Marks, PostgresMarks
 from services.relay.translate import Outgoing, translate
 
 log = logging.getLogger(__name__)
 
 RELAY_LOCK = 0x5245_4C59  # "RELY"
-Acks = dict[int, tuple[int, int]]  # partition: (lowest, highest) offset acknowledged
 
 
-class Sink(Protocol):
-    """Where the relay publishes (port; services/relay/sink.py has the Kafka adapter)."""
+class LogPublisher:
+    """One batch at a time from the event log to the sink, over ports only (the Relay
+    below runs it on PostgreSQL; unit tests run it on fakes)."""
 
-    async def publish(self, batch: Sequence[Outgoing]) -> Acks:
-        """Returns once the broker acknowledged every message; raises otherwise. The
-        result: per partition of registry.events, the lowest and highest offset acked
-        (empty when the sink cannot tell)."""
-
-    async def events_end(self) -> int | None:
-        """Messages registry.events holds now, or None when the sink cannot tell."""
-
-    async def reset(self) -> None:
-        """Forgets what it knew of the cluster (a new one was found)."""
-
-
-class Relay(Follower):
-    role = "relay"
-    lock_key = RELAY_LOCK
-
-    def __init__(
-        self,
-        sink: Sink,
-        read_dsn: str,
-        events_dsn: str | None = None,
-        *,
-        store_id: str = "registry",
-        name: str = "kafka",
-        batch_size: int = 500,
-        poll_seconds: float = 1.0,
-    ) -> None:
-        super().__init__(read_dsn, events_dsn, batch_size, poll_seconds)
+    def __init__(self, sink: Sink, *, store_id: str, batch_size: int) -> None:
         self.sink = sink
         self.store_id = store_id
-        self.name = name  # its row in relay_positions
+        self.batch_size = batch_size
         self.published = 0  # messages acknowledged since start, for tools and benches
         self._facts = StoreFacts()
 
-    async def prepare(self, read: asyncpg.Connection) -> None:
-        await positions.ensure(read)
-        self._facts.clear()  # another instance may have moved on meanwhile
+    def forget(self) -> None:
+        """Drops what it learnt from the log (another instance may have moved on)."""
+        self._facts.clear()
 
-    async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
-        """Publishes one batch; returns how many events it read."""
-        mark = await self._check_cluster(read, await positions.load(read, self.name))
-        batch = await source.read_after(events, mark.position, self.batch_size)
+    async def step(self, events: EventLog, marks: Marks) -> int:
+        """Publishes one batch after the stored mark; returns how many events it read."""
+        mark = await self._check_cluster(marks, await marks.load())
+        batch = await events.read_after(mark.position, self.batch_size)
         if not batch:
             return 0
         try:
@@ -93,42 +67,70 @@ class Relay(Follower):
         if any(low <= mark.offsets.get(p, -1) for p, (low, _) in acks.items()):
             # The broker was replaced while this batch was in flight (the producer retried
             # it into the new one): offsets went back. Republish what the new one lacks.
-            await self._start_over(read, "offsets on registry.events went back", sent, acked)
+            await self._start_over(marks, "offsets on registry.events went back", sent, acked)
             return len(batch)
         offsets = {**mark.offsets, **acked}
-        await positions.store(
-            read, self.name, Mark(batch[-1].position, mark.events_end + sent, offsets)
-        )
+        await marks.store(Mark(batch[-1].position, mark.events_end + sent, offsets))
         return len(batch)
 
-    async def _check_cluster(self, read: asyncpg.Connection, mark: Mark) -> Mark:
+    async def _check_cluster(self, marks: Marks, mark: Mark) -> Mark:
         # Only "none at all" counts: Tansu reports a partition's end as the start of its
         # last write batch plus one, so a smaller count than was published is normal there.
         end = await self.sink.events_end()
         if end is None or end > 0 or mark.events_end == 0:
             return mark
-        return await self._start_over(read, f"registry.events is empty ({mark.events_end} sent)")
+        return await self._start_over(marks, f"registry.events is empty ({mark.events_end} sent)")
 
     async def _start_over(
-        self,
-        read: asyncpg.Connection,
-        why: str,
-        sent: int = 0,
-        offsets: dict[int, int] | None = None,
+        self, marks: Marks, why: str, sent: int = 0, offsets: dict[int, int] | None = None
     ) -> Mark:
         log.warning("a new or emptied cluster: %s; republishing the log from the start", why)
         self._facts.clear()  # names as of now would be wrong for old events
         await self.sink.reset()
         fresh = Mark(0, sent, offsets or {})
-        await positions.store(read, self.name, fresh)
+        await marks.store(fresh)
         return fresh
 
-    async def _messages(
-        self, events: asyncpg.Connection, batch: Sequence[StoredEvent]
-    ) -> list[Outgoing]:
+    async def _messages(self, events: EventLog, batch: Sequence[StoredEvent]) -> list[Outgoing]:
         await self._facts.load(events, batch)
         outgoing = []
         for event in batch:
             self._facts.observe(event)
             outgoing += translate(self.store_id, event, self._facts)
         return outgoing
+
+
+class Relay(Follower):
+    """The LogPublisher as a follower of the PostgreSQL event log, keeping its mark in the
+    read database (table relay_positions, its row named `name`)."""
+
+    role = "relay"
+    lock_key = RELAY_LOCK
+
+    def __init__(
+        self,
+        sink: Sink,
+        read_dsn: str,
+        events_dsn: str | None = None,
+        *,
+        store_id: str = "registry",
+        name: str = "kafka",
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(read_dsn, events_dsn, batch_size, poll_seconds)
+        self.name = name
+        self.publisher = LogPublisher(sink, store_id=store_id, batch_size=batch_size)
+
+    @property
+    def published(self) -> int:
+        """Messages acknowledged since start, for tools and benches."""
+        return self.publisher.published
+
+    async def prepare(self, read: asyncpg.Connection) -> None:
+        await positions.ensure(read)
+        self.publisher.forget()  # another instance may have moved on meanwhile
+
+    async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
+        """Publishes one batch; returns how many events it read."""
+        return await self.publisher.step(PostgresEventLog(events), PostgresMarks(read, self.name))

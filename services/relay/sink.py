@@ -1,4 +1,5 @@
-"""The relay's Kafka adapter: publishes through the FastStream broker's publishers."""
+"""The relay's Kafka adapter (the Sink port): publishes through the FastStream broker's
+publishers and asks a TopicProbe how many messages registry.events holds."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from aiokafka.structs import RecordMetadata
 from services.bus.broker import Bus
 from services.bus.probe import TopicProbe
 from services.bus.topics import EVENTS
+from services.relay.port import Acks
 from services.relay.translate import Outgoing
 
 log = logging.getLogger(__name__)
 
 
 class KafkaSink:
-    """With `rebuild`, a failed publish replaces the producer: a broker that restarted
-    empty (Tansu) can keep refusing a producer whose metadata predates it."""
+    """The Sink port on Kafka. With `rebuild`, a failed publish replaces the producer: a
+    broker that restarted empty (Tansu) can keep refusing a producer whose metadata
+    predates it. Without a probe it cannot tell how many messages registry.events holds."""
 
     def __init__(
         self,
@@ -32,7 +35,7 @@ class KafkaSink:
         self.probe = probe
         self.rebuild = rebuild
 
-    async def publish(self, batch: Sequence[Outgoing]) -> dict[int, tuple[int, int]]:
+    async def publish(self, batch: Sequence[Outgoing]) -> Acks:
         try:
             return await self._publish(batch)
         except Exception:
@@ -40,7 +43,7 @@ class KafkaSink:
                 await self._replace_producer(self.rebuild)
             raise
 
-    async def _publish(self, batch: Sequence[Outgoing]) -> dict[int, tuple[int, int]]:
+    async def _publish(self, batch: Sequence[Outgoing]) -> Acks:
         pending = []
         for out in batch:
             message = out.message
@@ -58,7 +61,7 @@ class KafkaSink:
         failures = [o for o in outcomes if isinstance(o, BaseException)]
         if failures:
             raise failures[0]
-        acks: dict[int, tuple[int, int]] = {}
+        acks: Acks = {}
         for metadata in cast(list[RecordMetadata], outcomes):
             if metadata.topic == EVENTS:
                 low, high = acks.get(metadata.partition, (metadata.offset, metadata.offset))

@@ -14,7 +14,7 @@ from cloudevents.v1.kafka import KafkaMessage
 
 from schemas.messages import AliasChange, Approval, DomainEvent, StageChange
 from services.bus.topics import EVENTS, PROMOTIONS
-from services.catalogue.events import StoredEvent
+from services.eventlog.record import StoredEvent
 from services.registry.domain.model import version_id_for
 from services.relay.envelope import envelope
 

@@ -19,11 +19,13 @@ import asyncpg
 import pytest
 
 from schemas import commands as c
-from services.catalogue import source, store
+from services.catalogue import store
 from services.catalogue.apply import StalePosition, apply_batch
 from services.catalogue.projector import PROJECTOR_LOCK
 from services.catalogue.rebuild import rebuild
-from services.catalogue.views.registry import VIEWS
+from services.catalogue.store import PostgresViewStore
+from services.catalogue.views.all import VIEWS
+from services.eventlog import reading
 from services.registry.application import Caller, Registry
 from tests.workload import step
 
@@ -41,7 +43,7 @@ def start_projector(database_url: str) -> subprocess.Popen[bytes]:
 async def positions(database_url: str) -> tuple[int, dict[str, tuple[int, int]]]:
     conn = await asyncpg.connect(database_url)
     try:
-        return await source.head(conn), await store.active(conn)
+        return await reading.head(conn), await store.active(conn)
     finally:
         await conn.close()
 
@@ -87,13 +89,13 @@ def test_a_duplicated_batch_is_rejected(registry: Registry, database_url: str, u
         conn = await asyncpg.connect(database_url)
         try:
             generation = await store.new_generation(conn, view)  # a private, inactive copy
-            batch = await source.read_after(conn, 0, 100_000)
-            reached = await apply_batch(conn, view, generation, 0, batch)
+            batch = await reading.read_after(conn, 0, 100_000)
+            reached = await apply_batch(PostgresViewStore(conn), view, generation, 0, batch)
             schema = store.quoted(view.name, generation)
             before = await conn.fetchval(f"SELECT count(*) FROM {schema}.models")
             # The same batch again, from the same starting position: refused whole.
             with pytest.raises(StalePosition):
-                await apply_batch(conn, view, generation, 0, batch)
+                await apply_batch(PostgresViewStore(conn), view, generation, 0, batch)
             after = await conn.fetchval(f"SELECT count(*) FROM {schema}.models")
             await store.drop_generation(conn, view.name, generation)
             assert before == after

@@ -27,8 +27,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from schemas import commands as c
 from services.bus.broker import Bus, build_bus
 from services.bus.probe import TopicProbe
-from services.bus.runtime import BusConfig, run_bus
 from services.bus.topics import COMMANDS, DEAD_LETTERS, PROMOTIONS, RESULTS
+from services.cli.runtime import BusConfig, run_bus
 from services.embedded import EmbeddedKafka
 from services.intake.consumer import Intake
 from services.registry.application import Caller, Registry

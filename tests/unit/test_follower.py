@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from services.follower import Waker
+from services.eventlog.follower import Waker
 
 
 def test_a_notification_during_work_is_not_lost() -> None:

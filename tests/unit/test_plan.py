@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.catalogue.apply import plan
-from services.catalogue.events import StoredEvent
 from services.catalogue.views.catalogue import view as catalogue
+from services.eventlog.record import StoredEvent
 from tests.factories import version_facts
 
 MODEL = "00000000-0000-0000-0000-00000000000a"

@@ -10,7 +10,7 @@ from cloudevents.v1.kafka import from_binary
 
 from schemas.messages import AliasChange, DomainEvent, StageChange
 from services.bus.topics import EVENTS, PROMOTIONS
-from services.catalogue.events import StoredEvent
+from services.eventlog.record import StoredEvent
 from services.registry.domain.model import version_id_for
 from services.relay.translate import Outgoing, VersionFacts, translate
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from services.catalogue.events import StoredEvent
+from services.eventlog.record import StoredEvent
 
 Statement = tuple[str, tuple[Any, ...]]
 

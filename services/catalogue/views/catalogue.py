@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.catalogue.events import StoredEvent
 from services.catalogue.views import Statement, View, dumps
+from services.eventlog.record import StoredEvent
 
 view = View(
     name="catalogue",

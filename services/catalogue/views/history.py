@@ -4,8 +4,8 @@ lookup on these tables."""
 
 from __future__ import annotations
 
-from services.catalogue.events import StoredEvent
 from services.catalogue.views import Statement, View, dumps
+from services.eventlog.record import StoredEvent
 
 view = View(
     name="history",

@@ -6,8 +6,8 @@ parent version -> child version. A version's node id is its version id.
 
 from __future__ import annotations
 
-from services.catalogue.events import StoredEvent
 from services.catalogue.views import Statement, View
+from services.eventlog.record import StoredEvent
 
 view = View(
     name="lineage",

@@ -1,4 +1,4 @@
-"""All views, by name."""
+"""All views of the read side, by name."""
 
 from __future__ import annotations
 

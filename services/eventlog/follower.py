@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import asyncpg
 
-from services.catalogue.source import EVENTS_TABLE
+from services.eventlog.reading import EVENTS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,7 @@ class Follower:
 
 
 async def close(read: asyncpg.Connection, events: asyncpg.Connection) -> None:
+    """Closes a follower's connections (one, when both are the same)."""
     await read.close()
     if events is not read:
         await events.close()

@@ -1,4 +1,5 @@
-"""Stored events as the projector sees them: plain dicts, decoded without the domain.
+"""Stored events as followers of the log see them: plain dicts, decoded without the
+domain.
 
 The write side stores events with eventsourcing's JSON transcoder; UUIDs and datetimes
 are wrapped as {"_type_": ..., "_data_": ...}. Our events carry such values only at the
@@ -32,6 +33,9 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class StoredEvent:
+    """One event of the log: its position (notification id), its aggregate and its kind
+    (the event class's name), and its fields as plain values."""
+
     position: int
     originator_id: str
     originator_version: int
@@ -48,6 +52,7 @@ class StoredEvent:
 def decode(
     position: int, originator_id: UUID | str, originator_version: int, topic: str, state: bytes
 ) -> StoredEvent:
+    """The record of one stored row (its notification id, originator, topic and state)."""
     # topic looks like "services.registry.domain.model:RegisteredModel.VersionAdded"
     qualname = topic.rpartition(":")[2]
     aggregate, _, kind = qualname.rpartition(".")

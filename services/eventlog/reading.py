@@ -1,12 +1,20 @@
-"""Reading the event store's notification log with asyncpg."""
+"""Reading the event store's notification log with asyncpg: the events after a position,
+and the log's head."""
 
 from __future__ import annotations
 
 import asyncpg
 
-from services.catalogue.events import StoredEvent, decode
+from services.eventlog.record import StoredEvent, decode
 
 EVENTS_TABLE = "registry_events"  # the Registry application's table, also its NOTIFY channel
+
+COLUMNS = "notification_id, originator_id, originator_version, topic, state"
+
+
+def decode_row(row: asyncpg.Record) -> StoredEvent:
+    """The record of a row selected with COLUMNS."""
+    return decode(row[0], row[1], row[2], row[3], row[4])
 
 
 async def read_after(
@@ -18,17 +26,18 @@ async def read_after(
     # table lock guarantees ids commit in order, so reading "> position" never skips.
     try:
         rows = await conn.fetch(
-            f"SELECT notification_id, originator_id, originator_version, topic, state"
-            f' FROM "{table}" WHERE notification_id > $1 ORDER BY notification_id LIMIT $2',
+            f'SELECT {COLUMNS} FROM "{table}" WHERE notification_id > $1'
+            " ORDER BY notification_id LIMIT $2",
             position,
             limit,
         )
     except asyncpg.UndefinedTableError:
         return []
-    return [decode(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return [decode_row(r) for r in rows]
 
 
 async def head(conn: asyncpg.Connection, table: str = EVENTS_TABLE) -> int:
+    """The position of the log's last event; 0 while it is empty."""
     try:
         value = await conn.fetchval(f'SELECT max(notification_id) FROM "{table}"')
     except asyncpg.UndefinedTableError:

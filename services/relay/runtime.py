@@ -1,0 +1,32 @@
+"""Runs the relay against Kafka, alone (`registrum relay`) or beside the intake."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.bus.broker import Bus, build_bus
+from services.bus.connect import connect
+from services.bus.probe import TopicProbe
+from services.bus.topics import EVENTS
+from services.relay.relay import Relay
+from services.relay.sink import KafkaSink
+
+
+async def run_relay(
+    bootstrap: str, read_dsn: str, events_dsn: str | None, store_id: str, stop: asyncio.Event
+) -> None:
+    """Until stop is set. The relay has a producer of its own, so that replacing it never
+    disturbs another client of the same broker (the intake)."""
+
+    def rebuild() -> Bus:
+        return build_bus(bootstrap)
+
+    bus = rebuild()
+    if not await connect(bus, bootstrap, stop):
+        return
+    sink = KafkaSink(bus, TopicProbe(bootstrap, EVENTS), rebuild)
+    try:
+        relay = Relay(sink, read_dsn, events_dsn, store_id=store_id)
+        await relay.run(stop)
+    finally:
+        await sink.close()
