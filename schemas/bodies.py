@@ -146,8 +146,8 @@ class UpdateModelCardBody(Body):
 
 class RequestApprovalBody(Body):
     stage: r.PromotableStage
-    required_approvals: int | None = Field(
-        None, ge=1, le=10, description="More than the registry's minimum, if wanted"
+    required_approvals: r.Approvals | None = Field(
+        None, description="More than the registry's minimum, if wanted"
     )
 
 

@@ -17,7 +17,14 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, GetJsonSchemaHandler, Strict, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    GetJsonSchemaHandler,
+    Strict,
+    WithJsonSchema,
+)
 from typing_extensions import TypeAliasType
 
 # -- character classes -----------------------------------------------------------------
@@ -100,7 +107,9 @@ MAX_FILES = 10_000
 MAX_LINEAGE = 1000
 MAX_RELATION = 64
 MAX_INT = 2**31 - 1  # PostgreSQL's integer: version numbers fit in it
-MAX_BIGINT = 2**63 - 1  # PostgreSQL's bigint: sizes and positions fit in it
+# Sizes and counts: exact in a JSON number everywhere (JavaScript's doubles) and in
+# PostgreSQL's bigint.
+MAX_SAFE_INT = 2**53
 MAX_FLOAT = sys.float_info.max
 RESERVED_KEY = "_type_"  # the event store's JSON marks typed values with it
 LINEAGE_KINDS = ("dataset", "feature", "code", "run", "model_version", "deployment")
@@ -125,6 +134,13 @@ def _schema(**extra: Any) -> Callable[[dict[str, Any]], None]:
         schema.update(extra)
 
     return add
+
+
+def integral(value: Any) -> Any:
+    """JSON Schema counts 2.0 as an integer; strict validation would refuse it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 # -- types -----------------------------------------------------------------------------
@@ -170,8 +186,12 @@ Key = Annotated[
 TagValue = Annotated[str, Strict(), Field(max_length=MAX_TAG_VALUE, pattern=NO_NUL)]
 Uri = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_URI, pattern=URI)]
 Sha256 = Annotated[str, Strict(), Field(pattern=SHA256, description="64 lowercase hex digits")]
-Size = Annotated[int, Strict(), Field(ge=0, le=MAX_BIGINT, description="Bytes")]
-Number = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]
+Integer = Annotated[int, Strict(), BeforeValidator(integral)]
+Size = Annotated[
+    int, Strict(), Field(ge=0, le=MAX_SAFE_INT, description="Bytes"), BeforeValidator(integral)
+]
+Number = Annotated[int, Strict(), Field(ge=1, le=MAX_INT), BeforeValidator(integral)]
+Approvals = Annotated[int, Strict(), Field(ge=1, le=10), BeforeValidator(integral)]
 Metric = Annotated[float, Strict(), Field(ge=-MAX_FLOAT, le=MAX_FLOAT, allow_inf_nan=False)]
 PromotableStage = Literal["staging", "production"]
 StageName = Literal["development", "staging", "production", "archived"]
@@ -233,8 +253,7 @@ class _KeyRules:
 JsonText = Annotated[str, Strict(), Field(pattern=NO_NUL)]
 JsonValue = TypeAliasType(
     "JsonValue",
-    "Annotated[int, Strict()] | Metric | Annotated[bool, Strict()] | JsonText"
-    " | list[JsonValue] | JsonObject | None",
+    "Integer | Metric | Annotated[bool, Strict()] | JsonText | list[JsonValue] | JsonObject | None",
 )
 JsonObject = TypeAliasType(
     "JsonObject",

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import anyio
 import anyio.from_thread
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
@@ -41,6 +41,7 @@ router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"], responses=err
 PREFIX = router.prefix
 
 
+DIGEST_HEADER = "X-Registrum-Sha256"
 _BYTES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/octet-stream": {"schema": {"type": "string"}}},
@@ -88,21 +89,23 @@ def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
             "required": True,
             "content": {"application/octet-stream": {"schema": {"type": "string"}}},
             "description": "The bytes, streamed; any size (no JSON body limit applies)",
-        }
+        },
+        # Read from the request itself (the body must stream), so declared here.
+        "parameters": [
+            {
+                "name": DIGEST_HEADER,
+                "in": "header",
+                "required": False,
+                "description": "The digest the bytes must have; refused (422) if they do not",
+                "schema": {"type": "string", "pattern": SHA256},
+            }
+        ],
     },
 )
-async def upload(
-    request: Request,
-    expected: Annotated[
-        str | None,
-        Header(
-            alias="X-Registrum-Sha256",
-            pattern=SHA256,
-            description="The digest the bytes must have; refused (422) if they do not",
-        ),
-    ] = None,
-) -> dict[str, Any]:
+async def upload(request: Request) -> dict[str, Any]:
     caller(request)  # who uploads must be named, as for every write
+    declared = request.headers.get(DIGEST_HEADER)
+    expected = None if declared is None else check_digest(declared)
     store = _store(request)
     body = request.stream().__aiter__()
     try:

@@ -3,30 +3,39 @@ path and body, one call to the dispatcher, and the answer with its log position.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response, Security
-from fastapi.security import APIKeyHeader
+from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel, ValidationError
 
+from schemas import rules
 from schemas.commands import Command
-from services.api.errors import ApiError, validation_details
+from services.api.errors import ACTOR_HEADER, ApiError, validation_details
 from services.registry.application import Caller, Outcome, Registry
 
-ACTOR_HEADER = "X-Registrum-Actor"
 COMMAND_HEADER = "X-Registrum-Command-Id"
 POSITION_HEADER = "X-Registrum-Position"
 
 
-# Declares in OpenAPI that commands name who acts; `caller` reads and checks it.
-ACTOR = Security(
-    APIKeyHeader(
-        name=ACTOR_HEADER,
-        scheme_name="actor",
-        description="Who acts: recorded on every event the command appends",
-        auto_error=False,
-    )
-)
+def _named_actor(
+    actor: Annotated[
+        str,
+        Header(
+            alias=ACTOR_HEADER,
+            min_length=1,
+            max_length=rules.MAX_NAME,
+            pattern=rules.ACTOR,
+            description="Who acts: recorded on every event the command appends (missing: "
+            "401 actor_required)",
+        ),
+    ],
+) -> None:
+    """Declares the header in OpenAPI and checks its form; `caller` reads it."""
+
+
+# A dependency of every command route. (Not an authentication scheme: it names, it does
+# not prove; tokens and OIDC take its place.)
+ACTOR = Depends(_named_actor)
 
 
 def registry(request: Request) -> Registry:

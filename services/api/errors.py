@@ -25,6 +25,8 @@ from services.registry.domain.errors import (
 
 log = logging.getLogger(__name__)
 
+ACTOR_HEADER = "X-Registrum-Actor"
+
 STATUS: list[tuple[type[DomainError], int]] = [
     (InvalidInput, 422),
     (NotFound, 404),
@@ -90,6 +92,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = validation_details(exc.errors())
+        if any(d["loc"] == ["header", ACTOR_HEADER] and d["type"] == "missing" for d in details):
+            refusal = error_body(
+                "actor_required",
+                f"name who acts in the {ACTOR_HEADER} header",
+                {"header": ACTOR_HEADER},
+            )
+            return JSONResponse(refusal, 401)
         malformed = any(d["type"] == "json_invalid" for d in details)
         code = "malformed_json" if malformed else "invalid_input"
         message = "the body is not valid JSON" if malformed else "the request is invalid"

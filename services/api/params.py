@@ -4,9 +4,11 @@ these before a route runs (422) and puts them in the OpenAPI document."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import AfterValidator, BeforeValidator
 
 from schemas import rules as r
@@ -66,6 +68,34 @@ RequestId = Annotated[
     str, Path(min_length=1, max_length=200, description="The approval request's id")
 ]
 Digest = Annotated[str, Path(pattern=r.SHA256, description="sha256: 64 lowercase hex digits")]
+
+# -- query ------------------------------------------------------------------------------
+
+RFC3339 = (
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.][0-9]+)?"
+    "(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+def moment(value: object) -> object:
+    """An RFC 3339 time (a leap second counts as the second before it); pydantic alone
+    would also take a bare date or seconds since 1970."""
+    if not isinstance(value, str) or not re.fullmatch(RFC3339, value):
+        raise ValueError("an RFC 3339 time, e.g. 2026-11-01T12:00:00Z")
+    text = value.replace("z", "Z").replace("t", "T").replace(":60", ":59", 1)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("an RFC 3339 time, e.g. 2026-11-01T12:00:00Z") from None
+
+
+Moment = Annotated[
+    datetime,
+    Query(description="A moment, RFC 3339 (e.g. 2026-11-01T12:00:00Z)"),
+    BeforeValidator(moment),
+]
+# Integers in a query are plain digits (pydantic alone would take " 3", "+3", "3.0").
+PageOffset = Annotated[int, Query(ge=1, le=r.MAX_SAFE_INT), BeforeValidator(digits)]
 
 # -- errors ----------------------------------------------------------------------------
 

@@ -17,9 +17,17 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BeforeValidator
 
-from schemas.rules import MAX_BIGINT, MAX_URI, NO_NUL, LineageKind, StageName
+from schemas.rules import MAX_URI, NO_NUL, LineageKind, StageName
 from services.api.errors import ApiError
-from services.api.params import READ_ERRORS, AliasName, ModelName, VersionNumber, digits
+from services.api.params import (
+    READ_ERRORS,
+    AliasName,
+    ModelName,
+    Moment,
+    PageOffset,
+    VersionNumber,
+    digits,
+)
 from services.catalogue import queries
 from services.catalogue.filters import MAX_FILTER
 from services.catalogue.queries import Schemas
@@ -92,7 +100,6 @@ Wait = Query(
     allow_inf_nan=False,
     description="How long to wait for min_position, in seconds",
 )
-AsOf = Query(None, description="A moment, RFC 3339 (e.g. 2026-11-01T12:00:00Z)")
 
 
 Direction = Literal["upstream", "downstream"]
@@ -189,7 +196,7 @@ async def resolve_alias(
     name: ModelName,
     alias: AliasName,
     request: Request,
-    as_of: datetime | None = AsOf,
+    as_of: Moment | None = None,
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
@@ -204,7 +211,7 @@ async def stage_holders(
     name: ModelName,
     stage: StageName,
     request: Request,
-    as_of: datetime | None = AsOf,
+    as_of: Moment | None = None,
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
@@ -219,7 +226,7 @@ async def timeline(
     name: ModelName,
     request: Request,
     limit: Count = Query(100, ge=1, le=1000),
-    page_token: Count | None = Query(None, ge=1, le=MAX_BIGINT),
+    page_token: PageOffset | None = None,
     min_position: str | None = MinPosition,
     wait: float = Wait,
 ) -> Response:
