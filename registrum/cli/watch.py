@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 from typing import Any
@@ -36,6 +37,10 @@ def watch(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """Tail registry.promotions: one line per promotion, archive or alias change."""
+    # aiokafka logs each failed connection attempt; a failure that matters ends the command
+    # with one line of its own (failures.py), so its log records are not shown.
+    logging.getLogger("aiokafka").addHandler(logging.NullHandler())
+    logging.getLogger("aiokafka").propagate = False
     asyncio.run(_until_signal(_tail(bootstrap_servers(), model, from_beginning, limit, as_json)))
 
 
