@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
-from registrum.errors import BadReply, InvalidInput, RegistrumError
-from registrum.files import Progress, download_to, local_files, read_chunks, safe_target
+from registrum.errors import BadReply, RegistrumError
+from registrum.transfers import FileMethods, is_number, seg
 from registrum.transport import Transport, member
 
-__all__ = ["MAX_PAGE", "Client", "RegistrumError"]
+__all__ = ["MAX_PAGE", "Client", "RegistrumError", "is_number"]
 
 MAX_PAGE = 1000  # the most rows the registry sends in one page
 
@@ -22,16 +20,7 @@ def _present(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def _seg(value: Any) -> str:
-    return quote(str(value), safe="")
-
-
-def is_number(text: str) -> bool:
-    """Only ASCII digits: str.isdigit() also accepts "²", which int() refuses."""
-    return text.isascii() and text.isdigit()
-
-
-class Client:
+class Client(FileMethods):
     """A client of one registry.
 
     consistency: how reads relate to writes. "session" (default) reads at least what
@@ -62,6 +51,7 @@ class Client:
         return self._t.position
 
     def close(self) -> None:
+        """Closes the connections to the registry."""
         self._t.close()
 
     def __enter__(self) -> Client:
@@ -85,10 +75,10 @@ class Client:
 
     @staticmethod
     def _model(name: str) -> str:
-        return f"/api/v1/models/{_seg(name)}"
+        return f"/api/v1/models/{seg(name)}"
 
     def _version(self, name: str, number: int) -> str:
-        return f"{self._model(name)}/versions/{_seg(number)}"
+        return f"{self._model(name)}/versions/{seg(number)}"
 
     # -- models ----------------------------------------------------------------------
 
@@ -101,6 +91,7 @@ class Client:
         return self._call("POST", "/api/v1/models", {"name": name, **fields})
 
     def get_model(self, name: str) -> dict[str, Any]:
+        """The model name (the catalogue's view: versions, stages, aliases, tags)."""
         return self._one("model", "GET", self._model(name))
 
     def list_models(
@@ -119,14 +110,17 @@ class Client:
         return self._call("POST", f"{self._model(name)}/rename", {"new_name": new_name, **fields})
 
     def describe_model(self, name: str, description: str, **fields: Any) -> dict[str, Any]:
+        """Sets a model's description."""
         return self._call("PATCH", self._model(name), {"description": description, **fields})
 
     def tag_model(self, name: str, key: str, value: str, **fields: Any) -> dict[str, Any]:
-        path = f"{self._model(name)}/tags/{_seg(key)}"
+        """Sets tag key of a model to value."""
+        path = f"{self._model(name)}/tags/{seg(key)}"
         return self._call("PUT", path, {"value": value, **fields})
 
     def untag_model(self, name: str, key: str) -> dict[str, Any]:
-        return self._call("DELETE", f"{self._model(name)}/tags/{_seg(key)}")
+        """Removes tag key from a model."""
+        return self._call("DELETE", f"{self._model(name)}/tags/{seg(key)}")
 
     def delete_model(self, name: str) -> dict[str, Any]:
         """Deletes a model and frees its name; its history stays in the log."""
@@ -140,11 +134,12 @@ class Client:
         return self._call("POST", f"{self._model(name)}/versions", body)
 
     def get_version(self, name: str, number: int) -> dict[str, Any]:
+        """Version number of model name."""
         return self._one("version", "GET", self._version(name, number))
 
     def resolve(self, name: str, alias: str) -> dict[str, Any]:
         """The version alias points at."""
-        return self._one("version", "GET", f"{self._model(name)}/aliases/{_seg(alias)}")
+        return self._one("version", "GET", f"{self._model(name)}/aliases/{seg(alias)}")
 
     def list_versions(
         self,
@@ -200,17 +195,20 @@ class Client:
     def describe_version(
         self, name: str, number: int, description: str, **fields: Any
     ) -> dict[str, Any]:
+        """Sets a version's description."""
         body = {"description": description, **fields}
         return self._call("PATCH", self._version(name, number), body)
 
     def tag_version(
         self, name: str, number: int, key: str, value: str, **fields: Any
     ) -> dict[str, Any]:
-        path = f"{self._version(name, number)}/tags/{_seg(key)}"
+        """Sets tag key of a version to value."""
+        path = f"{self._version(name, number)}/tags/{seg(key)}"
         return self._call("PUT", path, {"value": value, **fields})
 
     def untag_version(self, name: str, number: int, key: str) -> dict[str, Any]:
-        return self._call("DELETE", f"{self._version(name, number)}/tags/{_seg(key)}")
+        """Removes tag key from a version."""
+        return self._call("DELETE", f"{self._version(name, number)}/tags/{seg(key)}")
 
     def delete_version(self, name: str, number: int) -> dict[str, Any]:
         """Deletes a version; its number is never reused and its history stays."""
@@ -242,7 +240,7 @@ class Client:
     def stage_as_of(self, name: str, stage: str, as_of: str | None = None) -> dict[str, Any]:
         """Which version(s) held stage at as_of (now if None), who promoted and approved."""
         params = _present({"as_of": as_of})
-        return self._call("GET", f"{self._model(name)}/stages/{_seg(stage)}", params=params)
+        return self._call("GET", f"{self._model(name)}/stages/{seg(stage)}", params=params)
 
     def timeline(
         self, name: str, limit: int = 100, page_token: int | None = None
@@ -258,6 +256,7 @@ class Client:
     # -- reviews, stages and aliases -----------------------------------------------------
 
     def request_approval(self, name: str, number: int, stage: str, **fields: Any) -> dict:
+        """Asks for sign-off to promote a version to stage (staging or production)."""
         return self._call(
             "POST", f"{self._version(name, number)}/approvals", {"stage": stage, **fields}
         )
@@ -266,81 +265,28 @@ class Client:
         self, name: str, number: int, request_id: str, decision: str, **fields: Any
     ) -> dict[str, Any]:
         """decision is approve, reject or withdraw."""
-        path = f"{self._version(name, number)}/approvals/{_seg(request_id)}/{decision}"
+        path = f"{self._version(name, number)}/approvals/{seg(request_id)}/{decision}"
         return self._call("POST", path, fields)
 
     def promote(self, name: str, number: int, stage: str, **fields: Any) -> dict[str, Any]:
+        """Promotes a version to stage; needs an approved request for that stage."""
         return self._call(
             "POST", f"{self._version(name, number)}/promote", {"stage": stage, **fields}
         )
 
     def archive(self, name: str, number: int, **fields: Any) -> dict[str, Any]:
+        """Retires a version; its aliases are removed."""
         return self._call("POST", f"{self._version(name, number)}/archive", fields)
 
     def set_alias(self, name: str, alias: str, number: int, **fields: Any) -> dict[str, Any]:
+        """Points alias of model name at version number."""
         return self._call(
-            "PUT", f"{self._model(name)}/aliases/{_seg(alias)}", {"version": number, **fields}
+            "PUT", f"{self._model(name)}/aliases/{seg(alias)}", {"version": number, **fields}
         )
 
     def remove_alias(self, name: str, alias: str) -> dict[str, Any]:
-        return self._call("DELETE", f"{self._model(name)}/aliases/{_seg(alias)}")
-
-    # -- files -------------------------------------------------------------------------
-
-    def upload_file(self, path: str | Path, progress: Progress | None = None) -> dict[str, Any]:
-        """Streams one file to the registry; returns {sha256, size, created}."""
-        return self._call("POST", "/api/v1/artifacts", content=read_chunks(Path(path), progress))
-
-    def register_files(
-        self, name: str, path: str | Path, progress: Progress | None = None, **fields: Any
-    ) -> dict[str, Any]:
-        """Uploads a file, or every file under a folder, and registers them as the next
-        version of model name (its artifact_uri becomes models:/NAME/NUMBER)."""
-        manifest = []
-        for relative, file in local_files(Path(path)):
-            stored = self.upload_file(file, progress)
-            manifest.append({"path": relative, "sha256": stored["sha256"], "size": stored["size"]})
-        return self.register_version(name, "", manifest=manifest, **fields)
-
-    def verify_artifact(self, sha256: str) -> dict[str, Any]:
-        """Has the registry re-hash what it stores under sha256: {sha256, ok, actual}."""
-        return self._call("POST", f"/api/v1/artifacts/{_seg(sha256)}/verify")
-
-    def verify_version(self, name: str, number: int) -> dict[str, Any]:
-        """Has the registry re-hash a version's files (or its s3:// reference)."""
-        return self._call("POST", f"{self._version(name, number)}/verify")
-
-    def resolve_uri(self, uri: str) -> dict[str, Any]:
-        """The version that models:/NAME/VERSION or models:/NAME@ALIAS names."""
-        if not uri.startswith("models:/"):
-            raise InvalidInput(f"{uri!r} is not a models:/ URI", "invalid_uri")
-        rest = uri[len("models:/") :]
-        name, slash, number = rest.rpartition("/")
-        if slash and is_number(number):  # not "²"
-            return self.get_version(name, int(number))
-        name, at, alias = rest.rpartition("@")
-        if at:
-            return self.resolve(name, alias)
-        raise InvalidInput(f"{uri!r}: use models:/NAME/N or models:/NAME@ALIAS", "invalid_uri")
-
-    def download(
-        self, version: dict[str, Any], dest: str | Path, progress: Progress | None = None
-    ) -> list[Path]:
-        """Writes the version's files under dest, each checked against its digest."""
-        if not version.get("manifest"):
-            raise RegistrumError(
-                0,
-                "no_files",
-                f"this version was registered by reference: {version.get('artifact_uri')}",
-            )
-        written = []
-        for entry in version["manifest"]:
-            target = safe_target(Path(dest), entry["path"])
-            path = f"/api/v1/artifacts/{_seg(entry['sha256'])}"
-            with self._t.stream(path, entry["path"]) as chunks:
-                download_to(chunks, target, entry["sha256"], progress)
-            written.append(target)
-        return written
+        """Removes alias from model name."""
+        return self._call("DELETE", f"{self._model(name)}/aliases/{seg(alias)}")
 
 
 def _every(key: str, fetch: Callable[[Any], dict[str, Any]]) -> Iterator[dict[str, Any]]:

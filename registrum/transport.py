@@ -93,6 +93,7 @@ class Transport:
             raise InvalidInput(f"{url!r} is not a URL: {exc}", "invalid_url") from None
 
     def close(self) -> None:
+        """Closes the connections to the registry."""
         self._http.close()
 
     def _read_headers(self) -> dict[str, str]:

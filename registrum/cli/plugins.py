@@ -33,6 +33,7 @@ def discovered() -> dict[str, EntryPoint]:
 
 
 def installed(name: str) -> bool:
+    """Is a distribution of that name installed?"""
     try:
         distribution(name)
     except PackageNotFoundError:
@@ -54,6 +55,8 @@ def missing_extras(
                 continue
             if name.group(1).lower() == own_name.lower():
                 continue  # one of our extras including another: that one is checked apart
+            if re.search(r"\b(and|or)\b", requirement.partition(";")[2]):
+                continue  # also for some platform only: not ours to judge without packaging
             if not present(name.group(1)):
                 missing.append(extra)
                 break

