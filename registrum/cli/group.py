@@ -14,6 +14,9 @@ _OPERATOR = "registrum.operator"  # ctx.meta key: the command came from an entry
 
 
 class RegistrumGroup(TyperGroup):
+    """typer's group, with the entry points' commands listed after our own, loaded only
+    when run or listed, and failures of user commands reported by failures.py."""
+
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         own = super().list_commands(ctx)
         return own + sorted(set(plugins.discovered()) - set(own))

@@ -113,6 +113,7 @@ def load(name: str) -> Any:
         try:
             command = _command(name, ep.load())
         except ImportError as exc:
-            command = _hint(name, list(ep.extras) or ["server"], f"no module named {exc.name!r}")
+            why = f"no module named {exc.name!r}" if exc.name else str(exc)
+            command = _hint(name, list(ep.extras) or ["server"], why)
     command.rich_help_panel = PANEL
     return command
