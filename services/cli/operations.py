@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from services.cli import output
+from registrum.cli import output
 
 views_app = typer.Typer(help="The read views.", no_args_is_help=True)
 

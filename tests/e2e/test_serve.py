@@ -71,7 +71,7 @@ def test_cli_exit_codes(server: Server) -> None:
     bad_metric = cli(server.url, "versions", "register", "m", "s3://x", "--metric", "auc")
     assert bad_metric.returncode == 2
     unreachable = cli(f"http://127.0.0.1:{free_port()}", "models", "list")
-    assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr
+    assert unreachable.returncode == 3 and "cannot reach" in unreachable.stderr
 
 
 def test_a_second_serve_on_the_same_data_directory_refuses(server: Server) -> None:

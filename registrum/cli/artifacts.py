@@ -1,0 +1,34 @@
+"""`registrum artifacts verify`: have the registry re-hash what it stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from registrum.cli import output, tables
+from registrum.cli.context import run
+from registrum.cli.failures import ExitCode
+from registrum.cli.inputs import Model, VersionRef, version
+from registrum.client import Client
+
+app = typer.Typer(help="Stored artefacts.", no_args_is_help=True)
+
+
+@app.command("verify")
+def artifacts_verify(ctx: typer.Context, model: Model, version_ref: VersionRef) -> None:
+    """Re-hash the stored bytes of VERSION (a number or @alias) of MODEL: its files, or
+    the s3:// object it refers to."""
+
+    def call(client: Client) -> dict[str, Any]:
+        found = version(client, model, version_ref)
+        report = client.verify_version(model, found["number"])
+        if not report.get("ok"):
+            bad = [str(f.get("path")) for f in report.get("files") or [] if not f.get("ok")]
+            where = ", ".join(bad) or (report.get("reference") or {}).get("uri")
+            output.error(f"altered: {where}")
+        return report
+
+    result = run(ctx, call, tables.verify_table)
+    if not result.get("ok"):
+        raise typer.Exit(ExitCode.REFUSED)

@@ -1,0 +1,52 @@
+"""The `registrum` command: talk to a registry over HTTP; with the server installed
+(`registrum[server]`), also run one (serve, projector, relay, intake, views).
+
+Exit codes (failures.py): 0 done, 1 refused or not found, 2 usage, 3 unreachable.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from registrum.cli import aliases, artifacts, history, models, reviews, versions, watch
+from registrum.cli import version_edits as _version_edits  # noqa: F401  (adds its commands)
+from registrum.cli.context import DEFAULT_URL, Options, who_am_i
+from registrum.cli.group import RegistrumGroup
+
+app = typer.Typer(
+    cls=RegistrumGroup,
+    help="Registrum: the event-sourced model registry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(models.app, name="models")
+app.add_typer(versions.app, name="versions")
+app.add_typer(aliases.app, name="alias")
+app.add_typer(artifacts.app, name="artifacts")
+app.command("request-approval")(reviews.request_approval)
+app.command("approve")(reviews.approve)
+app.command("reject")(reviews.reject)
+app.command("withdraw")(reviews.withdraw)
+app.command("promote")(reviews.promote)
+app.command("archive")(reviews.archive)
+app.command("as-of")(history.as_of)
+app.command("timeline")(history.timeline)
+app.command("status")(history.status)
+app.command("watch")(watch.watch)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    url: str = typer.Option(DEFAULT_URL, envvar="REGISTRUM_URL", help="The registry's address."),
+    actor: str = typer.Option(
+        None, "--as", envvar="REGISTRUM_ACTOR", help="Who acts; defaults to your login name."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    ctx.obj = Options(url=url, actor=actor or who_am_i(), json=as_json)
+
+
+def main() -> None:
+    """The console script."""
+    app()

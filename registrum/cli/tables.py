@@ -1,0 +1,205 @@
+"""Tables for people. Every cell is inert text (output.inert): "-" for nothing, never None,
+and nothing the server sent is interpreted as markup or reaches the terminal as a control."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from registrum.cli.output import console, inert
+
+
+def _when(value: Any) -> Text:
+    return inert(str(value)[:19] if value else None)
+
+
+def _joined(values: Any) -> Text:
+    return inert(", ".join(map(str, values)) if isinstance(values, list) else values)
+
+
+def _aliases(aliases: Any) -> Text:
+    if isinstance(aliases, dict):
+        return inert(", ".join(f"{a}→{n}" for a, n in aliases.items()))
+    return _joined(aliases)
+
+
+def _table(*columns: str, header: bool = True) -> Table:
+    return Table(*columns, show_header=header)
+
+
+def models_table(models: list[dict[str, Any]]) -> None:
+    table = _table("name", "latest", "production", "staging", "aliases", "description")
+    for m in models:
+        table.add_row(
+            inert(m.get("name")),
+            inert(m.get("latest_version") or None),
+            _joined(m.get("production")),
+            _joined(m.get("staging")),
+            _aliases(m.get("aliases")),
+            inert(str(m.get("description") or "")[:60]),
+        )
+    console.print(table)
+
+
+def _detail(record: dict[str, Any], keys: tuple[str, ...]) -> None:
+    table = _table("", "", header=False)
+    for key in keys:
+        table.add_row(key, inert(record.get(key)))
+    console.print(table)
+
+
+def model_detail(m: dict[str, Any]) -> None:
+    _detail(
+        m,
+        (
+            "name",
+            "description",
+            "latest_version",
+            "production",
+            "staging",
+            "aliases",
+            "tags",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ),
+    )
+
+
+def versions_table(versions: list[dict[str, Any]]) -> None:
+    table = _table("model", "version", "stage", "aliases", "artifact", "created by", "created at")
+    for v in versions:
+        table.add_row(
+            inert(v.get("model")),
+            inert(v.get("number")),
+            inert(v.get("stage")),
+            _joined(v.get("aliases")),
+            inert(v.get("artifact_uri")),
+            inert(v.get("created_by")),
+            _when(v.get("created_at")),
+        )
+    console.print(table)
+
+
+def version_detail(v: dict[str, Any]) -> None:
+    _detail(
+        v,
+        (
+            "model",
+            "number",
+            "stage",
+            "aliases",
+            "artifact_uri",
+            "sha256",
+            "size",
+            "run_id",
+            "dataset_version",
+            "metrics",
+            "hyperparameters",
+            "lineage",
+            "tags",
+            "description",
+            "model_card",
+            "created_by",
+            "created_at",
+        ),
+    )
+    requests = v.get("approval_requests") or []
+    if requests:
+        reviews = _table("request", "stage", "status", "requested by", "approvals")
+        for r in requests:
+            approvals = r.get("approvals") or []
+            who = ", ".join(str(a.get("actor")) for a in approvals)
+            reviews.add_row(
+                inert(r.get("id")),
+                inert(r.get("stage")),
+                inert(r.get("status")),
+                inert(r.get("requested_by")),
+                inert(f"{len(approvals)}/{r.get('required_approvals')} {who}".strip()),
+            )
+        console.print(reviews)
+
+
+def status_table(health: dict[str, Any]) -> None:
+    console.print(
+        Text.assemble(
+            "status ",
+            inert(health.get("status")),
+            ", log head at position ",
+            inert(health.get("position")),
+        )
+    )
+    table = _table("view", "position", "behind (events)", "behind (seconds)")
+    for name, lag in sorted((health.get("views") or {}).items()):
+        table.add_row(
+            inert(name),
+            inert(lag.get("position")),
+            inert(lag.get("events")),
+            inert(lag.get("seconds")),
+        )
+    for name, lag in sorted((health.get("relays") or {}).items()):
+        table.add_row(
+            inert(f"relay {name}"), inert(lag.get("position")), inert(lag.get("events")), "-"
+        )
+    console.print(table)
+
+
+def stage_holders(answer: dict[str, Any]) -> None:
+    console.print(
+        Text.assemble(
+            inert(answer.get("model")),
+            " in ",
+            inert(answer.get("stage")),
+            " as of ",
+            inert(answer.get("as_of")),
+            ":",
+        ),
+        soft_wrap=True,
+    )
+    if not answer.get("versions"):
+        console.print("  no version")
+        return
+    table = _table("version", "since", "until", "promoted by", "approved by", "reason")
+    for v in answer["versions"]:
+        table.add_row(
+            inert(v.get("number")),
+            _when(v.get("valid_from")),
+            _when(v.get("valid_to")),
+            inert(v.get("promoted_by")),
+            _joined(v.get("approved_by")),
+            inert(v.get("reason")),
+        )
+    console.print(table)
+
+
+def timeline_table(events: list[dict[str, Any]]) -> None:
+    table = _table("position", "at", "who", "event", "version", "reason")
+    for e in events:
+        table.add_row(
+            inert(e.get("position")),
+            _when(e.get("at")),
+            inert(e.get("actor")),
+            inert(e.get("event")),
+            inert(e.get("version")),
+            inert(e.get("reason")),
+        )
+    console.print(table)
+
+
+def verify_table(report: dict[str, Any]) -> None:
+    table = _table("file", "sha256", "stored bytes")
+    if "reference" in report:
+        ref = report["reference"] or {}
+        files = [{"path": ref.get("uri"), "sha256": ref.get("sha256"), "ok": report.get("ok")}]
+    else:
+        files = report.get("files") or []
+    for f in files:
+        digest = f.get("sha256")
+        table.add_row(
+            inert(f.get("path")),
+            inert(digest[:16] + "…" if isinstance(digest, str) else digest),
+            Text("ok") if f.get("ok") else Text("ALTERED", style="red"),
+        )
+    console.print(table)
