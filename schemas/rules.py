@@ -251,9 +251,16 @@ class _KeyRules:
 # Free-form JSON (hyperparameters, model cards): no reserved key at any depth, and no NUL
 # in text (the views keep it as jsonb, which refuses NUL).
 JsonText = Annotated[str, Strict(), Field(pattern=NO_NUL)]
+# Integers are kept exact up to 2^53 (what every JSON reader keeps exact); a larger one is
+# the same JSON number as a float and is kept as one (orjson, among others, stops at 64
+# bits). Send an identifier that must stay exact as text.
+JsonInteger = Annotated[
+    int, Strict(), Field(ge=-MAX_SAFE_INT, le=MAX_SAFE_INT), BeforeValidator(integral)
+]
 JsonValue = TypeAliasType(
     "JsonValue",
-    "Integer | Metric | Annotated[bool, Strict()] | JsonText | list[JsonValue] | JsonObject | None",
+    "JsonInteger | Metric | Annotated[bool, Strict()] | JsonText | list[JsonValue]"
+    " | JsonObject | None",
 )
 JsonObject = TypeAliasType(
     "JsonObject",
