@@ -1,14 +1,35 @@
-"""The only place that picks and wires adapters."""
+"""The composition root: the only place that picks and wires adapters.
+
+From the settings, a `Runtime` resolves once where the event store, the views and the
+broker are (a URL, or the data directory's embedded server) and builds what a role runs:
+the registry, the artefact store, the API, the projector, the relay and the intake.
+`registrum serve` runs them all; `registrum projector|relay|intake` one each.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from psycopg.conninfo import conninfo_to_dict
 
 from services.artifacts.port import ArtifactStore
 from services.registry.application import Registry
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from services.embedded import EmbeddedKafka, EmbeddedPostgres
+
+Runner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+class NotConfigured(RuntimeError):
+    """A role needs a service that is neither configured nor embedded here."""
 
 
 def eventstore_env(database_url: str, pool_size: int = 10) -> dict[str, str]:
@@ -56,3 +77,138 @@ def build_artifact_store(settings: Settings) -> ArtifactStore:
     from services.artifacts.filesystem import FilesystemStore
 
     return FilesystemStore(Path(settings.data_dir).resolve() / "artifacts")
+
+
+class Runtime:
+    """What one process runs on. With start_embedded (`registrum serve`), a missing
+    database or broker URL starts the embedded server in the data directory, stopped by
+    close(); otherwise a role attaches to the servers a running `serve` started there."""
+
+    def __init__(self, settings: Settings, *, start_embedded: bool = False) -> None:
+        self.settings = settings
+        self.data_dir = Path(settings.data_dir).resolve()
+        self.start_embedded = start_embedded
+        self.embedded_postgres: EmbeddedPostgres | None = None
+        self.embedded_kafka: EmbeddedKafka | None = None
+        self._events_url: str | None = None
+        self._bootstrap: str | None = None
+        self._registry: Registry | None = None
+        self._artifacts: ArtifactStore | None = None
+
+    # -- where things are, resolved once -----------------------------------------------
+
+    @property
+    def events_url(self) -> str:
+        if self._events_url is None:
+            self._events_url = self.settings.database_url or self._embedded_database()
+        return self._events_url
+
+    @property
+    def read_url(self) -> str:
+        return self.settings.read_database_url or self.events_url
+
+    @property
+    def kafka_bootstrap(self) -> str | None:
+        """None when this registry runs without Kafka (REGISTRUM_KAFKA=false)."""
+        if not self.settings.kafka:
+            return None
+        if self._bootstrap is None:
+            self._bootstrap = self.settings.kafka_bootstrap or self._embedded_broker()
+        return self._bootstrap
+
+    def _embedded_database(self) -> str:
+        from services.embedded import EmbeddedPostgres
+
+        embedded = EmbeddedPostgres(self.data_dir / "postgres")
+        if self.start_embedded:
+            self.embedded_postgres = embedded
+            return embedded.start()
+        if not embedded.socket_dir.exists():
+            raise NotConfigured(
+                "set REGISTRUM_DATABASE_URL, or start `registrum serve` on this data "
+                "directory first"
+            )
+        return embedded.url
+
+    def _embedded_broker(self) -> str:
+        if not self.start_embedded:
+            # Where `registrum serve` on this machine puts its embedded broker.
+            return f"127.0.0.1:{self.settings.embedded_kafka_port}"
+        from services.embedded import EmbeddedKafka
+
+        self.embedded_kafka = EmbeddedKafka(port=self.settings.embedded_kafka_port)
+        return self.embedded_kafka.start()
+
+    # -- components --------------------------------------------------------------------
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        if self._artifacts is None:
+            self._artifacts = build_artifact_store(self.settings)
+        return self._artifacts
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = build_registry(self.settings, self.events_url, self.artifacts)
+        return self._registry
+
+    def projector(self) -> Runner:
+        from services.catalogue.projector import Projector
+
+        return Projector(self.read_url, self.events_url).run
+
+    def relay(self) -> Runner:
+        from services.relay.runtime import run_relay
+
+        bootstrap = self._require_kafka()
+        return functools.partial(
+            run_relay, bootstrap, self.read_url, self.events_url, self.settings.store_id
+        )
+
+    def intake(self) -> Runner:
+        from services.intake.runtime import run_intake
+
+        return functools.partial(run_intake, self._require_kafka(), self.registry)
+
+    def followers(self) -> list[Runner]:
+        """What `serve` runs beside the API: the projector, and with Kafka the relay and
+        the intake."""
+        runners = [self.projector()]
+        if self.kafka_bootstrap is not None:
+            runners += [self.relay(), self.intake()]
+        return runners
+
+    def api(self, background: list[Runner] | None = None) -> ASGIApp:
+        from services.api.app import create_app
+
+        return create_app(
+            self.registry,
+            self.read_url,
+            artifacts=self.artifacts,
+            background=background or [],
+            max_body_bytes=self.settings.max_body_bytes,
+        )
+
+    def _require_kafka(self) -> str:
+        bootstrap = self.kafka_bootstrap
+        if bootstrap is None:
+            raise NotConfigured("Kafka is turned off (REGISTRUM_KAFKA=false)")
+        return bootstrap
+
+    # -- the end -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the registry and stops what this runtime started, newest first."""
+        if self._registry is not None:
+            self._registry.close()
+        if self.embedded_kafka is not None:
+            self.embedded_kafka.stop()
+        if self.embedded_postgres is not None:
+            self.embedded_postgres.stop()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -19,7 +19,6 @@ from services.api import errors, models, reads, versions
 from services.api.limits import BodyLimit
 from services.artifacts.port import ArtifactStore
 from services.catalogue import store
-from services.catalogue.projector import Projector
 from services.catalogue.views.all import VIEWS
 from services.registry.application import Registry
 
@@ -29,13 +28,11 @@ def create_app(
     read_dsn: str,
     *,
     artifacts: ArtifactStore | None = None,
-    events_dsn: str | None = None,
-    run_projector: bool = False,
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
     max_body_bytes: int = 2 * 1024 * 1024,
 ) -> ASGIApp:
-    """The API over registry and the views in read_dsn; optionally runs the projector and
-    other services (the relay and intake) for as long as it serves."""
+    """The API over registry and the views in read_dsn. It runs the background runners it
+    is given (bootstrap passes the projector, relay and intake) for as long as it serves."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,8 +42,6 @@ def create_app(
         app.state.read_pool = pool
         stop = asyncio.Event()
         runners = list(background)
-        if run_projector:
-            runners.append(Projector(read_dsn, events_dsn).run)
         tasks = [asyncio.create_task(run(stop)) for run in runners]
         try:
             yield

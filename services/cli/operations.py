@@ -1,4 +1,4 @@
-"""Operator commands: `registrum projector`, `registrum views rebuild`, `registrum status`."""
+"""Operator commands: `registrum projector`, `registrum views rebuild`."""
 
 from __future__ import annotations
 
@@ -7,37 +7,15 @@ import asyncio
 import typer
 
 from registrum.cli import output
+from services.cli.signals import runtime, until_signal
 
 views_app = typer.Typer(help="The read views.", no_args_is_help=True)
 
 
-def dsns() -> tuple[str, str]:
-    """(events, read) URLs: the configured ones, else the data directory's embedded server."""
-    from services.embedded import EmbeddedPostgres
-    from services.settings import Settings
-
-    settings = Settings()
-    events = settings.database_url
-    if not events:
-        embedded = EmbeddedPostgres(settings.data_dir.resolve() / "postgres")
-        if not embedded.socket_dir.exists():
-            output.errors.print(
-                "[red]error[/red]: set REGISTRUM_DATABASE_URL, or start `registrum serve` "
-                "on this data directory first",
-                highlight=False,
-            )
-            raise typer.Exit(1)
-        events = embedded.url
-    return events, settings.read_database_url or events
-
-
 def projector() -> None:
     """Run the projector alone: keep the read views up to date until SIGINT/SIGTERM."""
-    from services.catalogue.projector import Projector
-    from services.cli.bus import until_signal
-
-    events, read = dsns()
-    until_signal(Projector(read, events).run)
+    with runtime() as running:
+        until_signal(running.projector())
 
 
 @views_app.command("rebuild")
@@ -50,7 +28,7 @@ def rebuild(view: list[str] = typer.Option(None, help="Only this view; repeatabl
     if unknown:
         raise typer.BadParameter(f"unknown view {unknown[0]!r}; views: {', '.join(VIEWS)}")
     chosen = [VIEWS[v] for v in view] if view else list(VIEWS.values())
-    events, read = dsns()
-    applied = asyncio.run(run(read, events, chosen))
+    with runtime() as running:
+        applied = asyncio.run(run(running.read_url, running.events_url, chosen))
     for name, count in applied.items():
         output.console.print(f"rebuilt {name}: {count} events")

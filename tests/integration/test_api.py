@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
+from services.catalogue.projector import Projector
 from services.registry.application import Registry
 
 SHA = "ab" * 32
@@ -16,7 +17,9 @@ SHA = "ab" * 32
 
 @pytest.fixture(scope="module")
 def http(registry: Registry, database_url: str) -> Iterator[TestClient]:
-    app = create_app(registry, database_url, run_projector=True, max_body_bytes=1024 * 1024)
+    app = create_app(
+        registry, database_url, background=[Projector(database_url).run], max_body_bytes=1024 * 1024
+    )
     with TestClient(app) as client:
         # Reads wait until the views show every write made before them.
         client.headers["X-Registrum-Min-Position"] = "head"

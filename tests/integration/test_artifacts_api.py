@@ -15,6 +15,7 @@ from services.api.app import create_app
 from services.artifacts.filesystem import FilesystemStore
 from services.artifacts.port import ArtifactStore
 from services.artifacts.s3 import S3Store
+from services.catalogue.projector import Projector
 from services.registry.application import Registry
 from tests.services import S3Endpoint, s3_endpoint
 
@@ -131,7 +132,12 @@ def registry_with(store: ArtifactStore, database_url: str) -> Iterator[Registry]
 def test_a_version_made_of_uploaded_files(
     registry_with: Registry, database_url: str, store: ArtifactStore, unique: str
 ) -> None:
-    app = create_app(registry_with, database_url, artifacts=store, run_projector=True)
+    app = create_app(
+        registry_with,
+        database_url,
+        artifacts=store,
+        background=[Projector(database_url).run],
+    )
     with TestClient(app) as http:
         files = {"MLmodel": b"flavors: {}", "weights/model.bin": os.urandom(300_000)}
         manifest = []
@@ -180,7 +186,12 @@ def test_a_version_registered_by_reference_is_verifiable_on_demand(
 ) -> None:
     import io
 
-    app = create_app(registry_with, database_url, artifacts=store, run_projector=True)
+    app = create_app(
+        registry_with,
+        database_url,
+        artifacts=store,
+        background=[Projector(database_url).run],
+    )
     with TestClient(app) as http:
         http.headers["X-Registrum-Min-Position"] = "head"
         name = f"byref-{unique}"

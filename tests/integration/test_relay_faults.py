@@ -28,12 +28,12 @@ from schemas import commands as c
 from services.bus.broker import Bus, build_bus
 from services.bus.probe import TopicProbe
 from services.bus.topics import COMMANDS, DEAD_LETTERS, PROMOTIONS, RESULTS
-from services.cli.runtime import BusConfig, run_bus
 from services.embedded import EmbeddedKafka
 from services.intake.consumer import Intake
 from services.registry.application import Caller, Registry
 from services.relay import positions
 from services.relay.relay import Relay
+from services.relay.runtime import run_relay
 from services.relay.sink import KafkaSink
 from services.relay.translate import Outgoing
 from tests.services import free_port, kafka_bootstrap
@@ -230,8 +230,9 @@ def test_broker_down_ten_seconds_under_load_loses_nothing(
 
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
-    config = BusConfig(bootstrap, f"outage-{uuid.uuid4().hex[:6]}", database_url, database_url)
-    relay_thread = threading.Thread(target=loop.run_until_complete, args=(run_bus(config, stop),))
+    store_id = f"outage-{uuid.uuid4().hex[:6]}"
+    relaying = run_relay(bootstrap, database_url, database_url, store_id, stop)
+    relay_thread = threading.Thread(target=loop.run_until_complete, args=(relaying,))
     writer_thread = threading.Thread(target=writer)
     try:
         relay_thread.start()
@@ -243,7 +244,7 @@ def test_broker_down_ten_seconds_under_load_loses_nothing(
         time.sleep(3)
         writing.clear()
         writer_thread.join(60)
-        ours = {f"{config.store_id}:{p}" for ps in expected.values() for p in ps}
+        ours = {f"{store_id}:{p}" for ps in expected.values() for p in ps}
         seen = asyncio.run(read_promotions(bootstrap, models, len(ours)))
         # Every promotion made before, during and after the outage is on the new broker.
         # (Order holds too, unless the producer retried a batch into the new broker before

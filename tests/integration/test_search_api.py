@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
+from services.catalogue.projector import Projector
 from services.registry.application import Registry
 
 ALICE = {"X-Registrum-Actor": "alice"}
@@ -17,7 +18,9 @@ ALICE = {"X-Registrum-Actor": "alice"}
 
 @pytest.fixture(scope="module")
 def http(registry: Registry, database_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(registry, database_url, run_projector=True)) as client:
+    with TestClient(
+        create_app(registry, database_url, background=[Projector(database_url).run])
+    ) as client:
         client.headers["X-Registrum-Min-Position"] = "head"
         yield client
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import asyncpg
 from hypothesis import HealthCheck, given, settings
-from pydantic import ValidationError
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from schemas import commands as c
 from schemas.bodies import LineageReference

@@ -1,0 +1,39 @@
+"""What the single-role commands share: their runtime, and running until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from registrum.cli import output
+from services.bootstrap import NotConfigured, Runner, Runtime
+from services.settings import Settings
+
+
+@contextmanager
+def runtime() -> Iterator[Runtime]:
+    """The runtime of one role, from REGISTRUM_* settings; a missing service is a one-line
+    error, exit 1."""
+    with Runtime(Settings()) as running:
+        try:
+            yield running
+        except NotConfigured as exc:
+            output.error(str(exc))
+            raise typer.Exit(1) from None
+
+
+def until_signal(main: Runner) -> None:
+    """Runs main(stop) until SIGINT/SIGTERM sets stop."""
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(run())
