@@ -1,7 +1,8 @@
 """Domain errors: the rules of the registry, raised by aggregates and value checks.
 
 One small hierarchy. Entry points map each branch to a status once
-(services/api/errors.py, services/cli/main.py); nothing else inspects messages.
+(services/api/errors.py for HTTP, the intake for Kafka results,
+registrum/cli/failures.py for the CLI); nothing else inspects messages.
 """
 
 from __future__ import annotations
