@@ -138,23 +138,26 @@ class RequestApproval(b.RequestApprovalBody, OnVersion):
     type: Literal["RequestApproval"] = "RequestApproval"
 
 
-class Approve(b.ReviewBody, OnVersion):
+class OnRequest(b.ReviewBody, OnVersion):
+    """A decision on one approval request of a version."""
+
+    request_id: RequestId
+
+
+class Approve(OnRequest):
     """Signs off an approval request; `reason` is the reviewer's comment."""
 
     type: Literal["Approve"] = "Approve"
-    request_id: RequestId
 
 
-class Reject(b.ReviewBody, OnVersion):
+class Reject(OnRequest):
     type: Literal["Reject"] = "Reject"
-    request_id: RequestId
 
 
-class Withdraw(b.ReviewBody, OnVersion):
+class Withdraw(OnRequest):
     """The requester takes an approval request back."""
 
     type: Literal["Withdraw"] = "Withdraw"
-    request_id: RequestId
 
 
 class Promote(b.PromoteBody, OnVersion):

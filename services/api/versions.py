@@ -115,43 +115,26 @@ def request_approval(
     return dispatch(request, response, c.RequestApproval, body, model=name, version=number)
 
 
-@router.post("/{number}/approvals/{request_id}/approve", openapi_extra=sends(c.Approve))
-def approve(
-    name: ModelName,
-    number: VersionNumber,
-    request_id: RequestId,
-    body: b.ReviewBody,
-    request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    address = {"model": name, "version": number, "request_id": request_id}
-    return dispatch(request, response, c.Approve, body, **address)
+def _decision_route(kind: type[c.OnRequest], verb: str) -> None:
+    """POST .../approvals/{request_id}/{verb}: approve, reject or withdraw a request."""
+
+    @router.post(
+        f"/{{number}}/approvals/{{request_id}}/{verb}", openapi_extra=sends(kind), name=verb
+    )
+    def decide(
+        name: ModelName,
+        number: VersionNumber,
+        request_id: RequestId,
+        body: b.ReviewBody,
+        request: Request,
+        response: Response,
+    ) -> dict[str, Any]:
+        address = {"model": name, "version": number, "request_id": request_id}
+        return dispatch(request, response, kind, body, **address)
 
 
-@router.post("/{number}/approvals/{request_id}/reject", openapi_extra=sends(c.Reject))
-def reject(
-    name: ModelName,
-    number: VersionNumber,
-    request_id: RequestId,
-    body: b.ReviewBody,
-    request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    address = {"model": name, "version": number, "request_id": request_id}
-    return dispatch(request, response, c.Reject, body, **address)
-
-
-@router.post("/{number}/approvals/{request_id}/withdraw", openapi_extra=sends(c.Withdraw))
-def withdraw(
-    name: ModelName,
-    number: VersionNumber,
-    request_id: RequestId,
-    body: b.ReviewBody,
-    request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    address = {"model": name, "version": number, "request_id": request_id}
-    return dispatch(request, response, c.Withdraw, body, **address)
+for kind, verb in ((c.Approve, "approve"), (c.Reject, "reject"), (c.Withdraw, "withdraw")):
+    _decision_route(kind, verb)
 
 
 @router.post("/{number}/promote", openapi_extra=sends(c.Promote))

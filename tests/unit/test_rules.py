@@ -40,29 +40,29 @@ def matches(pattern: str, value: str, lo: int = 0, hi: int = 10**9) -> bool:
     return lo <= len(value) <= hi and re.fullmatch(pattern, value) is not None
 
 
-@settings(max_examples=1500)
-@given(texts)
-def test_model_names(value: str) -> None:
-    assert matches(rules.NAME, value, 1, rules.MAX_NAME) == accepted(values.check_name, value)
+# (the published pattern, its length bounds, the domain's check)
+TEXT_RULES: dict[str, tuple[str, int, int, Callable[[str], Any]]] = {
+    "model name": (rules.NAME, 1, rules.MAX_NAME, values.check_name),
+    "tag key": (rules.PRINTABLE, 1, rules.MAX_TAG_KEY, lambda v: values.check_tag(v, "")),
+    "uri": (rules.URI, 1, rules.MAX_URI, values.check_uri),
+    "actor": (rules.ACTOR, 1, rules.MAX_NAME, values.check_actor),
+}
 
 
+@pytest.mark.parametrize("rule", sorted(TEXT_RULES))
 @settings(max_examples=800)
-@given(texts)
-def test_tag_keys(value: str) -> None:
-    expected = matches(rules.PRINTABLE, value, 1, rules.MAX_TAG_KEY) and value != "_type_"
-    assert expected == accepted(lambda v: values.check_tag(v, ""), value)
+@given(value=texts)
+def test_text_rules(rule: str, value: str) -> None:
+    pattern, lo, hi, check = TEXT_RULES[rule]
+    # The reserved key "_type_" is refused apart from the pattern (schema: "not").
+    expected = matches(pattern, value, lo, hi) and not (rule == "tag key" and value == "_type_")
+    assert expected == accepted(check, value)
 
 
-@settings(max_examples=800)
-@given(texts)
-def test_uris(value: str) -> None:
-    assert matches(rules.URI, value, 1, rules.MAX_URI) == accepted(values.check_uri, value)
-
-
-@settings(max_examples=800)
-@given(texts)
-def test_actors(value: str) -> None:
-    assert matches(rules.ACTOR, value, 1, rules.MAX_NAME) == accepted(values.check_actor, value)
+def test_the_limits_are_the_domains() -> None:
+    names = ("MAX_NAME", "MAX_TEXT", "MAX_TAG_KEY", "MAX_TAG_VALUE", "MAX_TAGS", "MAX_METRICS")
+    names += ("MAX_URI", "MAX_REASON", "MAX_PATH", "MAX_FILES", "RESERVED_KEY")
+    assert {n: getattr(rules, n) for n in names} == {n: getattr(values, n) for n in names}
 
 
 @settings(max_examples=800)

@@ -8,7 +8,7 @@ command's class, and a unit test fails when a command in schemas/commands.py has
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from schemas.commands import Command
 from services.registry.domain.model import RegisteredModel
@@ -19,6 +19,18 @@ from services.registry.scope import Scope
 from services.registry.summaries import model_summary, version_summary
 
 Handler = Callable[[Any, Context, Scope], Decide]
+
+
+class AtVersion(Protocol):
+    """A command addressed to one version (SetAlias too, whose version is a field)."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
 HANDLERS: dict[type[Command], Handler] = {}
 
 C = TypeVar("C", bound=Command)
@@ -47,8 +59,7 @@ def on_model(scope: Scope, name: str, change: Callable[[RegisteredModel], object
 
 def on_version(
     scope: Scope,
-    name: str,
-    number: int,
+    command: AtVersion,
     change: Callable[[RegisteredModel, ModelVersion], object],
     *,
     check_live: bool = True,
@@ -58,8 +69,8 @@ def on_version(
     changes (saves_model) save the model, which owns them."""
 
     def decide() -> Decision:
-        model = scope.model(name)
-        version = scope.version(model, number)
+        model = scope.model(command.model)
+        version = scope.version(model, command.version)
         if check_live:
             model.check_version_changeable(version.number)
         change(model, version)
@@ -67,3 +78,11 @@ def on_version(
         return Decision([saved], lambda: version_summary(model, version))
 
     return decide
+
+
+def on_stage(
+    scope: Scope, command: AtVersion, change: Callable[[RegisteredModel, ModelVersion], object]
+) -> Decide:
+    """A change to a version's stage, aliases or existence: the model owns those, and
+    the version may be archived (promotion brings it back, deletion ends it)."""
+    return on_version(scope, command, change, check_live=False, saves_model=True)

@@ -4,13 +4,15 @@ withdraw, promote, archive, set and remove an alias."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from schemas import commands as c
 from services.registry.domain import rules, values
 from services.registry.domain.errors import InvalidInput
 from services.registry.domain.values import Context, promotable_stage
+from services.registry.domain.version import ModelVersion
 from services.registry.execution import Decide
-from services.registry.handlers.base import handles, on_model, on_version
+from services.registry.handlers.base import handles, on_model, on_stage, on_version
 from services.registry.scope import Scope
 
 
@@ -34,76 +36,46 @@ def request_approval(command: c.RequestApproval, ctx: Context, scope: Scope) -> 
     )
     return on_version(
         scope,
-        command.model,
-        command.version,
+        command,
         lambda m, v: rules.request_approval(m, v, request_id, stage, required, ctx),
     )
 
 
-@handles(c.Approve)
-def approve(command: c.Approve, ctx: Context, scope: Scope) -> Decide:
-    return on_version(
-        scope, command.model, command.version, lambda m, v: v.approve(command.request_id, ctx)
-    )
+def _decision(name: str, check_live: bool = True) -> Callable[..., Decide]:
+    """The handler of a decision on a request: the version's method of that name."""
+
+    def handle(command: c.OnRequest, ctx: Context, scope: Scope) -> Decide:
+        def decide(model: object, version: ModelVersion) -> None:
+            getattr(version, name)(command.request_id, ctx)
+
+        return on_version(scope, command, decide, check_live=check_live)
+
+    return handle
 
 
-@handles(c.Reject)
-def reject(command: c.Reject, ctx: Context, scope: Scope) -> Decide:
-    return on_version(
-        scope, command.model, command.version, lambda m, v: v.reject(command.request_id, ctx)
-    )
-
-
-@handles(c.Withdraw)
-def withdraw(command: c.Withdraw, ctx: Context, scope: Scope) -> Decide:
-    # A requester may withdraw even after the version was archived.
-    return on_version(
-        scope,
-        command.model,
-        command.version,
-        lambda m, v: v.withdraw(command.request_id, ctx),
-        check_live=False,
-    )
+handles(c.Approve)(_decision("approve"))
+handles(c.Reject)(_decision("reject"))
+# A requester may withdraw even after the version was archived.
+handles(c.Withdraw)(_decision("withdraw", check_live=False))
 
 
 @handles(c.Promote)
 def promote(command: c.Promote, ctx: Context, scope: Scope) -> Decide:
     stage = promotable_stage(command.stage)
     # An archived version may come back, through a new approval.
-    return on_version(
-        scope,
-        command.model,
-        command.version,
-        lambda m, v: rules.promote(m, v, stage, ctx),
-        check_live=False,
-        saves_model=True,
-    )
+    return on_stage(scope, command, lambda m, v: rules.promote(m, v, stage, ctx))
 
 
 @handles(c.Archive)
 def archive(command: c.Archive, ctx: Context, scope: Scope) -> Decide:
-    return on_version(
-        scope,
-        command.model,
-        command.version,
-        lambda m, v: m.archive(v.number, ctx),
-        check_live=False,
-        saves_model=True,
-    )
+    return on_stage(scope, command, lambda m, v: m.archive(v.number, ctx))
 
 
 @handles(c.SetAlias)
 def set_alias(command: c.SetAlias, ctx: Context, scope: Scope) -> Decide:
     alias = values.check_alias(command.alias)
 
-    return on_version(
-        scope,
-        command.model,
-        command.version,
-        lambda m, v: m.assign_alias(alias, v.number, ctx),
-        check_live=False,
-        saves_model=True,
-    )
+    return on_stage(scope, command, lambda m, v: m.assign_alias(alias, v.number, ctx))
 
 
 @handles(c.RemoveAlias)

@@ -9,7 +9,7 @@ from services.registry.domain import values
 from services.registry.domain.values import Context
 from services.registry.domain.version import ModelVersion
 from services.registry.execution import Decide, Decision
-from services.registry.handlers.base import handles, on_version
+from services.registry.handlers.base import handles, on_stage, on_version
 from services.registry.scope import Scope
 from services.registry.summaries import version_summary
 
@@ -44,54 +44,39 @@ def register_version(command: c.RegisterVersion, ctx: Context, scope: Scope) -> 
 @handles(c.DescribeVersion)
 def describe_version(command: c.DescribeVersion, ctx: Context, scope: Scope) -> Decide:
     description = values.check_text(command.description, "description")
-    return on_version(
-        scope, command.model, command.version, lambda m, v: v.describe(description, ctx)
-    )
+    return on_version(scope, command, lambda m, v: v.describe(description, ctx))
 
 
 @handles(c.TagVersion)
 def tag_version(command: c.TagVersion, ctx: Context, scope: Scope) -> Decide:
     key, value = values.check_tag(command.key, command.value)
-    return on_version(scope, command.model, command.version, lambda m, v: v.tag(key, value, ctx))
+    return on_version(scope, command, lambda m, v: v.tag(key, value, ctx))
 
 
 @handles(c.UntagVersion)
 def untag_version(command: c.UntagVersion, ctx: Context, scope: Scope) -> Decide:
-    return on_version(scope, command.model, command.version, lambda m, v: v.untag(command.key, ctx))
+    return on_version(scope, command, lambda m, v: v.untag(command.key, ctx))
 
 
 @handles(c.RecordMetrics)
 def record_metrics(command: c.RecordMetrics, ctx: Context, scope: Scope) -> Decide:
     metrics = values.check_metrics(command.metrics)
-    return on_version(
-        scope, command.model, command.version, lambda m, v: v.record_metrics(metrics, ctx)
-    )
+    return on_version(scope, command, lambda m, v: v.record_metrics(metrics, ctx))
 
 
 @handles(c.LinkLineage)
 def link_lineage(command: c.LinkLineage, ctx: Context, scope: Scope) -> Decide:
     given = [ref.model_dump() for ref in command.references]
     references = scope.resolve_parents(inputs.lineage(given))
-    return on_version(
-        scope, command.model, command.version, lambda m, v: v.link_lineage(references, ctx)
-    )
+    return on_version(scope, command, lambda m, v: v.link_lineage(references, ctx))
 
 
 @handles(c.UpdateModelCard)
 def update_model_card(command: c.UpdateModelCard, ctx: Context, scope: Scope) -> Decide:
     card = values.check_json_object(command.card, "card")
-    return on_version(
-        scope, command.model, command.version, lambda m, v: v.update_model_card(card, ctx)
-    )
+    return on_version(scope, command, lambda m, v: v.update_model_card(card, ctx))
 
 
 @handles(c.DeleteVersion)
 def delete_version(command: c.DeleteVersion, ctx: Context, scope: Scope) -> Decide:
-    return on_version(
-        scope,
-        command.model,
-        command.version,
-        lambda m, v: m.delete_version(v.number, ctx),
-        check_live=False,
-        saves_model=True,
-    )
+    return on_stage(scope, command, lambda m, v: m.delete_version(v.number, ctx))
