@@ -102,7 +102,8 @@ class RegisterVersionBody(Body):
     manifest: list[ManifestEntry] = Field(
         default_factory=list,
         max_length=r.MAX_FILES,
-        description="Files uploaded to /api/v1/artifacts; paths unique",
+        description="Files uploaded to /api/v1/artifacts; each path once",
+        json_schema_extra={"uniqueItems": True},
     )
     sha256: r.Sha256 | None = None
     size: r.Size | None = None

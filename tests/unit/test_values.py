@@ -111,14 +111,3 @@ def test_a_number_is_ascii_digits_only(text: str, number: bool) -> None:
     # str.isdigit() accepts "²" and Arabic-Indic digits; int() refuses the first.
     assert is_number(text) is number
 
-
-def test_a_manifest_lists_each_path_once_whatever_it_was_given() -> None:
-    from services.registry.domain.values import check_manifest
-
-    entry = {"path": "model.bin", "sha256": "ab" * 32, "size": 3}
-    # The same file twice is the same file; sorted by path.
-    other = {"path": "MLmodel", "sha256": "cd" * 32, "size": 1}
-    assert check_manifest([entry, other, dict(entry)]) == [other, entry]
-    # One path with two contents cannot both be true.
-    with pytest.raises(InvalidInput, match="different contents"):
-        check_manifest([entry, {**entry, "size": 4}])

@@ -145,8 +145,7 @@ def check_artifact_path(value: Any) -> str:
 
 
 def check_manifest(value: Any) -> list[dict[str, Any]]:
-    """[{path, sha256, size}] sorted by path. A file listed twice alike counts once; one
-    path with two contents is refused."""
+    """[{path, sha256, size}], paths unique; sorted by path."""
     if value is None:
         return []
     if not isinstance(value, list) or len(value) > MAX_FILES:
@@ -159,12 +158,9 @@ def check_manifest(value: Any) -> list[dict[str, Any]]:
         digest, size = check_sha256(entry["sha256"]), check_size(entry["size"])
         if digest is None or size is None:
             raise InvalidInput("a manifest entry needs sha256 and size", field="manifest")
-        checked = {"path": path, "sha256": digest, "size": size}
-        if entries.setdefault(path, checked) != checked:
-            raise InvalidInput(
-                f"file path {path!r} appears twice with different contents",
-                field="manifest.path",
-            )
+        if path in entries:
+            raise InvalidInput(f"file path {path!r} appears twice", field="manifest.path")
+        entries[path] = {"path": path, "sha256": digest, "size": size}
     return [entries[path] for path in sorted(entries)]
 
 
