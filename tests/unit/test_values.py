@@ -110,4 +110,3 @@ def test_the_event_stores_type_marker_is_refused_at_any_depth() -> None:
 def test_a_number_is_ascii_digits_only(text: str, number: bool) -> None:
     # str.isdigit() accepts "²" and Arabic-Indic digits; int() refuses the first.
     assert is_number(text) is number
-
