@@ -1,0 +1,74 @@
+"""The command log's contract (the registry's recorder: events plus each command's first
+outcome in one atomic write), run against the in-memory recorder that unit tests use and
+against PostgreSQL: the same answers, so what a unit test learns from the fake holds."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from schemas import commands as c
+from services.registry.application import Caller, CommandIdReused, Registry
+from services.registry.domain.errors import DuplicateName
+from tests.fakes.registry import memory_registry
+
+ALICE, BOB = Caller("alice"), Caller("bob")
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def log(request: pytest.FixtureRequest) -> Iterator[Registry]:
+    if request.param == "memory":
+        registry = memory_registry()
+        yield registry
+        registry.close()
+    else:
+        yield request.getfixturevalue("registry")
+
+
+def test_a_command_id_is_answered_once_with_its_first_outcome(log: Registry, unique: str) -> None:
+    create = c.RegisterModel(name=f"once-{unique}", command_id=f"create-{unique}")
+    first = log.handle(create, ALICE)
+    record = log.command_log.find_command(f"create-{unique}")
+    assert record is not None and record.position == first.position
+    assert record.result == first.result
+    events = log.command_log.count_events()
+    again = log.handle(create, ALICE)
+    assert (again.result, again.position, again.replayed) == (first.result, first.position, True)
+    assert log.command_log.count_events() == events
+
+
+def test_a_reused_command_id_appends_nothing(log: Registry, unique: str) -> None:
+    log.handle(c.RegisterModel(name=f"first-{unique}", command_id=f"id-{unique}"), ALICE)
+    events = log.command_log.count_events()
+    with pytest.raises(CommandIdReused):
+        log.handle(c.RegisterModel(name=f"second-{unique}", command_id=f"id-{unique}"), ALICE)
+    with pytest.raises(CommandIdReused):  # the same command from someone else
+        log.handle(c.RegisterModel(name=f"first-{unique}", command_id=f"id-{unique}"), BOB)
+    assert log.command_log.count_events() == events
+
+
+def test_a_refused_command_records_no_outcome(log: Registry, unique: str) -> None:
+    log.handle(c.RegisterModel(name=f"taken-{unique}"), ALICE)
+    with pytest.raises(DuplicateName):
+        log.handle(c.RegisterModel(name=f"taken-{unique}", command_id=f"dup-{unique}"), BOB)
+    # Nothing was recorded under the id: once the name is free it can still be used.
+    assert log.command_log.find_command(f"dup-{unique}") is None
+
+
+def test_concurrent_retries_of_one_command_append_once(log: Registry, unique: str) -> None:
+    name = f"race-{unique}"
+    log.handle(c.RegisterModel(name=name), ALICE)
+    register = c.RegisterVersion(model=name, artifact_uri="s3://m", command_id=f"reg-{unique}")
+    start = threading.Barrier(4)
+
+    def send(_: int) -> tuple[int, int | None]:
+        start.wait()
+        outcome = log.handle(register, ALICE)
+        return outcome.result["number"], outcome.position
+
+    with ThreadPoolExecutor(4) as pool:
+        assert len(set(pool.map(send, range(4)))) == 1
+    assert log.get_model(name)["latest_version"] == 1
