@@ -5,18 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
-import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-from tests.services import kafka_bootstrap
-
-
-@pytest.fixture(scope="session")
-def kafka() -> Iterator[str]:
-    with kafka_bootstrap() as bootstrap:
-        yield bootstrap
 
 
 def test_keyed_messages_with_headers_round_trip(kafka: str) -> None:

@@ -1,31 +1,26 @@
 """The relay and the intake under faults, against a real Kafka-protocol broker: the relay
-killed between publishing a batch and storing its position, SIGKILLed mid-backlog, the
-broker gone for 10 s under load (a Tansu broker restarts empty: the relay must notice and
-republish the log); the intake failing for a reason not the command's."""
+killed between publishing a batch and storing its position, the broker gone for 10 s under
+load (a Tansu broker restarts empty: the relay must notice and republish the log); the
+intake failing for a reason not the command's. (`registrum relay` SIGKILLed mid-backlog and
+`registrum intake` as processes: tests/e2e/test_kafka_processes.py.)"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, cast
 
 import asyncpg
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from schemas import commands as c
-from services.bus.broker import Bus, build_bus
+from services.bus.broker import Bus
 from services.bus.probe import TopicProbe
 from services.bus.topics import COMMANDS, DEAD_LETTERS, PROMOTIONS, RESULTS
 from services.embedded import EmbeddedKafka
@@ -36,77 +31,15 @@ from services.relay.relay import Relay
 from services.relay.runtime import run_relay
 from services.relay.sink import KafkaSink
 from services.relay.translate import Outgoing
-from tests.services import free_port, kafka_bootstrap
-
-REGISTRUM = str(Path(sys.executable).parent / "registrum")
-
-
-@pytest.fixture(scope="module")
-def kafka() -> Iterator[str]:
-    with kafka_bootstrap() as bootstrap:
-        yield bootstrap
-
-
-def promote_new_version(registry: Registry, model: str) -> int:
-    """Registers a version, has it approved and promoted; returns the promotion's position."""
-    register = c.RegisterVersion(model=model, artifact_uri="s3://models/x")
-    number = registry.handle(register, Caller("ci")).result["number"]
-    ask = c.RequestApproval(model=model, version=number, stage="staging")
-    request_id = registry.handle(ask, Caller("alice")).result["approval_requests"][-1]["id"]
-    registry.handle(c.Approve(model=model, version=number, request_id=request_id), Caller("bob"))
-    promote = c.Promote(model=model, version=number, stage="staging")
-    promoted = registry.handle(promote, Caller("carol"))
-    assert promoted.position is not None
-    return promoted.position
-
-
-async def read_records(
-    bootstrap: str, topic: str, keys: set[str], at_least: int
-) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
-    """(key, headers, data) of the topic's records with these keys, in the order read,
-    duplicates included; reads until at_least of them arrived and the topic is idle."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=20
-    )
-    await consumer.start()
-    seen: list[tuple[str, dict[str, str], dict[str, Any]]] = []
-    try:
-        deadline = time.monotonic() + 120
-        idle_since = time.monotonic()
-        while time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=200)
-            records = [r for rs in batches.values() for r in rs]
-            idle_since = idle_since if not records else time.monotonic()
-            for r in records:
-                if r.key.decode() in keys:
-                    headers = {k: v.decode() for k, v in r.headers}
-                    seen.append((r.key.decode(), headers, orjson.loads(r.value)))
-            if len(seen) >= at_least and time.monotonic() - idle_since > 1.0:
-                break
-    finally:
-        await consumer.stop()
-    return seen
-
-
-async def read_promotions(bootstrap: str, models: set[str], at_least: int) -> list[tuple[str, str]]:
-    """(model, ce_id) of the VersionPromoted records for these models, as read."""
-    records = await read_records(bootstrap, PROMOTIONS, models, at_least)
-    return [
-        (key, headers["ce_id"])
-        for key, headers, _ in records
-        if headers["ce_type"] == "io.registrum.VersionPromoted"
-    ]
-
-
-def dedupe_per_model(seen: list[tuple[str, str]]) -> dict[str, list[int]]:
-    """What a consumer deduplicating by ce_id acts on: positions per model, in order."""
-    firsts: dict[str, list[int]] = defaultdict(list)
-    ids: set[str] = set()
-    for model, ce_id in seen:
-        if ce_id not in ids:
-            ids.add(ce_id)
-            firsts[model].append(int(ce_id.rpartition(":")[2]))
-    return dict(firsts)
+from tests.kafka_checks import (
+    answers_for,
+    connected_bus,
+    dedupe_per_model,
+    promote_new_version,
+    read_promotions,
+    read_records,
+)
+from tests.services import free_port
 
 
 class Killed(BaseException):
@@ -148,16 +81,6 @@ class FaultySink(KafkaSink):
 
     async def reset(self) -> None:
         self.resets += 1
-
-
-@contextlib.asynccontextmanager
-async def connected_bus(bootstrap: str) -> AsyncIterator[Bus]:
-    bus = build_bus(bootstrap)
-    await bus.broker.start()
-    try:
-        yield bus
-    finally:
-        await bus.broker.stop()
 
 
 async def relay_until(relay: Relay, database_url: str, position: int) -> None:
@@ -279,57 +202,6 @@ def test_probe_counts_messages_on_a_topic(kafka: str) -> None:
     assert asyncio.run(count()) == (0, 7)
 
 
-def test_relay_process_sigkilled_mid_stream_resumes(
-    kafka: str, registry: Registry, database_url: str
-) -> None:
-    # `registrum relay` as its own process, SIGKILLed while it works through a backlog.
-    models = {f"sigkill-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
-    expected: dict[str, list[int]] = {}
-    for model in sorted(models):
-        registry.handle(c.RegisterModel(name=model), Caller("alice"))
-        expected[model] = [promote_new_version(registry, model) for _ in range(20)]
-    head = max(p for ps in expected.values() for p in ps)
-    store_id = f"sigkill-{uuid.uuid4().hex[:6]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
-    env.update(
-        REGISTRUM_DATABASE_URL=database_url,
-        REGISTRUM_KAFKA_BOOTSTRAP=kafka,
-        REGISTRUM_STORE_ID=store_id,
-    )
-
-    async def stored() -> int:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await positions.ensure(conn)
-            return (await positions.load(conn, "kafka")).position
-        finally:
-            await conn.close()
-
-    start = asyncio.run(stored())
-    relay = subprocess.Popen([REGISTRUM, "relay"], env=env, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    # (The relay may also start over from 0 first: another test's relay of the same name
-    # stored offsets of another broker.)
-    while asyncio.run(stored()) in (start, 0) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    relay.send_signal(signal.SIGKILL)  # somewhere in the backlog, mid-batch or not
-    relay.wait()
-    assert asyncio.run(stored()) not in (start, 0)
-
-    relay = subprocess.Popen([REGISTRUM, "relay"], env=env, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while asyncio.run(stored()) < head and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        relay.terminate()
-        relay.wait(30)
-    ours = {f"{store_id}:{p}" for ps in expected.values() for p in ps}
-    seen = [(m, i) for m, i in asyncio.run(read_promotions(kafka, models, len(ours))) if i in ours]
-    assert {i for _, i in seen} == ours
-    assert dedupe_per_model(seen) == expected
-
-
 def test_offsets_going_back_make_the_relay_start_over(
     kafka: str, database_url: str, registry: Registry
 ) -> None:
@@ -379,22 +251,6 @@ class FlakyRegistry:
         if self.attempts == 1:
             raise ConnectionError("database unreachable")
         return self.registry.handle(command, caller)
-
-
-async def answers_for(kafka: str, topic: str, key: bytes, timeout: float = 60) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka, auto_offset_reset="earliest", fetch_max_wait_ms=20
-    )
-    await consumer.start()
-    try:
-        found: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while not found and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=200)
-            found += [r for rs in batches.values() for r in rs if r.key == key]
-        return found
-    finally:
-        await consumer.stop()
 
 
 def test_intake_consumes_again_after_a_failure_that_is_not_the_commands(
@@ -520,24 +376,3 @@ def test_one_relay_is_active_and_another_takes_over_when_it_stops(
     first_still_active, both_at_once, took_over = asyncio.run(scenario())
     assert not both_at_once
     assert took_over and not first_still_active
-
-
-def test_intake_process_answers_and_stops_cleanly(kafka: str, database_url: str) -> None:
-    # `registrum intake` alone, as a deployment runs it next to the API.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
-    env.update(REGISTRUM_DATABASE_URL=database_url, REGISTRUM_KAFKA_BOOTSTRAP=kafka)
-    intake = subprocess.Popen([REGISTRUM, "intake"], env=env, stderr=subprocess.DEVNULL)
-    model = f"alone-{uuid.uuid4().hex[:6]}"
-    command = {"type": "RegisterModel", "command_id": model, "actor": "ci", "name": model}
-
-    async def scenario() -> list[Any]:
-        async with connected_bus(kafka) as bus:
-            await bus.broker.publish(orjson.dumps(command), COMMANDS, key=model.encode())
-        return await answers_for(kafka, RESULTS, model.encode())
-
-    try:
-        (answer,) = asyncio.run(scenario())
-        assert orjson.loads(answer.value)["status"] == "accepted"
-    finally:
-        intake.send_signal(signal.SIGTERM)
-        assert intake.wait(30) == 0
