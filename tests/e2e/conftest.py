@@ -21,6 +21,12 @@ from tests.services import free_port
 REGISTRUM = str(Path(sys.executable).parent / "registrum")
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without any REGISTRUM_* setting: a child process gets
+    only the settings its test gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+
+
 @dataclass
 class Server:
     url: str
@@ -34,7 +40,7 @@ class Server:
 
 def start_server(data_dir: Path, port: int | None = None, **settings: str) -> Server:
     port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env = clean_env()
     env.update(REGISTRUM_PORT=str(port), REGISTRUM_DATA_DIR=str(data_dir))
     # Each server's embedded broker on its own port: tests run several servers.
     env["REGISTRUM_EMBEDDED_KAFKA_PORT"] = str(free_port())
@@ -69,7 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def cli(
     url: str, *args: str, actor: str = "alice", data_dir: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env = clean_env()
     env.update(REGISTRUM_URL=url, REGISTRUM_ACTOR=actor, COLUMNS="200")
     if data_dir is not None:
         env["REGISTRUM_DATA_DIR"] = str(data_dir)

@@ -4,14 +4,13 @@ for the operator commands."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, clean_env
 from tests.services import free_port
 
 ROOT = Path(__file__).parents[2]
@@ -49,7 +48,7 @@ def test_the_client_installs_and_runs_without_the_server(server: Server, tmp_pat
         absent = run(python, "-c", f"import {module}")
         assert absent.returncode == 1 and "ModuleNotFoundError" in absent.stderr, module
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env = clean_env()
     env.update(REGISTRUM_URL=server.url, REGISTRUM_ACTOR="alice", COLUMNS="200")
     helped = run(registrum, "--help", env=env)
     assert helped.returncode == 0, helped.stderr

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import queue
 import socket
 import subprocess
@@ -21,7 +20,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from tests.e2e.conftest import REGISTRUM, Server, start_server
+from tests.e2e.conftest import REGISTRUM, Server, clean_env, start_server
 from tests.services import free_port
 
 CONSUMER = str(Path(__file__).with_name("consumer.py"))
@@ -166,7 +165,7 @@ def test_command_by_message_promotion_to_a_deployer(kafka_server: tuple[Server, 
         assert relay["position"] >= position and relay["events"] == 0
 
         # A deployer at a terminal sees the same promotion with `registrum watch`.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+        env = clean_env()
         env["REGISTRUM_KAFKA_BOOTSTRAP"] = bootstrap
         watch = [REGISTRUM, "watch", "--model", model, "--from-beginning", "--limit", "1"]
         shown_json = subprocess.run(
@@ -200,7 +199,7 @@ def test_serve_refuses_a_broker_port_already_taken(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+        env = clean_env()
         env.update(
             REGISTRUM_PORT=str(free_port()),
             REGISTRUM_DATA_DIR=str(tmp_path / "data"),

@@ -6,7 +6,6 @@ answers a command and stops cleanly on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import time
@@ -20,7 +19,7 @@ from schemas import commands as c
 from services.bus.topics import COMMANDS, RESULTS
 from services.registry.application import Caller, Registry
 from services.relay import positions
-from tests.e2e.conftest import REGISTRUM
+from tests.e2e.conftest import REGISTRUM, clean_env
 from tests.kafka_checks import (
     answers_for,
     connected_bus,
@@ -41,7 +40,7 @@ def test_relay_process_sigkilled_mid_stream_resumes(
         expected[model] = [promote_new_version(registry, model) for _ in range(20)]
     head = max(p for ps in expected.values() for p in ps)
     store_id = f"sigkill-{uuid.uuid4().hex[:6]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env = clean_env()
     env.update(
         REGISTRUM_DATABASE_URL=database_url,
         REGISTRUM_KAFKA_BOOTSTRAP=kafka,
@@ -83,7 +82,7 @@ def test_relay_process_sigkilled_mid_stream_resumes(
 
 def test_intake_process_answers_and_stops_cleanly(kafka: str, database_url: str) -> None:
     # `registrum intake` alone, as a deployment runs it next to the API.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env = clean_env()
     env.update(REGISTRUM_DATABASE_URL=database_url, REGISTRUM_KAFKA_BOOTSTRAP=kafka)
     intake = subprocess.Popen([REGISTRUM, "intake"], env=env, stderr=subprocess.DEVNULL)
     model = f"alone-{uuid.uuid4().hex[:6]}"

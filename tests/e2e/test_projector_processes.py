@@ -5,7 +5,6 @@ takes over when the first dies."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import subprocess
@@ -22,13 +21,13 @@ from services.catalogue.projector import PROJECTOR_LOCK
 from services.catalogue.rebuild import rebuild
 from services.catalogue.views.all import VIEWS
 from services.registry.application import Caller, Registry
-from tests.e2e.conftest import REGISTRUM
+from tests.e2e.conftest import REGISTRUM, clean_env
 from tests.projection_checks import positions, wait_until_caught_up
 from tests.workload import step
 
 
 def start_projector(database_url: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env = clean_env()
     env["REGISTRUM_DATABASE_URL"] = database_url
     return subprocess.Popen(
         [REGISTRUM, "projector"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

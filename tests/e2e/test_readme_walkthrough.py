@@ -3,13 +3,12 @@ command exits 0, except the one it says is refused (exit 1)."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, clean_env
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -26,7 +25,7 @@ def test_the_walkthrough_runs_verbatim(server: Server) -> None:
     lines = walkthrough()
     assert lines[0] == 'export PATH="$PWD/.venv/bin:$PATH"'
     # The same PATH from wherever the tests run; the registry is the test's.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRUM_")}
+    env = clean_env()
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     env.update(REGISTRUM_URL=server.url, COLUMNS="200")
     ran = 0
