@@ -9,12 +9,11 @@ refused instead of silently dropped.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas import rules as r
-from schemas.rules import MAX_COMMAND_ID, MAX_INT
-
-__all__ = ["MAX_COMMAND_ID", "MAX_INT"]
 
 
 class Strict(BaseModel):
@@ -74,8 +73,6 @@ class LineageReference(Strict):
 
     @model_validator(mode="after")
     def _parent_reference(self) -> LineageReference:
-        import re
-
         if self.kind == "model_version" and not re.fullmatch(r.VERSION_REFERENCE, self.id):
             raise ValueError("a parent version is NAME/NUMBER, NAME@ALIAS or a version id")
         return self

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from schemas.bodies import MAX_COMMAND_ID
 from schemas.commands import COMMANDS
+from schemas.rules import MAX_COMMAND_ID
 
 MAX_COMMAND_BYTES = 1024 * 1024
 

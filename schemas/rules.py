@@ -12,10 +12,11 @@ only, BMP characters as \\uXXXX escapes and characters beyond it literally.
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -112,7 +113,6 @@ MAX_INT = 2**31 - 1  # PostgreSQL's integer: version numbers fit in it
 MAX_SAFE_INT = 2**53
 MAX_FLOAT = sys.float_info.max
 RESERVED_KEY = "_type_"  # the event store's JSON marks typed values with it
-LINEAGE_KINDS = ("dataset", "feature", "code", "run", "model_version", "deployment")
 
 
 def not_reserved(value: str) -> str:
@@ -122,8 +122,6 @@ def not_reserved(value: str) -> str:
 
 
 def not_reserved_alias(value: str) -> str:
-    import re
-
     if re.fullmatch(RESERVED_ALIAS, value):
         raise ValueError(f"alias {value!r} is reserved")
     return value
@@ -184,9 +182,7 @@ Key = Annotated[
     AfterValidator(not_reserved),
 ]
 TagValue = Annotated[str, Strict(), Field(max_length=MAX_TAG_VALUE, pattern=NO_NUL)]
-Uri = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_URI, pattern=URI)]
 Sha256 = Annotated[str, Strict(), Field(pattern=SHA256, description="64 lowercase hex digits")]
-Integer = Annotated[int, Strict(), BeforeValidator(integral)]
 Size = Annotated[
     int, Strict(), Field(ge=0, le=MAX_SAFE_INT, description="Bytes"), BeforeValidator(integral)
 ]
@@ -196,6 +192,7 @@ Metric = Annotated[float, Strict(), Field(ge=-MAX_FLOAT, le=MAX_FLOAT, allow_inf
 PromotableStage = Literal["staging", "production"]
 StageName = Literal["development", "staging", "production", "archived"]
 LineageKind = Literal["dataset", "feature", "code", "run", "model_version", "deployment"]
+LINEAGE_KINDS = get_args(LineageKind)
 
 
 def _keyed(value_schema: dict[str, Any], max_properties: int) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from schemas.bodies import MAX_COMMAND_ID
 from schemas.commands import COMMAND_TYPES, COMMANDS, Command
 from schemas.intake import MAX_COMMAND_BYTES, CommandResult, Rejection
+from schemas.rules import MAX_COMMAND_ID
 from services.registry.application import Caller, Registry
 from services.registry.domain.errors import DomainError
 

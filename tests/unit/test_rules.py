@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas import rules
+from services.registry import inputs
 from services.registry.domain import values
 from services.registry.domain.errors import InvalidInput
 
@@ -63,6 +64,7 @@ def test_the_limits_are_the_domains() -> None:
     names = ("MAX_NAME", "MAX_TEXT", "MAX_TAG_KEY", "MAX_TAG_VALUE", "MAX_TAGS", "MAX_METRICS")
     names += ("MAX_URI", "MAX_REASON", "MAX_PATH", "MAX_FILES", "RESERVED_KEY")
     assert {n: getattr(rules, n) for n in names} == {n: getattr(values, n) for n in names}
+    assert rules.LINEAGE_KINDS == inputs.LINEAGE_KINDS
 
 
 @settings(max_examples=800)
