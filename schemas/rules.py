@@ -62,8 +62,28 @@ def _is_control(ch: str) -> bool:
     return unicodedata.category(ch) in CONTROL_CATEGORIES
 
 
-CONTROLS = _class_body(_is_control)
-SPACES = _class_body(lambda ch: ch.isspace() and not _is_control(ch))
+def controls_class() -> str:
+    """CONTROLS, computed from this Python's Unicode table."""
+    return _class_body(_is_control)
+
+
+def spaces_class() -> str:
+    """SPACES, computed from this Python's Unicode table."""
+    return _class_body(lambda ch: ch.isspace() and not _is_control(ch))
+
+
+# Written out rather than computed at import (a scan of every code point, ~0.2 s in each
+# process); test_rules.py fails if they drift from controls_class() and spaces_class().
+CONTROLS = (
+    "\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f"
+    "\\u0890-\\u0891\\u08e2\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064"
+    "\\u2066-\\u206f\\ue000-\\uf8ff\\ufeff\\ufff9-\\ufffb"
+    # beyond the BMP, the characters themselves (see the module's docstring)
+    "\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+    "\U000f0000-\U000ffffd\U00100000-\U0010fffd"
+)
+SPACES = "\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028-\\u2029\\u202f\\u205f\\u3000"
 
 # -- patterns --------------------------------------------------------------------------
 

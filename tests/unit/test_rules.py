@@ -104,3 +104,8 @@ def test_a_trailing_newline_is_not_part_of_a_valid_value() -> None:
     # Python's `$` also matches before a final newline; the domain checks whole strings.
     assert not accepted(values.check_alias, "champion\n")
     assert not accepted(values.check_sha256, "ab" * 32 + "\n")
+
+
+def test_the_written_out_character_classes_are_this_unicode_tables() -> None:
+    assert rules.controls_class() == rules.CONTROLS
+    assert rules.spaces_class() == rules.SPACES
