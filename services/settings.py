@@ -61,3 +61,50 @@ class Settings(BaseSettings):
         "registry",
         description="Names this registry in CloudEvents ids (store id:position) and sources.",
     )
+    # -- identity and access --------------------------------------------------------------
+    oidc_issuer: str | None = Field(
+        None,
+        description="Issuer (iss) of the OIDC bearer JWTs accepted. Unset: API tokens only.",
+    )
+    oidc_audience: str | None = Field(
+        None, description="Audience (aud) the JWTs must name; required with an issuer."
+    )
+    oidc_jwks_url: str | None = Field(
+        None,
+        description="JWKS URL of the issuer's keys (cached, fetched again on an unknown kid).",
+    )
+    oidc_public_key_file: Path | None = Field(
+        None, description="PEM file of the issuer's public key, instead of a JWKS URL."
+    )
+    oidc_algorithms: str = Field(
+        "RS256,ES256,EdDSA",
+        description="Signature algorithms accepted, comma-separated; none and HS* never are.",
+    )
+    oidc_subject_claim: str = Field(
+        "sub", description="Claim naming the subject (case-folded into a stable id)."
+    )
+    oidc_groups_claim: str = Field("groups", description="Claim listing the subject's groups.")
+    oidc_name_claim: str = Field("name", description="Claim with the display name.")
+    oidc_leeway_seconds: int = Field(
+        30, ge=0, le=300, description="Clock skew allowed on exp and nbf."
+    )
+    max_artifact_bytes: int = Field(
+        50 * 1024**3, ge=1, description="Largest artefact upload accepted (413 beyond)."
+    )
+    artifact_gc_grace_hours: float = Field(
+        24, ge=0, description="Unreferenced objects younger than this are kept by gc."
+    )
+    # -- Kafka security ---------------------------------------------------------------------
+    kafka_security_protocol: str = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
+    kafka_sasl_mechanism: str | None = Field(
+        None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
+    kafka_sasl_password: str | None = Field(None, description="SASL password.")
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="CA bundle that signed the brokers' certificates (TLS)."
+    )
+    kafka_ssl_certfile: Path | None = Field(None, description="Client certificate (mutual TLS).")
+    kafka_ssl_keyfile: Path | None = Field(None, description="Client key (mutual TLS).")
