@@ -10,6 +10,7 @@ refused instead of silently dropped.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -163,3 +164,28 @@ class ArchiveBody(Body):
 
 class SetAliasBody(Body):
     version: r.Number = Field(description="The version the alias points at")
+
+
+class GrantBody(Body):
+    """A role for a principal on a scope: given by GrantRole, taken back by RevokeRole."""
+
+    principal: r.Principal
+    role: r.RoleName
+    scope: r.Scope = "registry"
+
+
+class TokenRequest(Strict):
+    """A new API token for a person or a service account (an administrator's act)."""
+
+    subject: r.Subject = Field(description="Who the token stands for; case-folded")
+    display_name: r.ShortText | None = Field(
+        None, description="For people reading listings and approvals; never used for rules"
+    )
+    kind: Literal["user", "service"] = Field(
+        "user", description="service: a pipeline's account, which may never approve"
+    )
+    groups: list[r.Subject] = Field(
+        default_factory=list, max_length=50, description="Groups grants may name"
+    )
+    expires_in_days: int = Field(90, ge=1, le=732)
+    description: r.ShortText = ""

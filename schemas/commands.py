@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field, TypeAdapter
 from schemas import bodies as b
 from schemas import rules as r
 
-ResultKind = Literal["model", "version"]
+ResultKind = Literal["model", "version", "grant"]
 
 
 def _type_required(schema: dict[str, Any]) -> None:
@@ -179,6 +179,32 @@ class RemoveAlias(OnModel):
     alias: r.Alias
 
 
+# -- access ----------------------------------------------------------------------------
+
+
+class GrantRole(b.GrantBody, Command):
+    """Gives principal the role on scope; needs owner on that scope (the registry's owner
+    for registry-wide grants)."""
+
+    type: Literal["GrantRole"] = "GrantRole"
+    answers: ClassVar[ResultKind] = "grant"
+
+    @property
+    def model_name(self) -> str:
+        return ""
+
+
+class RevokeRole(b.GrantBody, Command):
+    """Takes a role back; the log keeps that it was held, and until when."""
+
+    type: Literal["RevokeRole"] = "RevokeRole"
+    answers: ClassVar[ResultKind] = "grant"
+
+    @property
+    def model_name(self) -> str:
+        return ""
+
+
 AnyCommand = Annotated[
     RegisterModel
     | RenameModel
@@ -201,7 +227,9 @@ AnyCommand = Annotated[
     | Promote
     | Archive
     | SetAlias
-    | RemoveAlias,
+    | RemoveAlias
+    | GrantRole
+    | RevokeRole,
     Field(discriminator="type"),
 ]
 COMMANDS: TypeAdapter[Any] = TypeAdapter(AnyCommand)

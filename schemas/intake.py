@@ -2,9 +2,10 @@
 `registry.command-results`.
 
 A command message is one JSON object whose `type` names the command. It carries its own
-`command_id` (the Kafka key of its outcome, and what makes a redelivery harmless) and the
-`actor` who acts. The remaining fields are those of the REST request body, plus the model
-(and version) the REST API takes from the path.
+`command_id` (the Kafka key of its outcome, and what makes a redelivery harmless). The
+remaining fields are those of the REST request body, plus the model (and version) the
+REST API takes from the path. Who acts is the subject of the message's credential, in its
+`authorization` header (`Bearer <API token or OIDC JWT>`); no field names it.
 """
 
 from __future__ import annotations
@@ -18,21 +19,14 @@ from schemas.rules import MAX_COMMAND_ID
 
 MAX_COMMAND_BYTES = 1024 * 1024
 
-ACTOR_FIELD: dict[str, Any] = {
-    "type": "string",
-    "minLength": 1,
-    "description": "Who acts; recorded on the event.",
-}
-
 
 def command_message_schema(ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
     """JSON Schema of a command message: any command (schemas/commands.py) with its
-    `command_id` required and the `actor` who acts."""
+    `command_id` required."""
     schema = COMMANDS.json_schema(ref_template=ref_template)
     for name, definition in schema["$defs"].items():
         if "type" not in definition.get("properties", {}):
             continue  # a part of a command (a lineage reference), not a command
-        definition["properties"]["actor"] = ACTOR_FIELD
         definition["properties"]["command_id"] = {
             "type": "string",
             "minLength": 1,
@@ -42,7 +36,7 @@ def command_message_schema(ref_template: str = "#/$defs/{model}") -> dict[str, A
         }
         definition["required"] = [
             *definition.get("required", []),
-            *(k for k in ("command_id", "actor") if k not in definition.get("required", [])),
+            *(k for k in ("command_id",) if k not in definition.get("required", [])),
         ]
         schema["$defs"][name] = definition
     return schema
@@ -81,8 +75,11 @@ class DeadLetter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: Literal["malformed", "oversized", "unknown_type", "invalid", "failed"] = Field(
-        description="failed: the command failed the same way several times (a defect)"
+    reason: Literal[
+        "unauthenticated", "malformed", "oversized", "unknown_type", "invalid", "failed"
+    ] = Field(
+        description="unauthenticated: no credential, or one that is not valid (the detail "
+        "says why); failed: the command failed the same way several times (a defect)"
     )
     detail: str = Field(description="What was wrong, for a human")
     topic: str

@@ -93,7 +93,13 @@ _NAME_CHAR = f"[^{CONTROLS}/@]"
 _NAME_EDGE = f"[^{CONTROLS}{SPACES}/@]"
 NAME_CORE = f"{_NAME_EDGE}(?:{_NAME_CHAR}*{_NAME_EDGE})?"
 NAME = f"^{NAME_CORE}$"
-ACTOR = f"^[^{CONTROLS}{SPACES}](?:[^{CONTROLS}]*[^{CONTROLS}{SPACES}])?$"
+ACTOR_CORE = f"[^{CONTROLS}{SPACES}](?:[^{CONTROLS}]*[^{CONTROLS}{SPACES}])?"
+ACTOR = f"^{ACTOR_CORE}$"
+# Who a grant is for: one subject (user:ID, a person or a service account) or a group.
+PRINCIPAL = f"^(?:user|group):{ACTOR_CORE}$"
+# Where a grant applies: the whole registry, one model, or the models whose names start
+# with a prefix (a team's).
+SCOPE = f"^(?:registry|model:{NAME_CORE}|prefix:{NAME_CORE})$"
 URI = f"^[^{CONTROLS}]*[^{CONTROLS}{SPACES}][^{CONTROLS}]*$"
 URI_OR_EMPTY = f"^(?:[^{CONTROLS}]*[^{CONTROLS}{SPACES}][^{CONTROLS}]*)?$"
 ALIAS = "^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -160,6 +166,22 @@ def integral(value: Any) -> Any:
         return int(value)
     return value
 
+
+# -- access ----------------------------------------------------------------------------
+
+# The roles a grant gives (services/registry/domain/access.py says what each may do).
+ROLES = (
+    "reader",
+    "contributor",
+    "reviewer",
+    "releaser:staging",
+    "releaser:production",
+    "owner",
+)
+RoleName = Literal[
+    "reader", "contributor", "reviewer", "releaser:staging", "releaser:production", "owner"
+]
+MAX_PRINCIPAL = 206  # "group:" and a 200-character id
 
 # -- types -----------------------------------------------------------------------------
 
@@ -283,3 +305,36 @@ JsonObject = TypeAliasType(
     "JsonObject",
     Annotated[dict[str, JsonValue], AfterValidator(_json_keys), _KeyRules()],
 )
+
+Principal = Annotated[
+    str,
+    Strict(),
+    Field(
+        min_length=6,
+        max_length=MAX_PRINCIPAL,
+        pattern=PRINCIPAL,
+        description="user:ID (a person or a service account) or group:NAME; ids are case-folded",
+        examples=["user:alice", "group:fraud-team"],
+    ),
+]
+Subject = Annotated[
+    str,
+    Strict(),
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=ACTOR,
+        description="A subject or group id: no control characters or outer spaces",
+    ),
+]
+Scope = Annotated[
+    str,
+    Strict(),
+    Field(
+        min_length=5,
+        max_length=MAX_NAME + 7,
+        pattern=SCOPE,
+        description="registry, model:NAME or prefix:NAME-PREFIX (a team's models)",
+        examples=["registry", "model:fraud-scorer", "prefix:fraud-"],
+    ),
+]

@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from psycopg.conninfo import conninfo_to_dict
 
+from schemas.commands import GrantRole
 from services.artifacts.port import ArtifactStore
+from services.auth.authenticate import Authenticator
 from services.registry.application import Registry
 from services.settings import Settings
 
@@ -26,6 +29,11 @@ if TYPE_CHECKING:
     from services.embedded import EmbeddedKafka, EmbeddedPostgres
 
 Runner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+# The first administrator's credential, written at the first start into the data directory
+# (mode 0600) for the local CLI to find.
+ADMIN_TOKEN_FILE = "admin.token"
+ADMIN_SUBJECT = "admin"
 
 
 class NotConfigured(RuntimeError):
@@ -166,10 +174,26 @@ class Runtime:
             run_relay, bootstrap, self.read_url, self.events_url, self.settings.store_id
         )
 
+    def authenticator(self) -> Authenticator:
+        """A new Authenticator (its own connections: one per event loop that uses it):
+        API tokens from the event store's database, and OIDC JWTs when an issuer is set."""
+        from services.auth.token_store import PostgresTokenStore
+
+        oidc = None
+        if self.settings.oidc_issuer:
+            from services.auth.oidc import OidcConfig, OidcVerifier
+
+            config = OidcConfig.from_settings(self.settings)
+            if config is not None:
+                oidc = OidcVerifier(config)
+        return Authenticator(PostgresTokenStore(self.events_url), oidc)
+
     def intake(self) -> Runner:
         from services.intake.runtime import run_intake
 
-        return functools.partial(run_intake, self._require_kafka(), self.registry)
+        return functools.partial(
+            run_intake, self._require_kafka(), self.registry, self.authenticator()
+        )
 
     def followers(self) -> list[Runner]:
         """What `serve` runs beside the API: the projector, and with Kafka the relay and
@@ -185,10 +209,53 @@ class Runtime:
         return create_app(
             self.registry,
             self.read_url,
+            authenticator=self.authenticator(),
             artifacts=self.artifacts,
             background=background or [],
             max_body_bytes=self.settings.max_body_bytes,
         )
+
+    def first_administrator(self) -> Path | None:
+        """On a registry where nobody holds any role yet: a token for the subject `admin`,
+        owner of the registry, written to the data directory (0600) for the local CLI.
+        Returns the file's path when it made one."""
+        from services.auth.first_admin import write_secret
+        from services.auth.token_store import PostgresTokenStore
+        from services.auth.tokens import issue
+        from services.registry.application import SYSTEM
+
+        if self.registry.has_grants():
+            return None
+        issued = issue(
+            ADMIN_SUBJECT,
+            display_name="Administrator",
+            kind="user",
+            lifetime=timedelta(days=365),
+            created_by=SYSTEM.subject,
+            description="created at the first start",
+        )
+        store = PostgresTokenStore(self.events_url, max_size=1)
+
+        async def keep() -> None:
+            await store.setup()
+            try:
+                await store.add(issued.record)
+            finally:
+                await store.close()
+
+        asyncio.run(keep())
+        path = write_secret(self.data_dir / ADMIN_TOKEN_FILE, issued.secret)
+        self.registry.handle(
+            GrantRole(
+                principal=f"user:{ADMIN_SUBJECT}",
+                role="owner",
+                scope="registry",
+                command_id="registrum:first-administrator",
+                reason="the first administrator, created at the first start",
+            ),
+            SYSTEM,
+        )
+        return path
 
     def _require_kafka(self) -> str:
         bootstrap = self.kafka_bootstrap

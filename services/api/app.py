@@ -14,10 +14,11 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
+from services.api import access, errors, models, reads, versions
 from services.api import artifacts as artifacts_api
-from services.api import errors, models, reads, versions
 from services.api.limits import BodyLimit
 from services.artifacts.port import ArtifactStore
+from services.auth.authenticate import Authenticator
 from services.catalogue import store
 from services.catalogue.views.all import VIEWS
 from services.registry.application import Registry
@@ -27,12 +28,14 @@ def create_app(
     registry: Registry,
     read_dsn: str,
     *,
+    authenticator: Authenticator,
     artifacts: ArtifactStore | None = None,
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
     max_body_bytes: int = 2 * 1024 * 1024,
 ) -> ASGIApp:
-    """The API over registry and the views in read_dsn. It runs the background runners it
-    is given (bootstrap passes the projector, relay and intake) for as long as it serves."""
+    """The API over registry and the views in read_dsn, its callers authenticated by
+    authenticator. It runs the background runners it is given (bootstrap passes the
+    projector, relay and intake) for as long as it serves."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,6 +43,7 @@ def create_app(
         async with pool.acquire() as conn:
             await store.ensure(conn, list(VIEWS.values()))
         app.state.read_pool = pool
+        await authenticator.start()
         stop = asyncio.Event()
         runners = list(background)
         tasks = [asyncio.create_task(run(stop)) for run in runners]
@@ -50,10 +54,12 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(task, timeout=10)
+            await authenticator.aclose()
             await pool.close()
 
     app = build_fastapi(lifespan)
     app.state.registry = registry
+    app.state.authenticator = authenticator
     app.state.artifacts = artifacts
     return BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,))
 
@@ -95,6 +101,7 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(reads.router)
     app.include_router(artifacts_api.router)
     app.include_router(artifacts_api.versions_router)
+    app.include_router(access.router)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:

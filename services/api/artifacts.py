@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
 from schemas.rules import SHA256
-from services.api.dispatch import ACTOR, caller
+from services.api.caller import CALLER, caller, readers
 from services.api.errors import ApiError
 from services.api.params import READ_ERRORS, Digest, ModelName, VersionNumber, digits, errors
 from services.api.reads import views
@@ -35,9 +35,15 @@ from services.artifacts.port import (
 from services.artifacts.verify import CannotVerify
 from services.artifacts.verify import verify_version as check
 from services.catalogue import queries
+from services.registry.domain.errors import Forbidden
 from services.registry.domain.values import check_digest
 
-router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"], responses=errors(404, 422))
+router = APIRouter(
+    prefix="/api/v1/artifacts",
+    tags=["artifacts"],
+    responses=errors(401, 403, 404, 422),
+    dependencies=[CALLER],
+)
 PREFIX = router.prefix
 
 
@@ -82,8 +88,6 @@ def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
 @router.post(
     "",
     status_code=201,
-    dependencies=[ACTOR],
-    responses=errors(401),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -103,7 +107,8 @@ def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     },
 )
 async def upload(request: Request) -> dict[str, Any]:
-    caller(request)  # who uploads must be named, as for every write
+    """Stores the bytes; the caller must hold contributor (or owner) somewhere."""
+    await _may_contribute(request)
     declared = request.headers.get(DIGEST_HEADER)
     expected = None if declared is None else check_digest(declared)
     store = _store(request)
@@ -119,9 +124,34 @@ async def upload(request: Request) -> dict[str, Any]:
     return {"sha256": stored.sha256, "size": stored.size, "created": stored.created}
 
 
+async def _may_contribute(request: Request) -> None:
+    registry = request.app.state.registry
+    if not await asyncio.to_thread(registry.may_contribute, caller(request)):
+        raise Forbidden(
+            f"{caller(request).subject} may not upload: contribute on some model is needed",
+            permission="contribute",
+            on="any model",
+            subject=caller(request).subject,
+        )
+
+
+async def _may_read(request: Request, digest: str) -> None:
+    """A version the caller may read refers to the object; or none does yet and the
+    caller may upload (to check what they uploaded before registering it)."""
+    async with views(request, None, 5.0) as (conn, s):
+        referenced, readable = await queries.digest_access(conn, s, digest, readers(request))
+    if readable:
+        return
+    if not referenced:
+        await _may_contribute(request)
+        return
+    raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest)
+
+
 @router.get("/{sha256}", response_class=StreamingResponse, responses=_BYTES)
 async def download(sha256: Digest, request: Request) -> StreamingResponse:
     digest = check_digest(sha256)
+    await _may_read(request, digest)
     store = _store(request)
     try:
         size = await asyncio.to_thread(store.size, digest)
@@ -143,6 +173,7 @@ async def presigned(
     expires: Annotated[int, BeforeValidator(digits)] = Query(3600, ge=60, le=7 * 24 * 3600),
 ) -> dict[str, Any]:
     digest = check_digest(sha256)
+    await _may_read(request, digest)
     store = _store(request)
     if not await asyncio.to_thread(store.exists, digest):
         raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest)
@@ -160,6 +191,7 @@ async def presigned(
 @router.post("/{sha256}/verify")
 async def verify(sha256: Digest, request: Request) -> dict[str, Any]:
     digest = check_digest(sha256)
+    await _may_read(request, digest)
     try:
         actual = await asyncio.to_thread(rehash, _store(request), digest)
     except ArtifactNotFound:
@@ -168,7 +200,10 @@ async def verify(sha256: Digest, request: Request) -> dict[str, Any]:
 
 
 versions_router = APIRouter(
-    prefix="/api/v1/models/{name}/versions/{number}", tags=["artifacts"], responses=READ_ERRORS
+    prefix="/api/v1/models/{name}/versions/{number}",
+    tags=["artifacts"],
+    responses=READ_ERRORS,
+    dependencies=[CALLER],
 )
 
 
@@ -179,7 +214,7 @@ async def version_file(
     """One file of a version, streamed and verified; ?url=true answers a presigned URL instead
     (S3 stores)."""
     async with views(request, None, 5.0) as (conn, s):  # honours X-Registrum-Min-Position
-        version = await queries.get_version(conn, s, name, number)
+        version = await queries.get_version(conn, s, name, number, readers(request))
     entry = next((e for e in version["manifest"] if e["path"] == path), None)
     if entry is None:
         raise ApiError(
@@ -200,7 +235,7 @@ async def verify_version(
 ) -> dict[str, Any]:
     """Re-hash the version's stored files, or its s3:// reference, against its digests."""
     async with views(request, None, 5.0) as (conn, s):  # honours X-Registrum-Min-Position
-        version = await queries.get_version(conn, s, name, number)
+        version = await queries.get_version(conn, s, name, number, readers(request))
     try:
         report = await asyncio.to_thread(check, version, request.app.state.artifacts)
     except CannotVerify as exc:

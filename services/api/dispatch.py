@@ -1,58 +1,25 @@
-"""How a REST route hands its command to the write side: who acts, the command built from
-path and body, one call to the dispatcher, and the answer with its log position."""
+"""How a REST route hands its command to the write side: who acts (the authenticated
+caller), the command built from path and body, one call to the dispatcher, and the answer
+with its log position."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel, ValidationError
 
-from schemas import rules
 from schemas.commands import Command
-from services.api.errors import ACTOR_HEADER, ApiError, validation_details
-from services.registry.application import Caller, Outcome, Registry
+from services.api.caller import caller
+from services.api.errors import ApiError, validation_details
+from services.registry.application import Outcome, Registry
 
 COMMAND_HEADER = "X-Registrum-Command-Id"
 POSITION_HEADER = "X-Registrum-Position"
 
 
-def _named_actor(
-    actor: Annotated[
-        str,
-        Header(
-            alias=ACTOR_HEADER,
-            min_length=1,
-            max_length=rules.MAX_NAME,
-            pattern=rules.ACTOR,
-            description="Who acts: recorded on every event the command appends (missing: "
-            "401 actor_required)",
-        ),
-    ],
-) -> None:
-    """Declares the header in OpenAPI and checks its form; `caller` reads it."""
-
-
-# A dependency of every command route. (Not an authentication scheme: it names, it does
-# not prove; tokens and OIDC take its place.)
-ACTOR = Depends(_named_actor)
-
-
 def registry(request: Request) -> Registry:
     return request.app.state.registry  # type: ignore[no-any-return]
-
-
-def caller(request: Request) -> Caller:
-    """Who acts. Every write names one; reads do not."""
-    actor = request.headers.get(ACTOR_HEADER)
-    if not actor:
-        raise ApiError(
-            401,
-            "actor_required",
-            f"name who acts in the {ACTOR_HEADER} header",
-            header=ACTOR_HEADER,
-        )
-    return Caller(actor=actor)
 
 
 def build(

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
+from services.auth.identity import Unauthenticated
 from services.registry.domain.errors import (
     Conflict,
     DomainError,
@@ -25,8 +26,6 @@ from services.registry.domain.errors import (
 
 log = logging.getLogger(__name__)
 
-ACTOR_HEADER = "X-Registrum-Actor"
-
 STATUS: list[tuple[type[DomainError], int]] = [
     (InvalidInput, 422),
     (NotFound, 404),
@@ -36,7 +35,8 @@ STATUS: list[tuple[type[DomainError], int]] = [
 
 
 class ApiError(Exception):
-    """An HTTP-level refusal that is not a domain rule (missing actor, body too large)."""
+    """An HTTP-level refusal that is not a domain rule (a body too large, a removed
+    header)."""
 
     def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -85,6 +85,12 @@ def install(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_for(exc))
 
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(_: Request, exc: Unauthenticated) -> JSONResponse:
+        body = error_body(exc.code, exc.message, {"reason": exc.reason})
+        challenge = 'Bearer error="invalid_token"' if exc.reason != "missing" else "Bearer"
+        return JSONResponse(body, 401, headers={"WWW-Authenticate": challenge})
+
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status)
@@ -92,13 +98,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = validation_details(exc.errors())
-        if any(d["loc"] == ["header", ACTOR_HEADER] and d["type"] == "missing" for d in details):
-            refusal = error_body(
-                "actor_required",
-                f"name who acts in the {ACTOR_HEADER} header",
-                {"header": ACTOR_HEADER},
-            )
-            return JSONResponse(refusal, 401)
         malformed = any(d["type"] == "json_invalid" for d in details)
         code = "malformed_json" if malformed else "invalid_input"
         message = "the body is not valid JSON" if malformed else "the request is invalid"

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request, Response
 
 from schemas import bodies as b
 from schemas import commands as c
-from services.api.dispatch import ACTOR, dispatch, sends
+from services.api.caller import CALLER
+from services.api.dispatch import dispatch, sends
 from services.api.params import (
     COMMAND_ERRORS,
     AliasName,
@@ -18,7 +19,7 @@ from services.api.params import (
 )
 
 router = APIRouter(
-    prefix="/api/v1/models", tags=["models"], responses=COMMAND_ERRORS, dependencies=[ACTOR]
+    prefix="/api/v1/models", tags=["models"], responses=COMMAND_ERRORS, dependencies=[CALLER]
 )
 
 

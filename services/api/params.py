@@ -100,8 +100,10 @@ PageOffset = Annotated[int, Query(ge=1, le=r.MAX_SAFE_INT), BeforeValidator(digi
 # -- errors ----------------------------------------------------------------------------
 
 _MEANINGS = {
-    401: "Who acts is not named (X-Registrum-Actor)",
-    403: "A rule refuses it: self-approval, promotion without an approved request...",
+    401: "Not authenticated: no credential, or one that is malformed, unknown, expired, "
+    "revoked or not signed by a trusted key (details.reason says which)",
+    403: "Forbidden: the caller's grants lack the permission (details.permission), or a "
+    "rule refuses it: self-approval, promotion without an approved request...",
     404: "No such model, version, alias, request or artefact",
     409: "It conflicts with the current state: a taken name, an archived version, a "
     "reused command id, a position the log has not reached...",
@@ -117,4 +119,4 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 COMMAND_ERRORS = errors(401, 403, 404, 409, 413, 422)
-READ_ERRORS = errors(404, 409, 422, 503)
+READ_ERRORS = errors(401, 404, 409, 422, 503)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BeforeValidator
 
 from schemas.rules import MAX_URI, NO_NUL, LineageKind, StageName
+from services.api.caller import CALLER, readers
 from services.api.errors import ApiError
 from services.api.params import (
     READ_ERRORS,
@@ -35,7 +36,7 @@ from services.catalogue.search import MAX_PAGE, search_models, search_versions
 from services.registry.domain.errors import Conflict, InvalidInput
 from services.registry.domain.values import is_number
 
-router = APIRouter(prefix="/api/v1", tags=["reads"], responses=READ_ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["reads"], responses=READ_ERRORS, dependencies=[CALLER])
 
 
 def fast(payload: Any) -> Response:
@@ -80,6 +81,11 @@ async def views(
                 503, "views_lagging", str(lag), wanted=lag.wanted, reached=lag.reached
             ) from None
         yield conn, schemas
+
+
+def _filter(request: Request, s: Schemas) -> dict[str, Any]:
+    """What a search needs to keep to what the caller may read."""
+    return {"access": s.access, "who": readers(request)}
 
 
 def _aware(moment: datetime) -> datetime:
@@ -141,7 +147,7 @@ async def list_models(
     wait: float = Wait,
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return fast(await search_models(conn, s.catalogue, **page.search))
+        return fast(await search_models(conn, s.catalogue, **page.search, **_filter(request, s)))
 
 
 @router.get("/versions")
@@ -152,7 +158,11 @@ async def search_all_versions(
     wait: float = Wait,
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return fast(await search_versions(conn, s.catalogue, model=None, **page.search))
+        return fast(
+            await search_versions(
+                conn, s.catalogue, model=None, **page.search, **_filter(request, s)
+            )
+        )
 
 
 @router.get("/models/{name}")
@@ -160,7 +170,7 @@ async def get_model(
     name: ModelName, request: Request, min_position: str | None = MinPosition, wait: float = Wait
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return fast({"model": await queries.get_model(conn, s, name)})
+        return fast({"model": await queries.get_model(conn, s, name, readers(request))})
 
 
 @router.get("/models/{name}/versions")
@@ -173,9 +183,16 @@ async def list_versions(
     wait: float = Wait,
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        await queries.model_id(conn, s, name)
+        await queries.model_id(conn, s, name, readers(request))
         return fast(
-            await search_versions(conn, s.catalogue, model=name, stage=stage, **page.search)
+            await search_versions(
+                conn,
+                s.catalogue,
+                model=name,
+                stage=stage,
+                **page.search,
+                **_filter(request, s),
+            )
         )
 
 
@@ -188,7 +205,7 @@ async def get_version(
     wait: float = Wait,
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return fast({"version": await queries.get_version(conn, s, name, number)})
+        return fast({"version": await queries.get_version(conn, s, name, number, readers(request))})
 
 
 @router.get("/models/{name}/aliases/{alias}")
@@ -202,8 +219,12 @@ async def resolve_alias(
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
         if as_of:
-            return fast(await queries.alias_as_of(conn, s, name, alias, _aware(as_of)))
-        return fast({"version": await queries.resolve_alias(conn, s, name, alias)})
+            return fast(
+                await queries.alias_as_of(conn, s, name, alias, _aware(as_of), readers(request))
+            )
+        return fast(
+            {"version": await queries.resolve_alias(conn, s, name, alias, readers(request))}
+        )
 
 
 @router.get("/models/{name}/stages/{stage}")
@@ -218,7 +239,7 @@ async def stage_holders(
     """Which version(s) held stage at as_of, who promoted them and who approved."""
     moment = _aware(as_of) if as_of else datetime.now(UTC)
     async with views(request, min_position, wait) as (conn, s):
-        return fast(await queries.stage_as_of(conn, s, name, stage, moment))
+        return fast(await queries.stage_as_of(conn, s, name, stage, moment, readers(request)))
 
 
 @router.get("/models/{name}/timeline")
@@ -231,7 +252,7 @@ async def timeline(
     wait: float = Wait,
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return fast(await queries.timeline(conn, s, name, limit, page_token))
+        return fast(await queries.timeline(conn, s, name, limit, page_token, readers(request)))
 
 
 @router.get("/models/{name}/versions/{number}/lineage")
@@ -245,9 +266,11 @@ async def version_lineage(
     wait: float = Wait,
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        version = await queries.get_version(conn, s, name, number)
+        version = await queries.get_version(conn, s, name, number, readers(request))
         return fast(
-            await queries.lineage(conn, s, "model_version", version["id"], direction, depth)
+            await queries.lineage(
+                conn, s, "model_version", version["id"], direction, depth, readers(request)
+            )
         )
 
 
@@ -263,4 +286,4 @@ async def lineage(
 ) -> Response:
     """Lineage from any node: e.g. kind=dataset&id=s3://data/2026-10&direction=downstream."""
     async with views(request, min_position, wait) as (conn, s):
-        return fast(await queries.lineage(conn, s, kind, id, direction, depth))
+        return fast(await queries.lineage(conn, s, kind, id, direction, depth, readers(request)))

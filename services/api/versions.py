@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request, Response
 
 from schemas import bodies as b
 from schemas import commands as c
-from services.api.dispatch import ACTOR, dispatch, sends
+from services.api.caller import CALLER
+from services.api.dispatch import dispatch, sends
 from services.api.params import (
     COMMAND_ERRORS,
     ModelName,
@@ -23,7 +24,7 @@ router = APIRouter(
     prefix="/api/v1/models/{name}/versions",
     tags=["versions"],
     responses=COMMAND_ERRORS,
-    dependencies=[ACTOR],
+    dependencies=[CALLER],
 )
 
 

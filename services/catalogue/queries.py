@@ -14,6 +14,7 @@ from services.catalogue import store
 from services.catalogue.rows import json_value as _json
 from services.catalogue.rows import model_row, version_row
 from services.catalogue.search import ALIASES, APPROVALS, MODEL_EXTRAS
+from services.catalogue.visibility import visible
 from services.registry.domain.errors import InvalidInput, NotFound
 
 
@@ -61,20 +62,27 @@ async def wait_for(conn: asyncpg.Connection, position: int, timeout: float) -> S
         pause = min(pause * 2, 0.05)
 
 
-async def model_id(conn: asyncpg.Connection, s: Schemas, name: str) -> Any:
+async def model_id(conn: asyncpg.Connection, s: Schemas, name: str, who: list[str]) -> Any:
+    """The id of the live model named name, if who may read it; else NotFound."""
     found = await conn.fetchval(
-        f"SELECT model_id FROM {s.catalogue}.models WHERE name = $1 AND NOT deleted", name
+        f"SELECT m.model_id FROM {s.catalogue}.models m WHERE m.name = $1 AND NOT m.deleted"
+        f" AND {visible(s.access, 'm', '$2')}",
+        name,
+        who,
     )
     if found is None:
         raise NotFound(f"no model named {name!r}", model=name)
     return found
 
 
-async def get_model(conn: asyncpg.Connection, s: Schemas, name: str) -> dict[str, Any]:
+async def get_model(
+    conn: asyncpg.Connection, s: Schemas, name: str, who: list[str]
+) -> dict[str, Any]:
     row = await conn.fetchrow(
         f"SELECT m.*, {MODEL_EXTRAS.format(c=s.catalogue)} FROM {s.catalogue}.models m"
-        " WHERE m.name = $1 AND NOT m.deleted",
+        f" WHERE m.name = $1 AND NOT m.deleted AND {visible(s.access, 'm', '$2')}",
         name,
+        who,
     )
     if row is None:
         raise NotFound(f"no model named {name!r}", model=name)
@@ -85,31 +93,32 @@ _VERSION = (
     "SELECT v.*, m.name AS model_name, {aliases} AS aliases, {approvals} AS approval_requests"
     " FROM {c}.versions v JOIN {c}.models m ON m.model_id = v.model_id"
     " WHERE m.name = $1 AND NOT m.deleted AND NOT v.deleted AND v.number = {number}"
+    " AND {visible}"
 )
 
 
 async def get_version(
-    conn: asyncpg.Connection, s: Schemas, name: str, number: int
+    conn: asyncpg.Connection, s: Schemas, name: str, number: int, who: list[str]
 ) -> dict[str, Any]:
     if number < 1:
         raise InvalidInput("a version number is a positive integer", field="version")
-    row = await conn.fetchrow(_version_sql(s, "$2"), name, number)
+    row = await conn.fetchrow(_version_sql(s, "$2"), name, number, who)
     if row is None:
-        await model_id(conn, s, name)  # a clear "no model" before "no version"
+        await model_id(conn, s, name, who)  # a clear "no model" before "no version"
         raise NotFound(f"model {name!r} has no version {number}", version=number)
     return version_row(row)
 
 
 async def resolve_alias(
-    conn: asyncpg.Connection, s: Schemas, name: str, alias: str
+    conn: asyncpg.Connection, s: Schemas, name: str, alias: str, who: list[str]
 ) -> dict[str, Any]:
     number_sql = (
         f"(SELECT a.number FROM {s.catalogue}.aliases a"
         " WHERE a.model_id = m.model_id AND a.alias = $2)"
     )
-    row = await conn.fetchrow(_version_sql(s, number_sql), name, alias)
+    row = await conn.fetchrow(_version_sql(s, number_sql), name, alias, who)
     if row is None:
-        await model_id(conn, s, name)
+        await model_id(conn, s, name, who)
         raise NotFound(f"model {name!r} has no alias {alias!r}", alias=alias)
     return version_row(row)
 
@@ -117,15 +126,19 @@ async def resolve_alias(
 def _version_sql(s: Schemas, number: str) -> str:
     c = s.catalogue
     return _VERSION.format(
-        c=c, number=number, aliases=ALIASES.format(c=c), approvals=APPROVALS.format(c=c)
+        c=c,
+        number=number,
+        aliases=ALIASES.format(c=c),
+        approvals=APPROVALS.format(c=c),
+        visible=visible(s.access, "m", "$3"),
     )
 
 
 async def stage_as_of(
-    conn: asyncpg.Connection, s: Schemas, name: str, stage: str, at: datetime
+    conn: asyncpg.Connection, s: Schemas, name: str, stage: str, at: datetime, who: list[str]
 ) -> dict[str, Any]:
     """Which versions held stage at time at, who moved them there and who approved."""
-    mid = await model_id(conn, s, name)
+    mid = await model_id(conn, s, name, who)
     rows = await conn.fetch(
         f"SELECT number, stage, valid_from, valid_to, changed_by, reason, request_id,"
         f" approvals FROM {s.history}.stage_history WHERE model_id = $1 AND stage = $2"
@@ -143,9 +156,9 @@ async def stage_as_of(
 
 
 async def alias_as_of(
-    conn: asyncpg.Connection, s: Schemas, name: str, alias: str, at: datetime
+    conn: asyncpg.Connection, s: Schemas, name: str, alias: str, at: datetime, who: list[str]
 ) -> dict[str, Any]:
-    mid = await model_id(conn, s, name)
+    mid = await model_id(conn, s, name, who)
     row = await conn.fetchrow(
         f"SELECT number, valid_from, valid_to, assigned_by FROM {s.history}.alias_history"
         " WHERE model_id = $1 AND alias = $2 AND valid_from <= $3"
@@ -186,9 +199,14 @@ def _held(r: asyncpg.Record) -> dict[str, Any]:
 
 
 async def timeline(
-    conn: asyncpg.Connection, s: Schemas, name: str, limit: int, before: int | None
+    conn: asyncpg.Connection,
+    s: Schemas,
+    name: str,
+    limit: int,
+    before: int | None,
+    who: list[str],
 ) -> dict[str, Any]:
-    mid = await model_id(conn, s, name)
+    mid = await model_id(conn, s, name, who)
     rows = await conn.fetch(
         f"SELECT position, at, actor, kind, number, reason, command_id, details"
         f" FROM {s.timeline}.activity WHERE model_id = $1 AND position < $2"
@@ -215,8 +233,16 @@ async def timeline(
 
 
 async def lineage(
-    conn: asyncpg.Connection, s: Schemas, kind: str, node_id: str, direction: str, depth: int
+    conn: asyncpg.Connection,
+    s: Schemas,
+    kind: str,
+    node_id: str,
+    direction: str,
+    depth: int,
+    who: list[str],
 ) -> dict[str, Any]:
+    """The graph around a node, without the versions of models who may not read (nor
+    the edges that would reveal them)."""
     if direction not in ("upstream", "downstream"):
         raise InvalidInput("direction is upstream or downstream", field="direction")
     if not 1 <= depth <= 20:
@@ -235,7 +261,17 @@ async def lineage(
         node_id,
         depth,
     )
-    labels = await _version_labels(conn, s, rows)
+    labels, hidden = await _version_labels(conn, s, rows, who)
+    if kind == "model_version" and node_id in hidden:
+        rows = []
+    rows = [
+        r
+        for r in rows
+        if not any(
+            r[f"{end}_kind"] == "model_version" and r[f"{end}_id"] in hidden
+            for end in ("src", "dst")
+        )
+    ]
     edges = [
         {
             "from": {
@@ -262,8 +298,10 @@ async def lineage(
 
 
 async def _version_labels(
-    conn: asyncpg.Connection, s: Schemas, rows: list[asyncpg.Record]
-) -> dict[tuple[str, str], dict[str, Any]]:
+    conn: asyncpg.Connection, s: Schemas, rows: list[asyncpg.Record], who: list[str]
+) -> tuple[dict[tuple[str, str], dict[str, Any]], set[str]]:
+    """Labels (model, number) of the versions in rows who may read, and the ids of those
+    they may not."""
     ids = {
         r[f"{end}_id"]
         for r in rows
@@ -271,11 +309,34 @@ async def _version_labels(
         if r[f"{end}_kind"] == "model_version"
     }
     if not ids:
-        return {}
+        return {}, set()
     found = await conn.fetch(
-        f"SELECT v.version_id::text AS id, m.name, v.number FROM {s.catalogue}.versions v"
+        f"SELECT v.version_id::text AS id, m.name, v.number,"
+        f" {visible(s.access, 'm', '$2')} AS readable FROM {s.catalogue}.versions v"
         f" JOIN {s.catalogue}.models m ON m.model_id = v.model_id"
         " WHERE v.version_id::text = ANY($1::text[])",
         list(ids),
+        who,
     )
-    return {("model_version", r["id"]): {"model": r["name"], "version": r["number"]} for r in found}
+    labels = {
+        ("model_version", r["id"]): {"model": r["name"], "version": r["number"]}
+        for r in found
+        if r["readable"]
+    }
+    return labels, {r["id"] for r in found if not r["readable"]}
+
+
+async def digest_access(
+    conn: asyncpg.Connection, s: Schemas, digest: str, who: list[str]
+) -> tuple[bool, bool]:
+    """(whether any version refers to the object, whether who may read one that does)."""
+    c = s.catalogue
+    row = await conn.fetchrow(
+        f"SELECT count(*) > 0 AS referenced, coalesce(bool_or({visible(s.access, 'm', '$2')}),"
+        f" false) AS readable FROM {c}.versions v JOIN {c}.models m ON m.model_id = v.model_id"
+        " WHERE v.sha256 = $1 OR v.manifest @> jsonb_build_array(jsonb_build_object("
+        "'sha256', $1::text))",
+        digest,
+        who,
+    )
+    return bool(row["referenced"]), bool(row["readable"])

@@ -11,6 +11,7 @@ import asyncpg
 
 from services.catalogue.filters import Field, FilterError, Scope, compile_search
 from services.catalogue.rows import model_row, version_row
+from services.catalogue.visibility import visible
 
 MAX_PAGE = 1000
 
@@ -111,14 +112,17 @@ async def search_versions(
     order_by: str | None,
     limit: int,
     page_token: str | None,
+    access: str,
+    who: list[str],
     stage: str | None = None,
 ) -> dict[str, Any]:
+    """A page of the versions who may read that match (filtered before paging)."""
     _check_limit(limit)
     compiled = compile_search(version_scope(c), filter_text, order_by)
     fingerprint = _fingerprint("versions", model, stage, filter_text, order_by)
     offset = decode_token(page_token, fingerprint)
-    params = list(compiled.params)
-    scope_sql = ""
+    params = [*compiled.params, who]
+    scope_sql = f" AND {visible(access, 'm', f'${len(params)}')}"
     for column, value in (("m.name", model), ("v.stage", stage)):
         if value is not None:
             params.append(value)
@@ -147,15 +151,19 @@ async def search_models(
     order_by: str | None,
     limit: int,
     page_token: str | None,
+    access: str,
+    who: list[str],
 ) -> dict[str, Any]:
+    """A page of the models who may read that match (filtered before paging)."""
     _check_limit(limit)
     compiled = compile_search(model_scope(), filter_text, order_by)
     fingerprint = _fingerprint("models", filter_text, order_by)
     offset = decode_token(page_token, fingerprint)
-    params = [*compiled.params, limit + 1, offset]
+    params = [*compiled.params, who, limit + 1, offset]
     sql = (
         f"SELECT m.*, {MODEL_EXTRAS.format(c=c)} FROM {c}.models m"
-        f" WHERE NOT m.deleted AND ({compiled.where})"
+        f" WHERE NOT m.deleted AND {visible(access, 'm', f'${len(params) - 2}')}"
+        f" AND ({compiled.where})"
         f" ORDER BY {compiled.order} LIMIT ${len(params) - 1} OFFSET ${len(params)}"
     )
     rows = await _fetch(conn, sql, params)

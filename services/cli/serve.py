@@ -24,6 +24,7 @@ def serve(settings: Settings, announce: bool = True) -> None:
     lock.acquire()
     try:
         with Runtime(settings, start_embedded=True) as runtime:
+            created = runtime.first_administrator()
             app = runtime.api(background=runtime.followers())
             config = uvicorn.Config(
                 app,
@@ -35,6 +36,13 @@ def serve(settings: Settings, announce: bool = True) -> None:
             )
             if announce:
                 print(_banner(runtime), flush=True)
+                if created is not None:
+                    print(
+                        f"First start: the administrator's token is in {created} (mode 0600);"
+                        " the CLI on this machine uses it. Create people's tokens with "
+                        "`registrum tokens create`.",
+                        flush=True,
+                    )
             # uvicorn handles SIGINT/SIGTERM, then re-raises the signal once it has shut
             # down; with the default action that would kill us before the database is
             # stopped. A no-op handler receives the re-raised signal, and cleanup runs.

@@ -19,8 +19,10 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from faststream.kafka import KafkaMessage as Message
 from faststream.kafka.annotations import KafkaMessage
 
+from services.auth.authenticate import Authenticator
+from services.auth.identity import Unauthenticated
 from services.bus.broker import Bus, build_bus
-from services.intake.handler import Refused, decide
+from services.intake.handler import Refused, credential, decide
 from services.registry.application import Registry
 
 log = logging.getLogger(__name__)
@@ -31,9 +33,14 @@ _CUT_BYTES = 64 * 1024
 
 class Intake:
     def __init__(
-        self, registry: Registry, retry_seconds: float = 1.0, max_attempts: int = 3
+        self,
+        registry: Registry,
+        authenticator: Authenticator,
+        retry_seconds: float = 1.0,
+        max_attempts: int = 3,
     ) -> None:
         self.registry = registry
+        self.authenticator = authenticator
         self.answered = 0  # results and dead letters acknowledged, for tools and tests
         self.retry_seconds = retry_seconds
         self.max_attempts = max_attempts
@@ -70,7 +77,16 @@ class Intake:
         self._failures.pop(where, None)
 
     async def _answer(self, bus: Bus, message: Message) -> None:
-        outcome = await asyncio.to_thread(decide, self.registry, message.body)
+        headers = list(getattr(message.raw_message, "headers", None) or [])
+        try:
+            caller = await self.authenticator.authenticate(credential(headers), "kafka")
+        except Unauthenticated as refused:
+            await self._dead_letter(
+                bus, message, Refused("unauthenticated", f"{refused.reason}: {refused.message}")
+            )
+            self.answered += 1
+            return
+        outcome = await asyncio.to_thread(decide, self.registry, message.body, caller)
         if isinstance(outcome, Refused):
             await self._dead_letter(bus, message, outcome)
         else:

@@ -1,13 +1,15 @@
 """From a command message's bytes to its outcome, or to the reason it is a dead letter.
 
 Kafka-free, so the same rules are unit-tested without a broker. A message is a dead letter
+when its credential is missing or invalid (`unauthenticated`, decided by the consumer), or
 when it cannot become a command at all (not JSON, too big, an unknown type, the wrong
-fields); a well-formed command the registry refuses (unknown model, missing approval) is
-an outcome like any other, `rejected` with the domain's typed reason.
+fields); a well-formed command the registry refuses (forbidden, unknown model, missing
+approval) is an outcome like any other, `rejected` with the domain's typed reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,8 @@ from pydantic import ValidationError
 from schemas.commands import COMMAND_TYPES, COMMANDS, Command
 from schemas.intake import MAX_COMMAND_BYTES, CommandResult, Rejection
 from schemas.rules import MAX_COMMAND_ID
-from services.registry.application import Caller, Registry
+from services.auth.identity import Principal
+from services.registry.application import Registry
 from services.registry.domain.errors import DomainError
 
 # An outcome must fit a broker's default 1 MB message; a larger result (a version with a
@@ -33,12 +36,15 @@ class Refused:
     detail: str
 
 
+# Where a command message carries its credential: `Bearer <token>` or the bare token.
+CREDENTIAL_HEADER = "authorization"
+
+
 @dataclass(frozen=True)
 class Message:
-    """A command message: the command and who sends it."""
+    """A command message's command."""
 
     command: Command
-    caller: Caller
 
     @property
     def command_id(self) -> str:
@@ -67,30 +73,42 @@ def parse(raw: bytes | None) -> Message | Refused:
     if kind not in COMMAND_TYPES:
         shown = repr(kind)[:80]
         return Refused("unknown_type", f"type {shown} is none of {', '.join(COMMAND_TYPES)}")
-    actor = document.pop("actor", None)
+    if "actor" in document:
+        return Refused(
+            "invalid",
+            "actor: a message does not name who acts; its credential (the "
+            f"{CREDENTIAL_HEADER} header) does",
+        )
     try:
         command = COMMANDS.validate_python(document)
     except ValidationError as error:
         return Refused("invalid", _summary(error))
     # Optional over REST, required here: the outcome is keyed by the command id.
-    problems = {
-        "command_id": _required_text(command.command_id, MAX_COMMAND_ID),
-        "actor": _required_text(actor, None),
-    }
-    wrong = [f"{field}: {problem}" for field, problem in problems.items() if problem]
-    if wrong:
-        return Refused("invalid", "; ".join(wrong))
-    return Message(command, Caller(actor=actor))
+    problem = _required_text(command.command_id, MAX_COMMAND_ID)
+    if problem:
+        return Refused("invalid", f"command_id: {problem}")
+    return Message(command)
 
 
-def _required_text(value: Any, limit: int | None) -> str | None:
+def _required_text(value: Any, limit: int) -> str | None:
     """What is wrong with a required text field of the message, if anything."""
     if value is None:
         return "field required"
     if not isinstance(value, str) or not value:
         return "a non-empty string"
-    if limit is not None and len(value) > limit:
+    if len(value) > limit:
         return f"at most {limit} characters"
+    return None
+
+
+def credential(headers: Sequence[tuple[str, bytes | None]]) -> str | None:
+    """The credential in a message's headers (`authorization`: `Bearer <token>` or the
+    token alone), if any."""
+    for key, value in headers:
+        if key.lower() == CREDENTIAL_HEADER and value:
+            text = value.decode("utf-8", "replace").strip()
+            scheme, _, rest = text.partition(" ")
+            return rest.strip() if scheme.lower() == "bearer" else text
     return None
 
 
@@ -103,8 +121,9 @@ def _summary(error: ValidationError) -> str:
     return "; ".join(problems[:10])
 
 
-def decide(registry: Registry, raw: bytes | None) -> CommandResult | Refused:
-    """Runs the command in raw through the registry (blocking: call it from a thread).
+def decide(registry: Registry, raw: bytes | None, caller: Principal) -> CommandResult | Refused:
+    """Runs the command in raw for caller, authenticated from the message's credential,
+    through the registry (blocking: call it from a thread).
     Errors other than the domain's (a lost database) propagate: the message is then
     consumed again rather than answered wrongly."""
     message = parse(raw)
@@ -112,7 +131,7 @@ def decide(registry: Registry, raw: bytes | None) -> CommandResult | Refused:
         return message
     command = message.command
     try:
-        outcome = registry.handle(command, message.caller)
+        outcome = registry.handle(command, caller)
     except DomainError as error:
         return CommandResult(
             command_id=message.command_id,

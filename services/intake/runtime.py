@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import asyncio
 
+from services.auth.authenticate import Authenticator
 from services.bus.connect import connect
 from services.intake.consumer import Intake
 from services.registry.application import Registry
 
 
-async def run_intake(bootstrap: str, registry: Registry, stop: asyncio.Event) -> None:
+async def run_intake(
+    bootstrap: str, registry: Registry, authenticator: Authenticator, stop: asyncio.Event
+) -> None:
     """Until stop is set. A broker that is not up yet is waited for, not an error."""
-    bus = Intake(registry).attach(bootstrap)
-    if not await connect(bus, bootstrap, stop):
-        return
+    await authenticator.start()
     try:
-        await stop.wait()
+        bus = Intake(registry, authenticator).attach(bootstrap)
+        if not await connect(bus, bootstrap, stop):
+            return
+        try:
+            await stop.wait()
+        finally:
+            await bus.broker.stop()
     finally:
-        await bus.broker.stop()
+        await authenticator.aclose()

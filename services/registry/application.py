@@ -10,7 +10,6 @@ library's: PostgreSQL in production, in memory for unit tests (bootstrap picks).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from eventsourcing.application import Application
@@ -19,11 +18,14 @@ from eventsourcing.persistence import Recording
 
 from schemas.commands import Command
 from services.artifacts.port import ArtifactStore
+from services.auth.identity import Principal
 from services.registry.commandlog import CommandRecord
+from services.registry.domain.access import ROLE_PERMISSIONS, Permission, Target
 from services.registry.domain.model import RegisteredModel
 from services.registry.domain.values import Context
 from services.registry.execution import CommandIdReused, Executor, Outcome
 from services.registry.handlers import HANDLERS
+from services.registry.permissions import authorise, principals
 from services.registry.scope import Scope
 from services.registry.summaries import model_summary, version_summary
 
@@ -31,11 +33,9 @@ POSTGRES = "eventsourcing.postgres"
 IN_MEMORY = "services.registry.commandlog:MemoryFactory"
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who sends a command, as its entrypoint established it."""
-
-    actor: str
+# The registry acting on its own behalf (its first administrator, at first start): never
+# built from a credential.
+SYSTEM = Principal(subject="registrum", display_name="Registrum", kind="service", via="system")
 
 
 class CommandLog(Protocol):
@@ -79,12 +79,14 @@ class Registry(Application):
 
     # -- the dispatcher ----------------------------------------------------------------
 
-    def handle(self, command: Command, caller: Caller) -> Outcome:
-        """Runs one command for caller; domain errors say why it was refused."""
+    def handle(self, command: Command, caller: Principal) -> Outcome:
+        """Runs one command for caller, an authenticated principal: Forbidden unless its
+        grants allow it; domain errors say why else it was refused."""
         handler = HANDLERS.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
-        ctx = Context(actor=caller.actor, reason=command.reason, command_id=command.command_id)
+        authorise(command, caller, self.scope)
+        ctx = Context(actor=caller.subject, reason=command.reason, command_id=command.command_id)
         decide = handler(command, ctx, self.scope)
         return self.executor.run(command, ctx, decide)
 
@@ -114,5 +116,45 @@ class Registry(Application):
         model = self.scope.model(name)
         return version_summary(model, self.scope.version(model, model.resolve_alias(alias)))
 
+    # -- access ------------------------------------------------------------------------
 
-__all__ = ["IN_MEMORY", "POSTGRES", "Caller", "CommandIdReused", "Outcome", "Registry"]
+    def grants_of(self, caller: Principal) -> list[dict[str, Any]]:
+        """The grants caller holds, directly or through its groups."""
+        policy = self.scope.access()
+        if policy is None:
+            return []
+        return policy.held_by(principals(caller))
+
+    def allowed(self, caller: Principal, permission: Permission, target: Target) -> bool:
+        """Whether caller's grants give permission on target."""
+        policy = self.scope.access()
+        return caller.via == "system" or (
+            policy is not None and policy.holds(principals(caller), permission, target)
+        )
+
+    def may_contribute(self, caller: Principal) -> bool:
+        """Whether caller may contribute anywhere (upload artefacts for a version)."""
+        policy = self.scope.access()
+        return caller.via == "system" or (
+            policy is not None
+            and any(
+                Permission.CONTRIBUTE in ROLE_PERMISSIONS[g["role"]]
+                for g in policy.held_by(principals(caller))
+            )
+        )
+
+    def has_grants(self) -> bool:
+        """Whether anyone holds any role yet (none before the first administrator)."""
+        policy = self.scope.access()
+        return policy is not None and bool(policy.all_grants())
+
+
+__all__ = [
+    "IN_MEMORY",
+    "POSTGRES",
+    "SYSTEM",
+    "CommandIdReused",
+    "Outcome",
+    "Principal",
+    "Registry",
+]

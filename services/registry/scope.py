@@ -11,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 from services.artifacts.port import ArtifactNotFound, ArtifactStore
 from services.registry import inputs
 from services.registry.domain import values
+from services.registry.domain.access import ACCESS_ID, MODEL, PREFIX, REGISTRY, AccessPolicy, Target
 from services.registry.domain.errors import InvalidInput, NotFound
 from services.registry.domain.model import RegisteredModel
 from services.registry.domain.names import ModelName, name_id
@@ -52,6 +53,34 @@ class Scope:
             return index
         except AggregateNotFoundError:
             return None
+
+    def access(self) -> AccessPolicy | None:
+        """Every grant in force; None before the first."""
+        try:
+            policy: AccessPolicy = self.repository.get(ACCESS_ID)
+            return policy
+        except AggregateNotFoundError:
+            return None
+
+    def target(self, name: str) -> Target:
+        """What a command on the model named name acts on: the model (by id, so grants on
+        it follow renames), or only a name when no live model holds it."""
+        index = self.name_index(name)
+        if index is None or index.model_id is None:
+            return Target(name=name)
+        return Target(model_id=index.model_id, name=name)
+
+    def grant_scope(self, scope: str) -> tuple[str, str, str]:
+        """A grant's scope (registry, model:NAME, prefix:P) as (kind, value, label); a
+        model is kept by id."""
+        kind, _, value = scope.partition(":")
+        if kind == REGISTRY and not value:
+            return REGISTRY, "", REGISTRY
+        if kind == MODEL and value:
+            return MODEL, str(self.model(value).id), scope
+        if kind == PREFIX and value:
+            return PREFIX, value, scope
+        raise InvalidInput("a scope is registry, model:NAME or prefix:NAME-PREFIX", field="scope")
 
     def taken_index(self, name: str) -> ModelName:
         """The index entry of a name a live model holds (found by `model` just before)."""

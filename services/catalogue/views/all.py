@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.catalogue.views import View, catalogue, history, lineage, timeline
+from services.catalogue.views import View, access, catalogue, history, lineage, timeline
 
 VIEWS: dict[str, View] = {
-    v.name: v for v in (catalogue.view, history.view, lineage.view, timeline.view)
+    v.name: v for v in (catalogue.view, history.view, lineage.view, timeline.view, access.view)
 }

@@ -55,6 +55,13 @@ class RuleBroken(DomainError):
     code = "forbidden"
 
 
+class Forbidden(RuleBroken):
+    """The caller holds no grant giving the permission the command needs there; details
+    name the permission and where it was needed."""
+
+    code = "forbidden"
+
+
 class NotApproved(RuleBroken):
     code = "not_approved"
 

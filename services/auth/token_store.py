@@ -1,0 +1,119 @@
+"""API token records in PostgreSQL (the event store's database), through asyncpg.
+
+Every use of a token reads its row, so a revocation made through any API process is
+refused by all of them on the token's next use; the lookup is one indexed primary-key read
+on a prepared statement.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.auth.tokens import TokenRecord
+
+TABLE = "registrum_tokens"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    token_id text PRIMARY KEY,
+    secret_sha256 bytea NOT NULL,
+    subject text NOT NULL,
+    display_name text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('user', 'service')),
+    groups text[] NOT NULL DEFAULT '{{}}',
+    description text NOT NULL DEFAULT '',
+    created_by text NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz,
+    revoked_by text
+);
+CREATE INDEX IF NOT EXISTS {TABLE}_subject ON {TABLE} (subject);
+"""
+_COLUMNS = (
+    "token_id, secret_sha256, subject, display_name, kind, groups, description, created_by, "
+    "created_at, expires_at, revoked_at, revoked_by"
+)
+
+
+def _record(row: Any) -> TokenRecord:
+    fields = dict(row)
+    fields["groups"] = tuple(fields["groups"])
+    fields["secret_sha256"] = bytes(fields["secret_sha256"])
+    return TokenRecord(**fields)
+
+
+class PostgresTokenStore:
+    """Token records in one table; the pool is opened by setup() and closed by close()."""
+
+    def __init__(self, dsn: str, *, max_size: int = 4) -> None:
+        self.dsn = dsn
+        self.max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def setup(self) -> None:
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=1, max_size=self.max_size, command_timeout=30
+            )
+        # Two processes starting at once must not race on CREATE TABLE.
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(7262001)")
+            await connection.execute(_SCHEMA)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("PostgresTokenStore.setup() was not awaited")
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def add(self, record: TokenRecord) -> None:
+        await self.pool.execute(
+            f"INSERT INTO {TABLE} ({_COLUMNS}) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            record.token_id,
+            record.secret_sha256,
+            record.subject,
+            record.display_name,
+            record.kind,
+            list(record.groups),
+            record.description,
+            record.created_by,
+            record.created_at,
+            record.expires_at,
+            record.revoked_at,
+            record.revoked_by,
+        )
+
+    async def find(self, token_id: str) -> TokenRecord | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM {TABLE} WHERE token_id = $1", token_id
+        )
+        return None if row is None else _record(row)
+
+    async def listed(self, subject: str | None = None) -> list[TokenRecord]:
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM {TABLE} WHERE $1::text IS NULL OR subject = $1 "
+            "ORDER BY created_at DESC, token_id",
+            subject,
+        )
+        return [_record(row) for row in rows]
+
+    async def revoke(self, token_id: str, by: str, at: datetime) -> TokenRecord | None:
+        row = await self.pool.fetchrow(
+            f"UPDATE {TABLE} SET revoked_at = coalesce(revoked_at, $2), "
+            "revoked_by = coalesce(revoked_by, $3) WHERE token_id = $1 "
+            f"RETURNING {_COLUMNS}",
+            token_id,
+            at,
+            by,
+        )
+        return None if row is None else _record(row)

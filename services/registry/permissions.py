@@ -1,0 +1,139 @@
+"""What each command needs, checked by the dispatcher before its handler decides.
+
+One rule per command: the permissions it needs and on what (the registry, the model it
+acts on, a new name, a grant's scope). A unit test fails when a command has no rule, and
+the permission matrix test runs every command against every role over REST and Kafka.
+Separation of duties rests on the authenticated subject: service accounts never review,
+and the domain refuses a requester's or registrant's own sign-off.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from schemas import commands as c
+from schemas.commands import Command
+from services.auth.identity import Principal
+from services.registry.domain.access import AccessPolicy, Permission, Target
+from services.registry.domain.errors import Forbidden
+from services.registry.scope import Scope
+
+P = Permission
+Need = tuple[Permission, Target]
+Rule = Callable[[Any, Scope], list[Need]]
+
+security = logging.getLogger("registrum.security")
+
+
+def _on_model(permission: Permission) -> Rule:
+    return lambda command, scope: [(permission, scope.target(command.model))]
+
+
+def _promote(command: c.Promote, scope: Scope) -> list[Need]:
+    # Staging and production are separate rights; anything else the domain refuses, but
+    # only after the strictest check.
+    permission = P.RELEASE_STAGING if command.stage == "staging" else P.RELEASE_PRODUCTION
+    return [(permission, scope.target(command.model))]
+
+
+def _rename(command: c.RenameModel, scope: Scope) -> list[Need]:
+    return [
+        (P.ADMINISTER, scope.target(command.model)),
+        (P.CONTRIBUTE, Target(name=command.new_name)),
+    ]
+
+
+def _grant(command: c.GrantRole | c.RevokeRole, scope: Scope) -> list[Need]:
+    kind, _, value = command.scope.partition(":")
+    if kind == "model":
+        return [(P.ADMINISTER, scope.target(value))]
+    if kind == "prefix":
+        return [(P.ADMINISTER, Target(prefix=value))]
+    return [(P.ADMINISTER, Target(registry=True))]
+
+
+RULES: dict[type[Command], Rule] = {
+    c.RegisterModel: lambda command, scope: [(P.CONTRIBUTE, Target(name=command.name))],
+    c.RenameModel: _rename,
+    c.DescribeModel: _on_model(P.CONTRIBUTE),
+    c.TagModel: _on_model(P.CONTRIBUTE),
+    c.UntagModel: _on_model(P.CONTRIBUTE),
+    c.DeleteModel: _on_model(P.ADMINISTER),
+    c.RegisterVersion: _on_model(P.CONTRIBUTE),
+    c.DescribeVersion: _on_model(P.CONTRIBUTE),
+    c.TagVersion: _on_model(P.CONTRIBUTE),
+    c.UntagVersion: _on_model(P.CONTRIBUTE),
+    c.RecordMetrics: _on_model(P.CONTRIBUTE),
+    c.LinkLineage: _on_model(P.CONTRIBUTE),
+    c.UpdateModelCard: _on_model(P.CONTRIBUTE),
+    c.DeleteVersion: _on_model(P.ADMINISTER),
+    c.RequestApproval: _on_model(P.CONTRIBUTE),
+    c.Approve: _on_model(P.REVIEW),
+    c.Reject: _on_model(P.REVIEW),
+    # Only the requester may withdraw (a domain rule); they contributed to get there.
+    c.Withdraw: _on_model(P.CONTRIBUTE),
+    c.Promote: _promote,
+    # Taking a version out of service, and pointing the aliases deployers resolve, are
+    # release decisions.
+    c.Archive: _on_model(P.RELEASE_PRODUCTION),
+    c.SetAlias: _on_model(P.RELEASE_PRODUCTION),
+    c.RemoveAlias: _on_model(P.RELEASE_PRODUCTION),
+    c.GrantRole: _grant,
+    c.RevokeRole: _grant,
+}
+
+
+def principals(caller: Principal) -> list[str]:
+    """The ids grants may name for caller: its subject and its groups."""
+    return [f"user:{caller.subject}", *(f"group:{g}" for g in sorted(caller.groups))]
+
+
+def authorise(command: Command, caller: Principal, scope: Scope) -> None:
+    """Raises Forbidden, naming the missing permission, unless caller may run command."""
+    if caller.via == "system":
+        return  # the registry's own start-up (the first administrator)
+    rule = RULES.get(type(command))
+    if rule is None:
+        raise TypeError(f"no permission rule for {type(command).__name__}")
+    needs = rule(command, scope)
+    if any(p is P.REVIEW for p, _ in needs) and caller.is_service:
+        _refuse(command, caller, P.REVIEW, needs[0][1], "service accounts never review")
+    policy = scope.access()
+    ids = principals(caller)
+    for permission, target in needs:
+        if policy is None or not policy.holds(ids, permission, target):
+            _refuse(command, caller, permission, target, f"{permission} on {target} is needed")
+
+
+def _refuse(
+    command: Command, caller: Principal, permission: Permission, target: Target, why: str
+) -> None:
+    kind = type(command).__name__
+    security.warning(
+        "forbidden",
+        extra={
+            "security": {
+                "event": "forbidden",
+                "subject": caller.subject,
+                "via": caller.via,
+                "command": kind,
+                "command_id": command.command_id,
+                "permission": str(permission),
+                "target": str(target),
+            }
+        },
+    )
+    raise Forbidden(
+        f"{caller.subject} may not {kind}: {why}",
+        permission=str(permission),
+        on=str(target),
+        subject=caller.subject,
+    )
+
+
+def may_read(policy: AccessPolicy | None, caller: Principal, target: Target) -> bool:
+    return caller.via == "system" or (
+        policy is not None and policy.holds(principals(caller), P.READ, target)
+    )
