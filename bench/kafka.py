@@ -46,13 +46,14 @@ from services.bus.broker import build_bus
 from services.bus.probe import TopicProbe
 from services.bus.topics import EVENTS, PROMOTIONS
 from services.embedded import EmbeddedKafka
-from services.registry.application import Caller, Registry
+from services.registry.application import Registry
 from services.relay import positions
 from services.relay.relay import Relay
 from services.relay.sink import KafkaSink
 from services.settings import Settings
+from tests.people import person
 
-ALICE, BOB, CAROL = Caller("alice"), Caller("bob"), Caller("carol")
+ALICE, BOB, CAROL = person("alice"), person("bob"), person("carol")
 WARM_UP = 5  # promotions before measuring: topic creation, metadata, first fetches
 SETUP = "one process: registry via asyncio.to_thread; relay and consumer as asyncio tasks"
 

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import database, machine, server, summary
 from schemas import commands as c
 from services.bootstrap import build_registry
-from services.registry.application import Caller
 from services.settings import Settings
+from tests.people import person
 
 
 def timed(label: str, count: int, register: Callable[[int], object]) -> None:
@@ -42,7 +42,7 @@ def timed(label: str, count: int, register: Callable[[int], object]) -> None:
 
 def bench_application(database_url: str, count: int) -> None:
     registry = build_registry(Settings(), database_url)
-    name, who = f"bench-app-{uuid.uuid4().hex[:8]}", Caller("bench")
+    name, who = f"bench-app-{uuid.uuid4().hex[:8]}", person("bench")
     registry.handle(c.RegisterModel(name=name), who)
     timed(
         "application (in-process)",

@@ -13,6 +13,7 @@ import pytest
 from services.bootstrap import build_registry
 from services.registry.application import Registry
 from services.settings import Settings
+from tests.people import open_to_testers
 from tests.services import kafka_bootstrap, postgres_url
 
 
@@ -80,6 +81,7 @@ def unique() -> str:
 @pytest.fixture(scope="session")
 def registry(database_url: str) -> Iterator[Registry]:
     app = build_registry(Settings(db_pool_size=12), database_url)
+    open_to_testers(app)
     yield app
     app.close()
 

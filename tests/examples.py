@@ -35,5 +35,7 @@ EXAMPLES: dict[str, c.Command] = {
         c.Archive(**ON_VERSION),
         c.SetAlias(**ON_MODEL, alias="champion", version=3),
         c.RemoveAlias(**ON_MODEL, alias="champion"),
+        c.GrantRole(principal="user:bob", role="reviewer", scope="model:fraud"),
+        c.RevokeRole(principal="group:fraud-team", role="contributor", scope="prefix:fraud-"),
     )
 }

@@ -16,18 +16,19 @@ from aiokafka import AIOKafkaConsumer
 from schemas import commands as c
 from services.bus.broker import Bus, build_bus
 from services.bus.topics import PROMOTIONS
-from services.registry.application import Caller, Registry
+from services.registry.application import Registry
+from tests.people import person
 
 
 def promote_new_version(registry: Registry, model: str) -> int:
     """Registers a version, has it approved and promoted; returns the promotion's position."""
     register = c.RegisterVersion(model=model, artifact_uri="s3://models/x")
-    number = registry.handle(register, Caller("ci")).result["number"]
+    number = registry.handle(register, person("ci")).result["number"]
     ask = c.RequestApproval(model=model, version=number, stage="staging")
-    request_id = registry.handle(ask, Caller("alice")).result["approval_requests"][-1]["id"]
-    registry.handle(c.Approve(model=model, version=number, request_id=request_id), Caller("bob"))
+    request_id = registry.handle(ask, person("alice")).result["approval_requests"][-1]["id"]
+    registry.handle(c.Approve(model=model, version=number, request_id=request_id), person("bob"))
     promote = c.Promote(model=model, version=number, stage="staging")
-    promoted = registry.handle(promote, Caller("carol"))
+    promoted = registry.handle(promote, person("carol"))
     assert promoted.position is not None
     return promoted.position
 

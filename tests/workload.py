@@ -7,10 +7,11 @@ import random
 
 from schemas import commands as c
 from schemas.bodies import LineageReference
-from services.registry.application import Caller, Registry
+from services.registry.application import Registry
 from services.registry.domain.errors import DomainError
+from tests.people import person
 
-ALICE, BOB, CAROL = Caller("alice"), Caller("bob"), Caller("carol")
+ALICE, BOB, CAROL = person("alice"), person("bob"), person("carol")
 
 
 def step(registry: Registry, rng: random.Random, models: list[str], prefix: str) -> str:

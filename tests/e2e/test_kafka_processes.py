@@ -17,7 +17,7 @@ import orjson
 
 from schemas import commands as c
 from services.bus.topics import COMMANDS, RESULTS
-from services.registry.application import Caller, Registry
+from services.registry.application import Registry
 from services.relay import positions
 from tests.e2e.conftest import REGISTRUM, clean_env
 from tests.kafka_checks import (
@@ -27,6 +27,7 @@ from tests.kafka_checks import (
     promote_new_version,
     read_promotions,
 )
+from tests.people import person
 
 
 def test_relay_process_sigkilled_mid_stream_resumes(
@@ -36,7 +37,7 @@ def test_relay_process_sigkilled_mid_stream_resumes(
     models = {f"sigkill-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
     expected: dict[str, list[int]] = {}
     for model in sorted(models):
-        registry.handle(c.RegisterModel(name=model), Caller("alice"))
+        registry.handle(c.RegisterModel(name=model), person("alice"))
         expected[model] = [promote_new_version(registry, model) for _ in range(20)]
     head = max(p for ps in expected.values() for p in ps)
     store_id = f"sigkill-{uuid.uuid4().hex[:6]}"

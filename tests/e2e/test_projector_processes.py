@@ -20,8 +20,9 @@ from services.catalogue import store
 from services.catalogue.projector import PROJECTOR_LOCK
 from services.catalogue.rebuild import rebuild
 from services.catalogue.views.all import VIEWS
-from services.registry.application import Caller, Registry
+from services.registry.application import Registry
 from tests.e2e.conftest import REGISTRUM, clean_env
+from tests.people import person
 from tests.projection_checks import positions, wait_until_caught_up
 from tests.workload import step
 
@@ -138,7 +139,7 @@ def test_one_projector_is_active_and_another_takes_over(
         assert wait_for_holder(database_url, {standby}) == standby
 
         # The survivor keeps the views current.
-        registry.handle(c.RegisterModel(name=f"takeover-{unique}"), Caller("alice"))
+        registry.handle(c.RegisterModel(name=f"takeover-{unique}"), person("alice"))
         wait_until_caught_up(database_url)
         assert sql("SELECT name FROM {catalogue}.models WHERE name = $1", f"takeover-{unique}")
     finally:

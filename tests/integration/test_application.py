@@ -11,11 +11,12 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from schemas import commands as c
-from services.registry.application import Caller, CommandIdReused, Registry
+from services.registry.application import CommandIdReused, Registry
 from services.registry.domain.errors import DuplicateName, NotApproved, NotFound
 from services.registry.domain.values import Context
+from tests.people import person
 
-ALICE, BOB, CAROL = Caller("alice"), Caller("bob"), Caller("carol")
+ALICE, BOB, CAROL = person("alice"), person("bob"), person("carol")
 
 
 def version(name: str, uri: str = "s3://models/m", **fields: Any) -> c.RegisterVersion:
@@ -31,7 +32,7 @@ def test_eight_writers_get_numbers_one_to_1600(
 
     def writer(worker: int) -> list[int]:
         start.wait()
-        who = Caller(f"pipeline-{worker}")
+        who = person(f"pipeline-{worker}")
         return [
             registry.handle(version(name, f"s3://m/{worker}/{i}"), who).result["number"]
             for i in range(200)
@@ -101,7 +102,7 @@ def test_one_of_many_concurrent_creates_of_a_name_wins(registry: Registry, uniqu
     def create(worker: int) -> str:
         start.wait()
         try:
-            registry.handle(c.RegisterModel(name=name), Caller(f"user-{worker}"))
+            registry.handle(c.RegisterModel(name=name), person(f"user-{worker}"))
             return "created"
         except DuplicateName:
             return "duplicate"
@@ -197,7 +198,7 @@ def test_writers_in_separate_application_instances_still_get_gapless_numbers(
     def writer(worker: int) -> list[int]:
         app = apps[worker % 4]
         start.wait()
-        return [app.handle(version(name), Caller(f"p{worker}")).result["number"] for _ in range(40)]
+        return [app.handle(version(name), person(f"p{worker}")).result["number"] for _ in range(40)]
 
     try:
         with ThreadPoolExecutor(8) as pool:

@@ -16,11 +16,12 @@ import pytest
 
 from schemas import commands as c
 from services.bus.topics import DEAD_LETTERS, EVENTS, PROMOTIONS
-from services.registry.application import Caller, Registry
+from services.registry.application import Registry
 from tests.bus import BusHarness
+from tests.people import person
 from tests.services import kafka_bootstrap
 
-ALICE = Caller("alice")
+ALICE = person("alice")
 
 
 @pytest.fixture(scope="module", params=["memory", "kafka"])
@@ -136,7 +137,7 @@ def test_what_is_not_a_command_is_a_dead_letter(
 
 def test_promotion_reaches_deployers_as_a_cloudevent(bus: BusHarness, registry: Registry) -> None:
     model = unique("fraud")
-    alice, bob, carol = Caller("alice"), Caller("bob"), Caller("carol")
+    alice, bob, carol = person("alice"), person("bob"), person("carol")
     registry.handle(c.RegisterModel(name=model), alice)
     registry.handle(
         c.RegisterVersion(model=model, artifact_uri="s3://m/fraud/1", sha256="cd" * 32, size=42),

@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from schemas import commands as c
-from services.registry.application import Caller, CommandIdReused, Registry
+from services.registry.application import CommandIdReused, Registry
 from services.registry.domain.errors import DuplicateName
 from tests.fakes.registry import memory_registry
+from tests.people import person
 
-ALICE, BOB = Caller("alice"), Caller("bob")
+ALICE, BOB = person("alice"), person("bob")
 
 
 @pytest.fixture(params=["memory", "postgres"])

@@ -16,12 +16,13 @@ from services.catalogue.apply import StalePosition, apply_batch
 from services.catalogue.store import PostgresViewStore
 from services.catalogue.views.all import VIEWS
 from services.eventlog import reading
-from services.registry.application import Caller, Registry
+from services.registry.application import Registry
+from tests.people import person
 from tests.projection_checks import positions
 
 
 def test_a_duplicated_batch_is_rejected(registry: Registry, database_url: str, unique: str) -> None:
-    registry.handle(c.RegisterModel(name=f"dup-{unique}"), Caller("alice"))
+    registry.handle(c.RegisterModel(name=f"dup-{unique}"), person("alice"))
     view = VIEWS["catalogue"]
 
     async def scenario() -> tuple[int, int]:
@@ -64,7 +65,7 @@ def test_the_projector_survives_losing_its_database_connection(
         )
         await admin.close()
         survivor = c.RegisterModel(name=f"survivor-{unique}")
-        await asyncio.to_thread(registry.handle, survivor, Caller("alice"))
+        await asyncio.to_thread(registry.handle, survivor, person("alice"))
         head = await asyncio.to_thread(registry.head_position)
         deadline = asyncio.get_running_loop().time() + 30
         while asyncio.get_running_loop().time() < deadline:

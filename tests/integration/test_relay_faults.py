@@ -20,12 +20,13 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from schemas import commands as c
+from services.auth.identity import Principal
 from services.bus.broker import Bus
 from services.bus.probe import TopicProbe
 from services.bus.topics import COMMANDS, DEAD_LETTERS, PROMOTIONS, RESULTS
 from services.embedded import EmbeddedKafka
 from services.intake.consumer import Intake
-from services.registry.application import Caller, Registry
+from services.registry.application import Registry
 from services.relay import positions
 from services.relay.relay import Relay
 from services.relay.runtime import run_relay
@@ -39,6 +40,7 @@ from tests.kafka_checks import (
     read_promotions,
     read_records,
 )
+from tests.people import person
 from tests.services import free_port
 
 
@@ -103,7 +105,7 @@ def test_killed_between_publish_and_store_redelivers_and_dedupes(
     models = {f"crash-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
     expected: dict[str, list[int]] = {}
     for model in sorted(models):
-        registry.handle(c.RegisterModel(name=model), Caller("alice"))
+        registry.handle(c.RegisterModel(name=model), person("alice"))
         expected[model] = [promote_new_version(registry, model) for _ in range(3)]
     last = max(p for ps in expected.values() for p in ps)
     name, store_id = f"crash-{uuid.uuid4().hex[:6]}", f"crash-{uuid.uuid4().hex[:6]}"
@@ -140,7 +142,7 @@ def test_broker_down_ten_seconds_under_load_loses_nothing(
     bootstrap = broker.start()
     models = {f"outage-{i}-{uuid.uuid4().hex[:6]}" for i in range(3)}
     for model in models:
-        registry.handle(c.RegisterModel(name=model), Caller("alice"))
+        registry.handle(c.RegisterModel(name=model), person("alice"))
     expected: dict[str, list[int]] = defaultdict(list)
     writing = threading.Event()
     writing.set()
@@ -207,7 +209,7 @@ def test_offsets_going_back_make_the_relay_start_over(
 ) -> None:
     # One model's events only, so every batch lands on the same partition.
     model = f"rewind-{uuid.uuid4().hex[:6]}"
-    start = registry.handle(c.RegisterModel(name=model), Caller("alice")).position
+    start = registry.handle(c.RegisterModel(name=model), person("alice")).position
     assert start is not None
     for _ in range(2):
         promote_new_version(registry, model)
@@ -244,7 +246,7 @@ class FlakyRegistry:
         self.registry = registry
         self.attempts = 0
 
-    def handle(self, command: Any, caller: Caller) -> Any:
+    def handle(self, command: Any, caller: Principal) -> Any:
         self.attempts += 1
         if command.model_name.startswith("broken-"):
             raise ValueError("a defect")
@@ -282,9 +284,9 @@ def test_messages_carry_the_name_the_model_had_then_even_after_a_retry(
     kafka: str, database_url: str, registry: Registry
 ) -> None:
     old, new = f"before-{uuid.uuid4().hex[:6]}", f"after-{uuid.uuid4().hex[:6]}"
-    registry.handle(c.RegisterModel(name=old), Caller("alice"))
+    registry.handle(c.RegisterModel(name=old), person("alice"))
     promoted = promote_new_version(registry, old)
-    registry.handle(c.RenameModel(model=old, new_name=new), Caller("alice"))
+    registry.handle(c.RenameModel(model=old, new_name=new), person("alice"))
     renamed_at = promote_new_version(registry, new)
 
     async def run() -> None:

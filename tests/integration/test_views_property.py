@@ -20,10 +20,11 @@ from pydantic import ValidationError
 from schemas import commands as c
 from schemas.bodies import LineageReference
 from services.catalogue import queries
-from services.registry.application import Caller, Registry
+from services.registry.application import Registry
 from services.registry.domain.errors import DomainError
+from tests.people import person
 
-PEOPLE = [Caller(n) for n in ("alice", "bob", "carol")]
+PEOPLE = [person(n) for n in ("alice", "bob", "carol")]
 STAGES = ["staging", "production"]
 numbers = st.integers(min_value=1, max_value=3)
 who = st.sampled_from(PEOPLE)

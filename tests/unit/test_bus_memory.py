@@ -17,6 +17,8 @@ from faststream.kafka import TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from schemas.messages import DomainEvent
+from services.auth.authenticate import Authenticator
+from services.auth.tokens import MemoryTokenStore
 from services.bus.broker import build_bus
 from services.bus.topics import COMMANDS, DEAD_LETTERS, EVENTS, RESULTS
 from services.intake.consumer import Intake
@@ -24,6 +26,7 @@ from services.relay.envelope import envelope
 from services.relay.sink import KafkaSink
 from services.relay.translate import Outgoing
 from tests.fakes.registry import memory_registry
+from tests.people import token_for
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -37,7 +40,9 @@ def collect(bus: Any, topic: str, into: list[tuple[bytes | None, bytes, dict[str
 
 def test_intake_answers_by_command_id_and_dead_letters_the_rest() -> None:
     registry = memory_registry()
-    intake = Intake(registry)
+    store = MemoryTokenStore()
+    token = asyncio.run(token_for(store, "CI", kind="service"))
+    intake = Intake(registry, Authenticator(store))
     bus = intake.attach("memory:9092")
     results: list[tuple[bytes | None, bytes, dict[str, str]]] = []
     letters: list[tuple[bytes | None, bytes, dict[str, str]]] = []
@@ -46,12 +51,16 @@ def test_intake_answers_by_command_id_and_dead_letters_the_rest() -> None:
 
     async def scenario() -> None:
         async with TestKafkaBroker(bus.broker) as broker:
-            command = {"type": "RegisterModel", "command_id": "c-1", "actor": "ci", "name": "m"}
-            await broker.publish(orjson.dumps(command), COMMANDS, key=b"m")
-            await broker.publish(b"{oops", COMMANDS, key=b"bad")
+            command = {"type": "RegisterModel", "command_id": "c-1", "name": "m"}
+            credential = {"authorization": f"Bearer {token}"}
+            await broker.publish(orjson.dumps(command), COMMANDS, key=b"m", headers=credential)
+            await broker.publish(b"{oops", COMMANDS, key=b"bad", headers=credential)
+            # No credential: set aside unread, whatever it asks.
+            other = {"type": "RegisterModel", "command_id": "c-2", "name": "n"}
+            await broker.publish(orjson.dumps(other), COMMANDS, key=b"anon")
 
     asyncio.run(scenario())
-    # The model exists, made by the message's actor, at the position the result names.
+    # The model exists, made by the credential's subject, at the position the result names.
     assert registry.get_model("m")["created_by"] == "ci"
     ((key, value, _),) = results
     assert key == b"c-1"
@@ -65,10 +74,12 @@ def test_intake_answers_by_command_id_and_dead_letters_the_rest() -> None:
         "result_truncated": False,
         "error": None,
     }
-    ((key, value, headers),) = letters
+    (key, value, headers), (anonymous, _, why) = letters
     assert (key, value) == (b"bad", b"{oops")
     assert headers["x-registrum-reason"] == "malformed"
-    assert intake.answered == 2
+    assert (anonymous, why["x-registrum-reason"]) == (b"anon", "unauthenticated")
+    assert why["x-registrum-detail"].startswith("missing")
+    assert intake.answered == 3
 
 
 def test_sink_publishes_cloudevents_with_key_and_headers() -> None:
@@ -93,7 +104,9 @@ def test_sink_publishes_cloudevents_with_key_and_headers() -> None:
 def test_a_dead_letter_the_broker_refuses_whole_is_sent_cut_and_flagged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    intake = Intake(memory_registry())
+    store = MemoryTokenStore()
+    token = asyncio.run(token_for(store, "ci", kind="service"))
+    intake = Intake(memory_registry(), Authenticator(store))
     bus = intake.attach("memory:9092")
     letters: list[tuple[bytes | None, bytes, dict[str, str]]] = []
     collect(bus, DEAD_LETTERS, letters)
@@ -109,7 +122,7 @@ def test_a_dead_letter_the_broker_refuses_whole_is_sent_cut_and_flagged(
 
     async def scenario() -> None:
         async with TestKafkaBroker(bus.broker) as broker:
-            await broker.publish(original, COMMANDS, key=b"big")
+            await broker.publish(original, COMMANDS, key=b"big", headers={"authorization": token})
 
     asyncio.run(scenario())
     ((key, value, headers),) = letters

@@ -7,12 +7,13 @@ import pytest
 
 from schemas import commands as c
 from schemas.commands import COMMAND_CLASSES
-from services.registry.application import Caller, CommandIdReused
+from services.registry.application import CommandIdReused
 from services.registry.domain.errors import NotApproved, SelfApproval
 from services.registry.handlers import HANDLERS
 from tests.fakes.registry import memory_registry
+from tests.people import person
 
-ALICE, BOB, CAROL = Caller("alice"), Caller("bob"), Caller("carol")
+ALICE, BOB, CAROL = person("alice"), person("bob"), person("carol")
 
 
 def test_every_command_has_exactly_one_handler() -> None:

@@ -10,19 +10,21 @@ import pytest
 from schemas import commands as c
 from schemas.commands import COMMAND_CLASSES, COMMAND_TYPES
 from schemas.intake import MAX_COMMAND_BYTES, CommandResult
+from services.auth.identity import Principal
 from services.intake.handler import Message, Refused, decide, parse
-from services.registry.application import Caller, Outcome, Registry
+from services.registry.application import Outcome, Registry
 from services.registry.domain.errors import NotFound
 from tests.examples import EXAMPLES, ON_VERSION
+from tests.people import person
 
 
 def example(kind: str) -> dict[str, Any]:
-    """The example command of type kind as message fields, beyond command_id and actor."""
+    """The example command of type kind as message fields, beyond command_id."""
     return EXAMPLES[kind].model_dump(mode="json", exclude={"command_id"})
 
 
 def message(kind: str, **fields: Any) -> dict[str, Any]:
-    return {"type": kind, "command_id": "cmd-1", "actor": "alice", **fields}
+    return {"type": kind, "command_id": "cmd-1", **fields}
 
 
 def raw(document: Any) -> bytes:
@@ -40,7 +42,7 @@ def test_a_valid_message_parses_to_its_command(kind: str) -> None:
     assert isinstance(parsed, Message)
     assert type(parsed.command) is COMMAND_CLASSES[kind]
     assert parsed.command == EXAMPLES[kind].model_copy(update={"command_id": "cmd-1"})
-    assert (parsed.type, parsed.command_id, parsed.caller.actor) == (kind, "cmd-1", "alice")
+    assert (parsed.type, parsed.command_id) == (kind, "cmd-1")
 
 
 def test_not_json_is_malformed() -> None:
@@ -115,7 +117,7 @@ def test_an_unknown_field_is_invalid_and_named() -> None:
     ("field", "value"),
     [
         ("api_token", "s3cr3t-token-value"),  # an extra field
-        ("actor", {"password": "s3cr3t-token-value"}),  # the wrong type
+        ("tags", {"password": ["s3cr3t-token-value"]}),  # the wrong type
         ("version", "s3cr3t-token-value"),  # not a number
         ("command_id", "s3cr3t-token-value" * 20),  # too long
     ],
@@ -134,9 +136,9 @@ class RegistryWithoutVersion3:
     """Stands in for the registry: knows model fraud, but not its version 3."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[c.Command, Caller]] = []
+        self.calls: list[tuple[c.Command, Principal]] = []
 
-    def handle(self, command: c.Promote, caller: Caller) -> Any:
+    def handle(self, command: c.Promote, caller: Principal) -> Any:
         self.calls.append((command, caller))
         raise NotFound(f"model {command.model!r} has no version 3", version=command.version)
 
@@ -144,10 +146,10 @@ class RegistryWithoutVersion3:
 def test_a_domain_error_is_a_rejected_outcome_not_a_dead_letter() -> None:
     registry = RegistryWithoutVersion3()
     document = message("Promote", **ON_VERSION, stage="production")
-    result = decide(cast(Registry, registry), raw(document))
+    result = decide(cast(Registry, registry), raw(document), person("alice"))
     assert isinstance(result, CommandResult)
     promote = c.Promote(**ON_VERSION, stage="production", command_id="cmd-1")
-    assert registry.calls == [(promote, Caller("alice"))]
+    assert registry.calls == [(promote, person("alice"))]
     # The producer gets an answer keyed by its command id, with the domain's typed reason.
     assert (result.command_id, result.type, result.status) == ("cmd-1", "Promote", "rejected")
     assert result.error is not None
@@ -157,14 +159,25 @@ def test_a_domain_error_is_a_rejected_outcome_not_a_dead_letter() -> None:
 
 
 class RegistryWithAHugeModel:
-    def handle(self, command: c.RegisterModel, caller: Caller) -> Any:
+    def handle(self, command: c.RegisterModel, caller: Principal) -> Any:
         return Outcome({"name": command.name, "description": "x" * (600 * 1024)}, position=5)
 
 
 def test_a_result_too_large_for_a_message_is_left_out_and_flagged() -> None:
     result = decide(
-        cast(Registry, RegistryWithAHugeModel()), raw(message("RegisterModel", name="m"))
+        cast(Registry, RegistryWithAHugeModel()),
+        raw(message("RegisterModel", name="m")),
+        person("alice"),
     )
     assert isinstance(result, CommandResult)
     assert (result.status, result.position) == ("accepted", 5)
     assert result.result is None and result.result_truncated is True
+
+
+def test_a_message_naming_an_actor_is_refused_not_believed() -> None:
+    # Who acts is the credential's subject; a field claiming otherwise is an error, never
+    # silently dropped (the sender would believe it counted).
+    refused = parse(raw(message("Promote", **ON_VERSION, stage="production", actor="bob")))
+    assert isinstance(refused, Refused)
+    assert refused.reason == "invalid"
+    assert refused.detail.startswith("actor:") and "authorization" in refused.detail

@@ -3,6 +3,7 @@ with the same command: a command added to one entrypoint only fails here."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 import orjson
@@ -11,9 +12,13 @@ from fastapi.testclient import TestClient
 
 from schemas.commands import COMMAND_TYPES, Command
 from services.api.app import build_fastapi
+from services.auth.authenticate import Authenticator
+from services.auth.identity import Principal
+from services.auth.tokens import MemoryTokenStore
 from services.intake.handler import decide
-from services.registry.application import Caller, Outcome, Registry
+from services.registry.application import Outcome, Registry
 from tests.examples import EXAMPLES
+from tests.people import bearer, person, token_for
 
 # Path parameters named after the resource, and the command fields they fill.
 PATH_FIELDS = {"name": "model", "number": "version"}
@@ -23,9 +28,9 @@ class RecordingRegistry:
     """In the dispatcher's seat: records what it is handed, decides nothing."""
 
     def __init__(self) -> None:
-        self.handled: list[tuple[Command, Caller]] = []
+        self.handled: list[tuple[Command, Principal]] = []
 
-    def handle(self, command: Command, caller: Caller) -> Outcome:
+    def handle(self, command: Command, caller: Principal) -> Outcome:
         self.handled.append((command, caller))
         return Outcome({"number": 3}, position=11)
 
@@ -51,10 +56,15 @@ def test_every_command_has_one_rest_route_and_every_route_a_known_command() -> N
 
 
 def rest_request(kind: str) -> tuple[str, str, dict[str, Any] | None]:
-    """The REST request that should send EXAMPLES[kind]: path from its address fields,
-    body from the rest."""
-    method, template, operation = OPERATIONS[kind]
-    fields = EXAMPLES[kind].model_dump(mode="json", exclude={"type"}, exclude_none=True)
+    """The REST request that should send EXAMPLES[kind]."""
+    return rest_request_for(EXAMPLES[kind])
+
+
+def rest_request_for(command: Command) -> tuple[str, str, dict[str, Any] | None]:
+    """The REST request that should send command: path from its address fields, body from
+    the rest."""
+    method, template, operation = OPERATIONS[command.type]  # type: ignore[attr-defined]
+    fields = command.model_dump(mode="json", exclude={"type"}, exclude_none=True)
     params = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
     path = template
     for param in params:
@@ -71,11 +81,16 @@ def test_rest_sends_the_command_to_the_dispatcher(kind: str) -> None:
     registry = RecordingRegistry()
     app = build_fastapi()
     app.state.registry = cast(Registry, registry)
+    store = MemoryTokenStore()
+    app.state.authenticator = Authenticator(store)
+    token = asyncio.run(token_for(store, "Alice"))
     method, path, body = rest_request(kind)
     with TestClient(app) as client:
-        response = client.request(method, path, json=body, headers={"X-Registrum-Actor": "alice"})
+        response = client.request(method, path, json=body, headers=bearer(token))
     assert response.status_code in (200, 201), response.text
-    assert registry.handled == [(EXAMPLES[kind], Caller("alice"))]
+    ((command, caller),) = registry.handled
+    # The command as sent, for the token's subject (case-folded).
+    assert (command, caller.subject, caller.via) == (EXAMPLES[kind], "alice", "token")
     # The answer names what the command describes, with the position of its events.
     assert response.json() == {EXAMPLES[kind].answers: {"number": 3}, "position": 11}
 
@@ -83,10 +98,10 @@ def test_rest_sends_the_command_to_the_dispatcher(kind: str) -> None:
 @pytest.mark.parametrize("kind", COMMAND_TYPES)
 def test_kafka_sends_the_command_to_the_dispatcher(kind: str) -> None:
     registry = RecordingRegistry()
-    message = EXAMPLES[kind].model_dump(mode="json") | {"command_id": "c-1", "actor": "alice"}
-    result = decide(cast(Registry, registry), orjson.dumps(message))
+    message = EXAMPLES[kind].model_dump(mode="json") | {"command_id": "c-1"}
+    result = decide(cast(Registry, registry), orjson.dumps(message), person("alice"))
     assert registry.handled == [
-        (EXAMPLES[kind].model_copy(update={"command_id": "c-1"}), Caller("alice"))
+        (EXAMPLES[kind].model_copy(update={"command_id": "c-1"}), person("alice"))
     ]
     assert result.model_dump(include={"status", "position", "result"}) == {  # type: ignore[union-attr]
         "status": "accepted",
