@@ -16,11 +16,14 @@ import orjson
 from faststream.kafka import TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from services.auth.authenticate import Authenticator
+from services.auth.token_store import PostgresTokenStore
 from services.bus.topics import COMMANDS, DEAD_LETTERS, EVENTS, PROMOTIONS, RESULTS
 from services.intake.consumer import Intake
 from services.registry.application import Registry
 from services.relay.relay import Relay
 from services.relay.sink import KafkaSink
+from tests.people import token_for
 
 T = TypeVar("T")
 
@@ -60,7 +63,12 @@ class BusHarness:
         self.run(self._start())
 
     async def _start(self) -> None:
-        self.intake = Intake(self.registry)
+        # The real token store, in the registry's database: what the intake checks.
+        self.tokens = PostgresTokenStore(self.database_url, max_size=2)
+        authenticator = Authenticator(self.tokens)
+        await authenticator.start()
+        self.credential = await token_for(self.tokens, "pipeline", kind="service")
+        self.intake = Intake(self.registry, authenticator)
         self.bus = self.intake.attach(self.bootstrap or "memory:9092", fetch_max_wait_ms=20)
         for topic in (PROMOTIONS, EVENTS, RESULTS, DEAD_LETTERS):
             self._collect(topic)
@@ -99,6 +107,7 @@ class BusHarness:
                 await self._testing.__aexit__(None, None, None)
             else:
                 await self.bus.broker.stop()
+            await self.tokens.close()
 
         self.run(stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -110,9 +119,15 @@ class BusHarness:
         value: bytes | dict[str, Any],
         key: bytes | None = None,
         content_type: str | None = None,
+        credential: str | None = "pipeline's",
     ) -> None:
+        """Publishes a command message, with the pipeline's credential unless another (or
+        None: no credential) is given."""
         raw = value if isinstance(value, bytes) else orjson.dumps(value)
-        headers = {"content-type": content_type} if content_type else None
+        headers = {"content-type": content_type} if content_type else {}
+        if credential is not None:
+            secret = self.credential if credential == "pipeline's" else credential
+            headers["authorization"] = f"Bearer {secret}"
         publish = self.bus.broker.publish(
             raw, COMMANDS, key=key or uuid.uuid4().bytes, headers=headers
         )

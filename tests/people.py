@@ -7,16 +7,19 @@ Tests about access control use principals outside that group (`stranger`).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 from schemas import commands as c
 from schemas.rules import ROLES
 from services.auth import tokens
+from services.auth.authenticate import Authenticator
 from services.auth.identity import Kind, Principal, normalise
 from services.registry.application import SYSTEM
 
 TESTERS = "testers"
+READERS = "readers"  # a group that holds reader on the registry, and nothing else
 
 
 def person(name: str, *groups: str, kind: Kind = "user") -> Principal:
@@ -37,7 +40,12 @@ def stranger(name: str, *groups: str, kind: Kind = "user") -> Principal:
 
 
 def open_to_testers(registry: Any) -> None:
-    """Gives the testers group every role on the registry (once per store)."""
+    """Gives the testers group every role on the registry, and the readers group reader
+    (once per store)."""
+    registry.handle(
+        c.GrantRole(principal=f"group:{READERS}", role="reader", command_id="tests:readers:reader"),
+        SYSTEM,
+    )
     for role in ROLES:
         grant = c.GrantRole(
             principal=f"group:{TESTERS}",
@@ -70,3 +78,24 @@ async def token_for(
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+class Badges:
+    """API tokens for people, kept in memory, for an in-process app to authenticate
+    against (the token store itself has its own contract test against PostgreSQL)."""
+
+    def __init__(self) -> None:
+        self.store = tokens.MemoryTokenStore()
+        self._secrets: dict[tuple[str, tuple[str, ...], str], str] = {}
+
+    def authenticator(self) -> Authenticator:
+        return Authenticator(self.store)
+
+    def token(self, name: str, *groups: str, kind: Kind = "user") -> str:
+        key = (name, groups, kind)
+        if key not in self._secrets:
+            self._secrets[key] = asyncio.run(token_for(self.store, name, *groups, kind=kind))
+        return self._secrets[key]
+
+    def headers(self, name: str, *groups: str, kind: Kind = "user", **extra: str) -> dict[str, str]:
+        return {**bearer(self.token(name, *groups, kind=kind)), **extra}

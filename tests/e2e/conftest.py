@@ -16,9 +16,16 @@ from typing import Any
 import httpx
 import pytest
 
+from schemas.rules import ROLES
+from tests.people import TESTERS
 from tests.services import free_port
 
 REGISTRUM = str(Path(sys.executable).parent / "registrum")
+
+# Each server's first administrator's token (from its data directory), and the tokens
+# issued through it, by (url, subject, kind).
+_ADMINS: dict[str, str] = {}
+_TOKENS: dict[tuple[str, str, str], str] = {}
 
 
 def clean_env() -> dict[str, str]:
@@ -38,7 +45,45 @@ class Server:
         return self.process.wait(timeout=60)
 
 
-def start_server(data_dir: Path, port: int | None = None, **settings: str) -> Server:
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def admin_token(url: str) -> str:
+    return _ADMINS[url]
+
+
+def token(url: str, name: str, kind: str = "user", groups: tuple[str, ...] = (TESTERS,)) -> str:
+    """An API token for name on the server at url, issued by its administrator."""
+    key = (url, name, kind)
+    if key not in _TOKENS:
+        made = httpx.post(
+            f"{url}/api/v1/tokens",
+            json={"subject": name, "kind": kind, "groups": list(groups), "expires_in_days": 1},
+            headers=bearer(_ADMINS[url]),
+            timeout=30,
+        )
+        assert made.status_code == 201, made.text
+        _TOKENS[key] = made.json()["token"]
+    return _TOKENS[key]
+
+
+def open_to_testers(url: str) -> None:
+    """The testers group gets every role on the registry (tests/people.py)."""
+    for role in ROLES:
+        granted = httpx.post(
+            f"{url}/api/v1/grants",
+            json={"principal": f"group:{TESTERS}", "role": role, "scope": "registry"},
+            headers=bearer(_ADMINS[url]),
+            timeout=30,
+        )
+        assert granted.status_code == 201, granted.text
+
+
+def start_server(
+    data_dir: Path, port: int | None = None, *, testers: bool = True, **settings: str
+) -> Server:
+    """`registrum serve` on data_dir; with testers, the testers group holds every role."""
     port = port or free_port()
     env = clean_env()
     env.update(REGISTRUM_PORT=str(port), REGISTRUM_DATA_DIR=str(data_dir))
@@ -57,6 +102,9 @@ def start_server(data_dir: Path, port: int | None = None, **settings: str) -> Se
             raise RuntimeError(f"serve exited {process.returncode}: {log.read_text()}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                _ADMINS[url] = (data_dir / "admin.token").read_text().strip()
+                if testers:
+                    open_to_testers(url)
                 return Server(url, data_dir, process)
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -76,7 +124,7 @@ def cli(
     url: str, *args: str, actor: str = "alice", data_dir: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = clean_env()
-    env.update(REGISTRUM_URL=url, REGISTRUM_ACTOR=actor, COLUMNS="200")
+    env.update(REGISTRUM_URL=url, REGISTRUM_TOKEN=token(url, actor), COLUMNS="200")
     if data_dir is not None:
         env["REGISTRUM_DATA_DIR"] = str(data_dir)
     return subprocess.run(

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, start_server
+from tests.e2e.conftest import Server, start_server, token
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
@@ -51,7 +51,7 @@ def test_every_operation_passes_every_check(fuzzed: Server, tmp_path: Path) -> N
             "--checks",
             "all",
             "--header",
-            "X-Registrum-Actor: fuzzer",
+            f"Authorization: Bearer {token(fuzzed.url, 'fuzzer')}",
             "--max-examples",
             EXAMPLES,
             "--workers",

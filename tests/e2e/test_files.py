@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from registrum import Client
-from tests.e2e.conftest import Server, cli, cli_json
+from tests.e2e.conftest import Server, cli, cli_json, token
 
 
 def test_upload_a_folder_then_download_it_verified(
@@ -58,7 +58,7 @@ def body():
         yield b"x" * (1024 * 1024)
         time.sleep(0.01)
 httpx.post(sys.argv[1] + "/api/v1/artifacts", content=body(),
-           headers={"X-Registrum-Actor": "pipeline"}, timeout=60)
+           headers={"Authorization": "Bearer " + sys.argv[2]}, timeout=60)
 """
 
 
@@ -70,7 +70,9 @@ def test_a_client_killed_mid_upload_leaves_nothing(server: Server, tmp_path: Pat
 
     store = server.data_dir / "artifacts"
     before = sorted(p.name for p in (store / "objects").rglob("*") if p.is_file())
-    uploader = subprocess.Popen([sys.executable, "-c", UPLOADER, server.url])
+    uploader = subprocess.Popen(
+        [sys.executable, "-c", UPLOADER, server.url, token(server.url, "pipeline")]
+    )
     time.sleep(1.5)  # some megabytes are in flight
     assert uploader.poll() is None
     uploader.send_signal(signal.SIGKILL)
@@ -86,7 +88,7 @@ def test_a_client_killed_mid_upload_leaves_nothing(server: Server, tmp_path: Pat
     # The retry goes through.
     retry = tmp_path / "weights.bin"
     retry.write_bytes(b"x" * (5 * 1024 * 1024))
-    with Client(server.url, actor="pipeline") as client:
+    with Client(server.url, token=token(server.url, "pipeline")) as client:
         stored = client.upload_file(retry)
     assert stored["size"] == 5 * 1024 * 1024
     assert (store / "objects" / stored["sha256"][:2] / stored["sha256"]).exists()

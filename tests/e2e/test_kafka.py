@@ -20,7 +20,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from tests.e2e.conftest import REGISTRUM, Server, clean_env, start_server
+from tests.e2e.conftest import REGISTRUM, Server, bearer, clean_env, start_server, token
 from tests.services import free_port
 
 CONSUMER = str(Path(__file__).with_name("consumer.py"))
@@ -49,8 +49,11 @@ def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ser
         running.stop()
 
 
-async def send_and_answer(bootstrap: str, commands: list[dict[str, object]]) -> list[dict]:
-    """A producer's view: send commands, then read their outcomes by command id."""
+async def send_and_answer(
+    bootstrap: str, commands: list[dict[str, object]], credential: str
+) -> list[dict]:
+    """A producer's view: send commands with its credential, then read their outcomes by
+    command id."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     results = AIOKafkaConsumer(
         "registry.command-results",
@@ -65,7 +68,12 @@ async def send_and_answer(bootstrap: str, commands: list[dict[str, object]]) -> 
         for command in commands:
             # One at a time: the version needs its model first.
             key = str(command["command_id"]).encode()
-            await producer.send_and_wait("registry.commands", json.dumps(command).encode(), key=key)
+            await producer.send_and_wait(
+                "registry.commands",
+                json.dumps(command).encode(),
+                key=key,
+                headers=[("authorization", f"Bearer {credential}".encode())],
+            )
             while key not in answers:
                 batches = await asyncio.wait_for(results.getmany(timeout_ms=200), 30)
                 for record in (r for records in batches.values() for r in records):
@@ -101,37 +109,44 @@ def test_command_by_message_promotion_to_a_deployer(kafka_server: tuple[Server, 
 
         # The pipeline registers model and version by message and reads the outcomes.
         commands = [
-            {"type": "RegisterModel", "command_id": f"{model}-1", "actor": "ci", "name": model},
+            {"type": "RegisterModel", "command_id": f"{model}-1", "name": model},
             {
                 "type": "RegisterVersion",
                 "command_id": f"{model}-2",
-                "actor": "ci",
                 "model": model,
                 "artifact_uri": f"s3://models/{model}/1",
                 "sha256": "ef" * 32,
                 "size": 2048,
             },
         ]
-        created, registered = asyncio.run(send_and_answer(bootstrap, commands))
+        pipeline = token(server.url, "ci", kind="service")
+        created, registered = asyncio.run(send_and_answer(bootstrap, commands, pipeline))
         assert created["status"] == registered["status"] == "accepted"
         assert registered["result"]["version"]["number"] == 1
 
         # The API shows the version; people review and promote over HTTP.
         url = f"{server.url}/api/v1/models/{model}/versions/1"
-        shown = httpx.get(url, headers={"X-Registrum-Min-Position": "head"}).json()
+        shown = httpx.get(
+            url,
+            headers={"X-Registrum-Min-Position": "head", **bearer(token(server.url, "alice"))},
+        ).json()
         assert shown["version"]["artifact_uri"] == f"s3://models/{model}/1"
         asked = httpx.post(
-            f"{url}/approvals", json={"stage": "production"}, headers={"X-Registrum-Actor": "alice"}
+            f"{url}/approvals",
+            json={"stage": "production"},
+            headers=bearer(token(server.url, "alice")),
         ).json()
         request_id = asked["version"]["approval_requests"][0]["id"]
         approved = httpx.post(
             f"{url}/approvals/{request_id}/approve",
             json={"reason": "ship it"},
-            headers={"X-Registrum-Actor": "bob"},
+            headers=bearer(token(server.url, "bob")),
         )
         assert approved.status_code == 200, approved.text
         promoted = httpx.post(
-            f"{url}/promote", json={"stage": "production"}, headers={"X-Registrum-Actor": "carol"}
+            f"{url}/promote",
+            json={"stage": "production"},
+            headers=bearer(token(server.url, "carol")),
         )
         assert promoted.status_code == 200, promoted.text
         position = promoted.json()["position"]

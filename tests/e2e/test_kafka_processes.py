@@ -16,6 +16,7 @@ import asyncpg
 import orjson
 
 from schemas import commands as c
+from services.auth.token_store import PostgresTokenStore
 from services.bus.topics import COMMANDS, RESULTS
 from services.registry.application import Registry
 from services.relay import positions
@@ -27,7 +28,7 @@ from tests.kafka_checks import (
     promote_new_version,
     read_promotions,
 )
-from tests.people import person
+from tests.people import person, token_for
 
 
 def test_relay_process_sigkilled_mid_stream_resumes(
@@ -81,17 +82,26 @@ def test_relay_process_sigkilled_mid_stream_resumes(
     assert dedupe_per_model(seen) == expected
 
 
-def test_intake_process_answers_and_stops_cleanly(kafka: str, database_url: str) -> None:
+def test_intake_process_answers_and_stops_cleanly(
+    kafka: str, database_url: str, registry: Registry
+) -> None:
+    # (registry: its fixture gives the testers group, ci's, its roles in this database.)
     # `registrum intake` alone, as a deployment runs it next to the API.
     env = clean_env()
     env.update(REGISTRUM_DATABASE_URL=database_url, REGISTRUM_KAFKA_BOOTSTRAP=kafka)
     intake = subprocess.Popen([REGISTRUM, "intake"], env=env, stderr=subprocess.DEVNULL)
     model = f"alone-{uuid.uuid4().hex[:6]}"
-    command = {"type": "RegisterModel", "command_id": model, "actor": "ci", "name": model}
+    command = {"type": "RegisterModel", "command_id": model, "name": model}
+    credential = asyncio.run(_pipeline_token(database_url))
 
     async def scenario() -> list[Any]:
         async with connected_bus(kafka) as bus:
-            await bus.broker.publish(orjson.dumps(command), COMMANDS, key=model.encode())
+            await bus.broker.publish(
+                orjson.dumps(command),
+                COMMANDS,
+                key=model.encode(),
+                headers={"authorization": f"Bearer {credential}"},
+            )
         return await answers_for(kafka, RESULTS, model.encode())
 
     try:
@@ -100,3 +110,13 @@ def test_intake_process_answers_and_stops_cleanly(kafka: str, database_url: str)
     finally:
         intake.send_signal(signal.SIGTERM)
         assert intake.wait(30) == 0
+
+
+async def _pipeline_token(database_url: str) -> str:
+    """A service account's token in the registry's own token store."""
+    store = PostgresTokenStore(database_url, max_size=1)
+    await store.setup()
+    try:
+        return await token_for(store, "ci", kind="service")
+    finally:
+        await store.close()

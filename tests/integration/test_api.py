@@ -11,6 +11,9 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.catalogue.projector import Projector
 from services.registry.application import Registry
+from tests.people import READERS, Badges
+
+BADGES = Badges()  # every client reads as "reader"; writes name their author
 
 SHA = "ab" * 32
 
@@ -18,16 +21,21 @@ SHA = "ab" * 32
 @pytest.fixture(scope="module")
 def http(registry: Registry, database_url: str) -> Iterator[TestClient]:
     app = create_app(
-        registry, database_url, background=[Projector(database_url).run], max_body_bytes=1024 * 1024
+        registry,
+        database_url,
+        background=[Projector(database_url).run],
+        max_body_bytes=1024 * 1024,
+        authenticator=BADGES.authenticator(),
     )
     with TestClient(app) as client:
+        client.headers.update(BADGES.headers("reader", READERS))
         # Reads wait until the views show every write made before them.
         client.headers["X-Registrum-Min-Position"] = "head"
         yield client
 
 
 def as_(actor: str, **extra: str) -> dict[str, str]:
-    return {"X-Registrum-Actor": actor, **extra}
+    return BADGES.headers(actor, **extra)
 
 
 def make_version(http: TestClient, name: str) -> None:
@@ -139,7 +147,30 @@ def bad_requests(name: str, request_id: str) -> list[tuple[str, str, str, Any, d
         ("malformed JSON", "POST", "/api/v1/models", b'{"name": "x",', alice, 422),
         ("not an object", "POST", "/api/v1/models", b"[1, 2]", alice, 422),
         ("unknown field", "POST", "/api/v1/models", {"name": "x", "nmae": "y"}, alice, 422),
-        ("missing actor", "POST", "/api/v1/models", {"name": f"anon-{name}"}, {}, 401),
+        (
+            "unknown token",
+            "POST",
+            "/api/v1/models",
+            {"name": f"anon-{name}"},
+            {"Authorization": "Bearer rgm_aaaaaaaaaaaa_not-a-secret"},
+            401,
+        ),
+        (
+            "a reader writes",
+            "POST",
+            "/api/v1/models",
+            {"name": f"read-only-{name}"},
+            BADGES.headers("reader", READERS),
+            403,
+        ),
+        (
+            "the removed actor header",
+            "POST",
+            "/api/v1/models",
+            {"name": f"named-{name}"},
+            {"X-Registrum-Actor": "alice"},
+            400,
+        ),
         (
             "promote without approval",
             "POST",

@@ -13,6 +13,9 @@ from hypothesis import strategies as st
 
 from services.api.app import create_app
 from services.registry.application import Registry
+from tests.people import READERS, Badges
+
+BADGES = Badges()  # every client reads as "reader"; writes name their author
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
 values = st.recursive(
@@ -47,14 +50,17 @@ bodies = st.dictionaries(st.sampled_from(FIELDS), values, max_size=6)
 
 @pytest.fixture(scope="module")
 def http(registry: Registry, database_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(registry, database_url)) as client:
+    with TestClient(
+        create_app(registry, database_url, authenticator=BADGES.authenticator())
+    ) as client:
+        client.headers.update(BADGES.headers("reader", READERS))
         client.post(
-            "/api/v1/models", json={"name": "fuzz-target"}, headers={"X-Registrum-Actor": "fuzzer"}
+            "/api/v1/models", json={"name": "fuzz-target"}, headers=BADGES.headers("fuzzer")
         )
         client.post(
             "/api/v1/models/fuzz-target/versions",
             json={"artifact_uri": "s3://f"},
-            headers={"X-Registrum-Actor": "fuzzer"},
+            headers=BADGES.headers("fuzzer"),
         )
         yield client
 
@@ -90,7 +96,7 @@ def test_no_body_gets_a_server_error(
         method,
         path,
         content=content,
-        headers={"X-Registrum-Actor": "fuzzer", "Content-Type": "application/json"},
+        headers={**BADGES.headers("fuzzer"), "Content-Type": "application/json"},
     )
     assert response.status_code < 500, (method, path, content, response.text)
     if response.status_code >= 400:

@@ -17,9 +17,12 @@ from services.artifacts.port import ArtifactStore
 from services.artifacts.s3 import S3Store
 from services.catalogue.projector import Projector
 from services.registry.application import Registry
+from tests.people import READERS, Badges
 from tests.services import S3Endpoint, s3_endpoint
 
-WHO = {"X-Registrum-Actor": "pipeline"}
+BADGES = Badges()  # every client reads as "reader"; writes name their author
+
+WHO = BADGES.headers("pipeline")
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +48,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, unique: str) -> Artifa
 
 @pytest.fixture
 def http(registry: Registry, database_url: str, store: ArtifactStore) -> Iterator[TestClient]:
-    app = create_app(registry, database_url, artifacts=store, max_body_bytes=64 * 1024)
+    app = create_app(
+        registry,
+        database_url,
+        artifacts=store,
+        max_body_bytes=64 * 1024,
+        authenticator=BADGES.authenticator(),
+    )
     with TestClient(app) as client:
+        client.headers.update(WHO)
         yield client
 
 
@@ -82,7 +92,17 @@ def test_bad_digests_and_missing_objects(http: TestClient) -> None:
     assert http.get("/api/v1/artifacts/not-a-digest").status_code == 422
     assert http.get(f"/api/v1/artifacts/{'a' * 64}").status_code == 404
     assert http.post(f"/api/v1/artifacts/{'a' * 64}/verify").status_code == 404
-    assert http.post("/api/v1/artifacts", content=b"x").status_code == 401  # no actor
+    # Uploading needs a credential, and one that may contribute somewhere.
+    anonymous = {"Authorization": "Bearer rgm_aaaaaaaaaaaa_unknown"}
+    assert http.post("/api/v1/artifacts", content=b"x", headers=anonymous).status_code == 401
+    reader = BADGES.headers("reader", READERS)
+    refused = http.post("/api/v1/artifacts", content=b"x", headers=reader)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"]["permission"] == "contribute"
+    # What a contributor uploaded but no version refers to yet, a reader cannot fetch.
+    digest = http.post("/api/v1/artifacts", content=b"unreferenced").json()["sha256"]
+    assert http.get(f"/api/v1/artifacts/{digest}").status_code == 200
+    assert http.get(f"/api/v1/artifacts/{digest}", headers=reader).status_code == 403
 
 
 def test_presigned_urls_where_the_store_has_them(http: TestClient, store: ArtifactStore) -> None:
@@ -137,8 +157,10 @@ def test_a_version_made_of_uploaded_files(
         database_url,
         artifacts=store,
         background=[Projector(database_url).run],
+        authenticator=BADGES.authenticator(),
     )
     with TestClient(app) as http:
+        http.headers.update(WHO)
         files = {"MLmodel": b"flavors: {}", "weights/model.bin": os.urandom(300_000)}
         manifest = []
         for path, data in files.items():
@@ -191,8 +213,10 @@ def test_a_version_registered_by_reference_is_verifiable_on_demand(
         database_url,
         artifacts=store,
         background=[Projector(database_url).run],
+        authenticator=BADGES.authenticator(),
     )
     with TestClient(app) as http:
+        http.headers.update(WHO)
         http.headers["X-Registrum-Min-Position"] = "head"
         name = f"byref-{unique}"
         http.post("/api/v1/models", json={"name": name}, headers=WHO)

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import orjson
 import pytest
 
 from schemas import commands as c
-from services.bus.topics import DEAD_LETTERS, EVENTS, PROMOTIONS
+from services.bus.topics import DEAD_LETTERS, EVENTS, PROMOTIONS, RESULTS
 from services.registry.application import Registry
+from services.registry.domain.errors import NotFound
 from tests.bus import BusHarness
-from tests.people import person
+from tests.people import person, token_for
 from tests.services import kafka_bootstrap
 
 ALICE = person("alice")
@@ -46,7 +48,7 @@ def unique(prefix: str) -> str:
 
 
 def command(kind: str, **fields: object) -> dict[str, object]:
-    return {"type": kind, "command_id": unique("cmd"), "actor": "pipeline", **fields}
+    return {"type": kind, "command_id": unique("cmd"), **fields}
 
 
 def test_register_version_by_message_then_read_it(bus: BusHarness, registry: Registry) -> None:
@@ -108,8 +110,8 @@ def test_refused_command_answers_with_a_typed_reason(bus: BusHarness, registry: 
     [
         (b'{"type": "RegisterModel", "name": ', "malformed"),
         (b'{"type": "RegisterModel", "pad": "' + b"x" * (1024 * 1024 + 1) + b'"}', "oversized"),
-        (b'{"type": "Promote", "command_id": "c", "actor": "a", "model": "m"}', "invalid"),
-        (b'{"type": "DropTable", "command_id": "c", "actor": "a"}', "unknown_type"),
+        (b'{"type": "Promote", "command_id": "c", "model": "m"}', "invalid"),
+        (b'{"type": "DropTable", "command_id": "c"}', "unknown_type"),
         (b"[1, 2, 3]", "malformed"),
         (b"\xff\xfe not utf-8", "malformed"),
     ],
@@ -183,3 +185,53 @@ def test_promotion_reaches_deployers_as_a_cloudevent(bus: BusHarness, registry: 
     assert all("originator_topic" not in orjson.loads(e.value)["details"] for e in events)
     positions = [orjson.loads(e.value)["position"] for e in events]
     assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize(
+    ("credential", "why"),
+    [
+        (None, "missing"),
+        ("rgm_aaaaaaaaaaaa_guessed", "unknown_token"),
+        ("not-a-token-at-all", "malformed"),
+        ("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.", "malformed"),  # no OIDC configured
+    ],
+    ids=["missing", "unknown", "malformed", "unsigned-jwt"],
+)
+def test_a_message_without_a_valid_credential_is_set_aside_unread(
+    bus: BusHarness, registry: Registry, credential: str | None, why: str
+) -> None:
+    model = unique("anonymous")
+    message = command("RegisterModel", name=model)
+    key = uuid.uuid4().bytes
+    bus.send(message, key=key, credential=credential)
+    letter = bus.wait_for(lambda r: r.topic == DEAD_LETTERS and r.key == key)[0]
+    assert letter.headers["x-registrum-reason"] == "unauthenticated"
+    assert letter.headers["x-registrum-detail"].startswith(why)
+    assert letter.value == orjson.dumps(message)
+    # Nothing was done, and no result claims otherwise.
+    answered = str(message["command_id"]).encode()
+    assert not [r for r in bus.received if r.topic == RESULTS and r.key == answered]
+    with pytest.raises(NotFound):
+        registry.get_model(model)
+
+
+def test_a_revoked_token_is_refused_on_its_next_message(bus: BusHarness) -> None:
+    secret = bus.run(token_for(bus.tokens, "short-lived", kind="service"))
+    first = command("RegisterModel", name=unique("before"))
+    bus.send(first, credential=secret)
+    assert bus.result(str(first["command_id"]))["status"] == "accepted"
+    token_id = secret.removeprefix("rgm_").split("_")[0]
+    bus.run(bus.tokens.revoke(token_id, "admin", datetime.now(UTC)))
+    key = uuid.uuid4().bytes
+    bus.send(command("RegisterModel", name=unique("after")), key=key, credential=secret)
+    letter = bus.wait_for(lambda r: r.topic == DEAD_LETTERS and r.key == key)[0]
+    assert letter.headers["x-registrum-detail"].startswith("revoked")
+
+
+def test_a_pipeline_without_the_right_grant_gets_a_forbidden_result(bus: BusHarness) -> None:
+    secret = bus.run(token_for(bus.tokens, "outsider", "nobody-group", kind="service"))
+    message = command("RegisterModel", name=unique("outsider"))
+    bus.send(message, credential=secret)
+    outcome = bus.result(str(message["command_id"]))
+    assert (outcome["status"], outcome["error"]["code"]) == ("rejected", "forbidden")
+    assert outcome["error"]["details"]["permission"] == "contribute"

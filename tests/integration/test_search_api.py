@@ -12,15 +12,24 @@ from fastapi.testclient import TestClient
 from services.api.app import create_app
 from services.catalogue.projector import Projector
 from services.registry.application import Registry
+from tests.people import READERS, Badges
 
-ALICE = {"X-Registrum-Actor": "alice"}
+BADGES = Badges()  # every client reads as "reader"; writes name their author
+
+ALICE = BADGES.headers("alice")
 
 
 @pytest.fixture(scope="module")
 def http(registry: Registry, database_url: str) -> Iterator[TestClient]:
     with TestClient(
-        create_app(registry, database_url, background=[Projector(database_url).run])
+        create_app(
+            registry,
+            database_url,
+            background=[Projector(database_url).run],
+            authenticator=BADGES.authenticator(),
+        )
     ) as client:
+        client.headers.update(BADGES.headers("reader", READERS))
         client.headers["X-Registrum-Min-Position"] = "head"
         yield client
 
@@ -47,7 +56,7 @@ def model(http: TestClient) -> str:
     ).json()["version"]["approval_requests"][0]
     http.post(
         f"/api/v1/models/{name}/versions/3/approvals/{request['id']}/approve",
-        headers={"X-Registrum-Actor": "bob"},
+        headers=BADGES.headers("bob"),
         json={},
     )
     http.post(f"/api/v1/models/{name}/versions/3/promote", headers=ALICE, json={"stage": "staging"})

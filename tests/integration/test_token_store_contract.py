@@ -1,0 +1,160 @@
+"""The token store's contract, once, against PostgreSQL and the in-memory fake: records
+kept without their secrets, found by id, listed, revoked once; and what an Authenticator
+over each makes of good, unknown, tampered, expired and revoked tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.auth import tokens
+from services.auth.authenticate import Authenticator
+from services.auth.identity import Unauthenticated
+from services.auth.token_store import TABLE, PostgresTokenStore
+from services.auth.tokens import MemoryTokenStore, TokenStore
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["postgres", "memory"])
+def run_with_store(
+    request: pytest.FixtureRequest, database_url: str
+) -> Callable[[Callable[[TokenStore], Coroutine[Any, Any, Any]]], Any]:
+    """Runs a scenario against a fresh store of each kind (PostgreSQL's over its table)."""
+
+    def run(scenario: Callable[[TokenStore], Coroutine[Any, Any, Any]]) -> Any:
+        async def main() -> Any:
+            store: TokenStore
+            if request.param == "memory":
+                store = MemoryTokenStore()
+                await store.setup()
+                return await scenario(store)
+            postgres = PostgresTokenStore(database_url, max_size=2)
+            await postgres.setup()
+            await postgres.setup()  # harmless to repeat
+            try:
+                return await scenario(postgres)
+            finally:
+                await postgres.close()
+
+        return asyncio.run(main())
+
+    return run
+
+
+def issued(subject: str = "alice", days: int = 1, **extra: Any) -> tokens.Issued:
+    return tokens.issue(
+        subject,
+        display_name=subject.title(),
+        kind=extra.pop("kind", "user"),
+        lifetime=timedelta(days=days),
+        created_by="admin",
+        now=NOW,
+        **extra,
+    )
+
+
+def test_a_record_keeps_everything_but_the_secret(run_with_store: Any) -> None:
+    made = issued(groups=["risk", "ml"], description="laptop")
+
+    async def scenario(store: TokenStore) -> None:
+        await store.add(made.record)
+        found = await store.find(made.record.token_id)
+        assert found == made.record
+        assert found is not None and found.groups == ("ml", "risk")
+        # The secret is nowhere in the record, only its hash.
+        secret = made.secret.split("_", 2)[2]
+        assert secret not in repr(found) and secret.encode() not in found.secret_sha256
+        assert await store.find("nosuchtokenx") is None
+
+    run_with_store(scenario)
+
+
+def test_listing_and_revoking_once(run_with_store: Any) -> None:
+    alice, bob = issued("alice"), issued("bob")
+
+    async def scenario(store: TokenStore) -> None:
+        await store.add(alice.record)
+        await store.add(bob.record)
+        mine = await store.listed("alice")
+        assert [r.token_id for r in mine] == [alice.record.token_id]
+        everyone = {r.token_id for r in await store.listed()}
+        assert {alice.record.token_id, bob.record.token_id} <= everyone
+        first = await store.revoke(alice.record.token_id, "admin", NOW)
+        again = await store.revoke(alice.record.token_id, "mallory", NOW + timedelta(hours=1))
+        # The first revocation stands: its time and author are not overwritten.
+        assert first is not None and again is not None
+        assert (again.revoked_at, again.revoked_by) == (NOW, "admin")
+        assert await store.revoke("nosuchtokenx", "admin", NOW) is None
+
+    run_with_store(scenario)
+
+
+def test_what_an_authenticator_accepts_and_refuses(run_with_store: Any) -> None:
+    good, old, gone = issued("Carol".casefold()), issued("dave", days=1), issued("erin")
+    clock = [NOW + timedelta(hours=1)]
+
+    async def scenario(store: TokenStore) -> dict[str, str]:
+        for made in (good, old, gone):
+            await store.add(made.record)
+        await store.revoke(gone.record.token_id, "admin", NOW)
+        auth = Authenticator(store, clock=lambda: clock[0])
+        me = await auth.authenticate(good.secret)
+        assert (me.subject, me.display_name, me.via) == ("carol", "Carol", "token")
+        assert me.credential == good.record.shown_id
+        tampered = good.secret[:-2] + ("AA" if not good.secret.endswith("AA") else "BB")
+        attempts = {
+            "missing": None,
+            "unknown": "rgm_abcdefghijkl_" + "x" * 43,
+            "tampered": tampered,
+            "malformed": "rgm_short",
+            "revoked": gone.secret,
+        }
+        reasons = {}
+        for label, credential in attempts.items():
+            with pytest.raises(Unauthenticated) as refused:
+                await auth.authenticate(credential)
+            reasons[label] = refused.value.reason
+        clock[0] = NOW + timedelta(days=1, seconds=1)
+        with pytest.raises(Unauthenticated) as expired:
+            await auth.authenticate(old.secret)
+        reasons["expired"] = expired.value.reason
+        return reasons
+
+    assert run_with_store(scenario) == {
+        "missing": "missing",
+        "unknown": "unknown_token",
+        # A wrong secret for a real id says no more than an unknown id.
+        "tampered": "unknown_token",
+        "malformed": "malformed",
+        "revoked": "revoked",
+        "expired": "expired",
+    }
+
+
+def test_postgres_keeps_no_secret_in_any_column(database_url: str) -> None:
+    made = issued("frank")
+
+    async def scenario() -> list[Any]:
+        store = PostgresTokenStore(database_url, max_size=1)
+        await store.setup()
+        try:
+            await store.add(made.record)
+        finally:
+            await store.close()
+        connection = await asyncpg.connect(database_url)
+        try:
+            row = await connection.fetchrow(
+                f"SELECT * FROM {TABLE} WHERE token_id = $1", made.record.token_id
+            )
+            return [value for value in row.values()]
+        finally:
+            await connection.close()
+
+    secret = made.secret.split("_", 2)[2]
+    assert not any(secret in str(value) for value in asyncio.run(scenario()))
