@@ -3,19 +3,25 @@
 from registrum.client import Client
 from registrum.errors import (
     BadReply,
+    CredentialsError,
     DigestMismatch,
     FileError,
+    Forbidden,
     InvalidInput,
     RegistrumError,
+    Unauthenticated,
     Unreachable,
 )
 
 __all__ = [
     "BadReply",
     "Client",
+    "CredentialsError",
     "DigestMismatch",
     "FileError",
+    "Forbidden",
     "InvalidInput",
     "RegistrumError",
+    "Unauthenticated",
     "Unreachable",
 ]

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from registrum.access import AccessMethods
 from registrum.errors import BadReply, RegistrumError
 from registrum.transfers import FileMethods, is_number, seg
 from registrum.transport import Transport, member
@@ -20,12 +21,15 @@ def _present(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-class Client(FileMethods):
+class Client(FileMethods, AccessMethods):
     """A client of one registry.
 
     consistency: how reads relate to writes. "session" (default) reads at least what
     this client wrote; "head" reads at least everything written before the read
     (what a fresh CLI process wants); "none" reads whatever the views show now.
+
+    token: the credential sent with every request as `Authorization: Bearer <token>`: an
+    API token (rgm_..., from `registrum tokens create`) or an OIDC JWT.
 
     transport: an httpx transport to send requests through instead of the network's
     (a proxy setup, or httpx.MockTransport in tests).
@@ -36,12 +40,12 @@ class Client(FileMethods):
     def __init__(
         self,
         url: str = "http://127.0.0.1:8000",
-        actor: str | None = None,
+        token: str | None = None,
         timeout: float = 30.0,
         consistency: str = "session",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._t = Transport(url, actor, timeout, consistency, transport)
+        self._t = Transport(url, token, timeout, consistency, transport)
         self.url = self._t.url
         self.consistency = consistency
 

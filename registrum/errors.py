@@ -34,6 +34,21 @@ class BadReply(RegistrumError):
         super().__init__(status, "bad_reply", message)
 
 
+class Unauthenticated(RegistrumError):
+    """The registry did not accept the credential (HTTP 401): none was sent, or it is
+    malformed, unknown, revoked or expired; `details["reason"]` says which."""
+
+    @property
+    def reason(self) -> str | None:
+        reason = self.details.get("reason") if isinstance(self.details, dict) else None
+        return reason if isinstance(reason, str) else None
+
+
+class Forbidden(RegistrumError):
+    """The caller is known but its grants lack a permission (HTTP 403 `forbidden`);
+    `details` name the `permission`, where it was needed (`on`) and the `subject`."""
+
+
 class InvalidInput(RegistrumError):
     """Refused by the SDK before sending: the request could not be made from these
     arguments (a URL too long, a models:/ URI that is not one)."""
@@ -48,6 +63,15 @@ class FileError(RegistrumError):
 
     def __init__(self, message: str, code: str = "file_error") -> None:
         super().__init__(0, code, message)
+
+
+class CredentialsError(InvalidInput):
+    """A credentials file (or the local administrator's token file) that is not used: a
+    symbolic link stands at its path, others may read it, it is not a credentials file,
+    or it has no profile of the name asked for. Nothing was sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "credentials")
 
 
 class DigestMismatch(FileError):

@@ -12,7 +12,14 @@ from typing import Any, NoReturn
 
 import httpx
 
-from registrum.errors import BadReply, InvalidInput, RegistrumError, Unreachable
+from registrum.errors import (
+    BadReply,
+    Forbidden,
+    InvalidInput,
+    RegistrumError,
+    Unauthenticated,
+    Unreachable,
+)
 
 # What a proxy or load balancer answers when the registry behind it is down.
 GATEWAY_STATUSES = (502, 503, 504)
@@ -35,7 +42,14 @@ def refusal(response: httpx.Response) -> RegistrumError:
     status = response.status_code
     if isinstance(error, dict) and isinstance(error.get("code"), str):
         message = error.get("message")
-        return RegistrumError(
+        kind = (
+            Unauthenticated
+            if status == 401
+            else Forbidden
+            if error["code"] == "forbidden"
+            else RegistrumError
+        )
+        return kind(
             status,
             error["code"],
             message if isinstance(message, str) else response.reason_phrase,
@@ -63,8 +77,25 @@ def member(payload: dict[str, Any], key: str, url: str) -> Any:
     return payload[key]
 
 
+def bearer(token: str | None) -> dict[str, str]:
+    """The Authorization header for token (none without one). A token is one word of
+    visible ASCII; anything else is refused without being echoed (it may be a secret)."""
+    if token is None:
+        return {}
+    if not token or not all("!" <= ch <= "~" for ch in token):
+        raise InvalidInput(
+            "the token is empty or holds spaces, control or non-ASCII characters: "
+            "an API token is one word (rgm_...)",
+            "invalid_token",
+        )
+    return {"Authorization": f"Bearer {token}"}
+
+
 class Transport:
     """One HTTP connection pool to one registry.
+
+    token: the credential sent as `Authorization: Bearer <token>` (an API token or an
+    OIDC JWT); None sends none.
 
     consistency: how reads relate to writes. "session" reads at least what this
     transport wrote; "head" reads at least everything written before the read;
@@ -74,7 +105,7 @@ class Transport:
     def __init__(
         self,
         url: str,
-        actor: str | None,
+        token: str | None,
         timeout: float,
         consistency: str,
         transport: httpx.BaseTransport | None = None,
@@ -84,7 +115,7 @@ class Transport:
         self.url = url.rstrip("/")
         self.consistency = consistency
         self.position = 0  # of the last command sent through this transport
-        headers = {"X-Registrum-Actor": actor} if actor else {}
+        headers = bearer(token)
         try:
             self._http = httpx.Client(
                 base_url=self.url, headers=headers, timeout=timeout, transport=transport

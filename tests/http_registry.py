@@ -18,6 +18,7 @@ from registrum.cli import context
 from registrum.cli.main import app
 
 URL = "http://registry.test"
+TOKEN = "rgm_abcdefghijkl_s3cr3t-for-tests"
 Answer = Callable[[httpx.Request], httpx.Response]
 
 
@@ -71,9 +72,24 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedRegistry]:
     yield fake
 
 
-def run_cli(*args: str, debug: bool = True, stdin: str | None = None) -> Result:
-    """`registrum --url URL --as alice ARGS...`; with debug, an unexpected exception is
-    raised in the test instead of being reported as an internal error."""
-    env = {"COLUMNS": "200", "REGISTRUM_DEBUG": "1" if debug else None}
-    argv: Sequence[str] = ["--url", URL, "--as", "alice", *args]
-    return CliRunner().invoke(app, argv, env=env, input=stdin, catch_exceptions=not debug)
+def run_cli(
+    *args: str,
+    debug: bool = True,
+    stdin: str | None = None,
+    token: str | None = TOKEN,
+    url: str | None = URL,
+    env: dict[str, str | None] | None = None,
+) -> Result:
+    """`REGISTRUM_TOKEN=TOKEN registrum --url URL ARGS...`; with debug, an unexpected
+    exception is raised in the test instead of being reported as an internal error.
+    token=None sends none from the environment; url=None gives no --url."""
+    settings: dict[str, str | None] = {
+        "COLUMNS": "200",
+        "REGISTRUM_DEBUG": "1" if debug else None,
+        "REGISTRUM_TOKEN": token,
+        "REGISTRUM_URL": None,
+        "REGISTRUM_PROFILE": None,
+        **(env or {}),
+    }
+    argv: Sequence[str] = [*(["--url", url] if url else []), *args]
+    return CliRunner().invoke(app, argv, env=settings, input=stdin, catch_exceptions=not debug)

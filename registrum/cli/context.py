@@ -2,46 +2,55 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import typer
 
+from registrum import credentials
 from registrum.cli import output
 from registrum.cli.failures import Usage
 from registrum.client import Client
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_URL = credentials.DEFAULT_URL
 
 
 @dataclass
 class Options:
-    """--url, --as and --json, from the command line or the environment."""
+    """--url, --profile and --json, from the command line or the environment (None: not
+    given). The credential is resolved when a command first needs a client."""
 
-    url: str
-    actor: str | None
-    json: bool
+    url: str | None = None
+    profile: str | None = None
+    json: bool = False
+    # Where the token of the last client came from (for messages; never the token).
+    source: str | None = None
+
+    def credential(self) -> credentials.Credential:
+        found = credentials.resolve(self.url, self.profile)
+        check_url(found.url)
+        self.source = found.source
+        return found
 
     def client(self) -> Client:
-        if not self.url.startswith(("http://", "https://")):
-            raise Usage(f"the registry's URL starts with http:// or https://, not {self.url!r}")
-        # Each CLI run is a new process: read at least what anyone wrote before it.
-        return Client(self.url, self.actor, consistency="head")
+        found = self.credential()
+        return client_for(found.url, found.token)
 
 
-def who_am_i() -> str | None:
-    """The login name, or None where the system has none (a container's bare uid)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
+def client_for(url: str, token: str | None) -> Client:
+    # Each CLI run is a new process: read at least what anyone wrote before it.
+    return Client(url, token, consistency="head")
+
+
+def check_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise Usage(f"the registry's URL starts with http:// or https://, not {url!r}")
 
 
 def options(ctx: typer.Context) -> Options:
     found = ctx.find_object(Options)
-    return found if found is not None else Options(DEFAULT_URL, who_am_i(), False)
+    return found if found is not None else Options()
 
 
 def run(

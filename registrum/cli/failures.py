@@ -14,7 +14,7 @@ import os
 from enum import IntEnum
 
 from registrum.cli import output
-from registrum.errors import InvalidInput, RegistrumError, Unreachable
+from registrum.errors import Forbidden, InvalidInput, RegistrumError, Unauthenticated, Unreachable
 
 
 class ExitCode(IntEnum):
@@ -48,9 +48,32 @@ def exit_code(error: BaseException) -> ExitCode | None:
     return None
 
 
-def report(error: BaseException) -> int | None:
+def explained(error: RegistrumError, source: str | None = None) -> str:
+    """The registry's message, with what to do about a credential it refused (source:
+    where the token came from, None when none was sent) or a grant that is missing."""
+    if isinstance(error, Unauthenticated):
+        if source is None:
+            return (
+                f"{error.message}; no token was sent: run `registrum login` or set REGISTRUM_TOKEN"
+            )
+        return (
+            f"{error.message}; the token came from {source}: "
+            "run `registrum login` with a valid one, or set REGISTRUM_TOKEN"
+        )
+    if isinstance(error, Forbidden):
+        details = error.details if isinstance(error.details, dict) else {}
+        permission, on = details.get("permission"), details.get("on")
+        needed = ""
+        if permission and str(permission) not in error.message:
+            needed = f" (needs {permission} on {on or 'the registry'})"
+        return f"{error.message}{needed}; `registrum whoami` shows your grants"
+    return error.message
+
+
+def report(error: BaseException, source: str | None = None) -> int | None:
     """Prints the one line for error and returns its exit code; None for a failure that
-    is not ours to report (a broken pipe, or anything under REGISTRUM_DEBUG=1)."""
+    is not ours to report (a broken pipe, or anything under REGISTRUM_DEBUG=1). source:
+    where the command's token came from, for the hint after a 401."""
     code = exit_code(error)
     if code is None:
         if os.environ.get(DEBUG_VARIABLE) or isinstance(error, OSError):
@@ -61,7 +84,7 @@ def report(error: BaseException) -> int | None:
         )
         return ExitCode.REFUSED
     if isinstance(error, RegistrumError):
-        output.error(error.message, error.code)
+        output.error(explained(error, source), error.code)
     elif isinstance(error, OSError):
         where = f"{error.filename}: " if error.filename else ""
         output.error(f"{where}{error.strerror or error}")

@@ -9,6 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from registrum.cli import failures, plugins
+from registrum.cli.context import Options
 
 _OPERATOR = "registrum.operator"  # ctx.meta key: the command came from an entry point
 
@@ -38,7 +39,8 @@ class RegistrumGroup(TyperGroup):
             # theirs to show in full. User commands never show a traceback.
             if ctx.meta.get(_OPERATOR) and failures.exit_code(error) is None:
                 raise
-            code = failures.report(error)
+            opts = ctx.find_object(Options)
+            code = failures.report(error, opts.source if opts else None)
             if code is None:
                 raise
             raise typer.Exit(code) from None

@@ -8,14 +8,26 @@ from __future__ import annotations
 
 import typer
 
-from registrum.cli import aliases, artifacts, history, models, reviews, versions, watch
+from registrum.cli import (
+    access,
+    aliases,
+    artifacts,
+    history,
+    login,
+    models,
+    reviews,
+    versions,
+    watch,
+)
 from registrum.cli import version_edits as _version_edits  # noqa: F401  (adds its commands)
-from registrum.cli.context import DEFAULT_URL, Options, who_am_i
+from registrum.cli.context import Options
 from registrum.cli.group import RegistrumGroup
 
 app = typer.Typer(
     cls=RegistrumGroup,
-    help="Registrum: the event-sourced model registry.",
+    help="Registrum: the event-sourced model registry.\n\n"
+    "The token sent is REGISTRUM_TOKEN, else the profile's (registrum login), else, for a "
+    "registry on this machine, the administrator's in REGISTRUM_DATA_DIR/admin.token.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -33,18 +45,29 @@ app.command("as-of")(history.as_of)
 app.command("timeline")(history.timeline)
 app.command("status")(history.status)
 app.command("watch")(watch.watch)
+app.command("login")(login.login)
+app.command("logout")(login.logout)
+app.command("whoami")(login.whoami)
+app.add_typer(access.tokens_app, name="tokens")
+app.add_typer(access.grants_app, name="grants")
 
 
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    url: str = typer.Option(DEFAULT_URL, envvar="REGISTRUM_URL", help="The registry's address."),
-    actor: str = typer.Option(
-        None, "--as", envvar="REGISTRUM_ACTOR", help="Who acts; defaults to your login name."
+    url: str = typer.Option(
+        None,
+        envvar="REGISTRUM_URL",
+        help="The registry's address (default: the profile's, else http://127.0.0.1:8000).",
+    ),
+    profile: str = typer.Option(
+        None,
+        envvar="REGISTRUM_PROFILE",
+        help="The saved profile (registrum login) whose URL and token to use (default: default).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    ctx.obj = Options(url=url, actor=actor or who_am_i(), json=as_json)
+    ctx.obj = Options(url=url, profile=profile, json=as_json)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ and nothing the server sent is interpreted as markup or reaches the terminal as 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.table import Table
@@ -201,5 +202,62 @@ def verify_table(report: dict[str, Any]) -> None:
             inert(f.get("path")),
             inert(digest[:16] + "…" if isinstance(digest, str) else digest),
             Text("ok") if f.get("ok") else Text("ALTERED", style="red"),
+        )
+    console.print(table)
+
+
+def whoami_detail(me: dict[str, Any]) -> None:
+    table = _table("", "", header=False)
+    for key in ("subject", "display_name", "kind", "groups", "via", "credential"):
+        table.add_row(key, _joined(me.get(key)))
+    console.print(table)
+    grants = me.get("grants") or []
+    if not grants:
+        console.print("no grants: ask an owner for a role (registrum grants add)")
+        return
+    table = _table("principal", "role", "scope")
+    for g in grants:
+        table.add_row(inert(g.get("principal")), inert(g.get("role")), inert(g.get("scope")))
+    console.print(table)
+
+
+def _token_state(t: dict[str, Any]) -> Text:
+    if t.get("revoked_at"):
+        return Text.assemble("revoked by ", inert(t.get("revoked_by")))
+    expires = t.get("expires_at")
+    try:
+        expired = datetime.fromisoformat(str(expires)) <= datetime.now(UTC)
+    except (TypeError, ValueError):  # not a time we can read: not ours to judge
+        return inert(None)
+    return Text("expired") if expired else Text("active")
+
+
+def tokens_table(tokens: list[dict[str, Any]]) -> None:
+    table = _table("id", "subject", "name", "kind", "groups", "expires", "state", "description")
+    for t in tokens:
+        table.add_row(
+            inert(t.get("id")),
+            inert(t.get("subject")),
+            inert(t.get("display_name")),
+            inert(t.get("kind")),
+            _joined(t.get("groups")),
+            _when(t.get("expires_at")),
+            _token_state(t),
+            inert(t.get("description")),
+        )
+    console.print(table)
+
+
+def grants_table(grants: list[dict[str, Any]]) -> None:
+    table = _table("principal", "role", "scope", "granted by", "since", "until", "revoked by")
+    for g in grants:
+        table.add_row(
+            inert(g.get("principal")),
+            inert(g.get("role")),
+            inert(g.get("scope")),
+            inert(g.get("granted_by")),
+            _when(g.get("valid_from")),
+            _when(g.get("valid_to")),
+            inert(g.get("revoked_by")),
         )
     console.print(table)
