@@ -40,7 +40,7 @@ from tests.kafka_checks import (
     read_promotions,
     read_records,
 )
-from tests.people import person
+from tests.people import Badges, person
 from tests.services import free_port
 
 
@@ -238,6 +238,10 @@ def test_offsets_going_back_make_the_relay_start_over(
     assert sink.batches[3][0] <= first
 
 
+BADGES = Badges()
+CI = {"authorization": BADGES.headers("ci", kind="service")["Authorization"]}
+
+
 class FlakyRegistry:
     """The real registry, whose handle first finds the database away, or fails on
     models named broken-* every time (a defect)."""
@@ -259,15 +263,17 @@ def test_intake_consumes_again_after_a_failure_that_is_not_the_commands(
     kafka: str, registry: Registry
 ) -> None:
     flaky = FlakyRegistry(registry)
-    intake = Intake(cast(Registry, flaky), retry_seconds=0.1)
+    intake = Intake(cast(Registry, flaky), BADGES.authenticator(), retry_seconds=0.1)
     model = f"flaky-{uuid.uuid4().hex[:6]}"
-    command = {"type": "RegisterModel", "command_id": f"{model}-1", "actor": "ci", "name": model}
+    command = {"type": "RegisterModel", "command_id": f"{model}-1", "name": model}
 
     async def scenario() -> list[dict[str, Any]]:
         bus = intake.attach(kafka, fetch_max_wait_ms=20)
         await bus.broker.start()
         try:
-            await bus.broker.publish(orjson.dumps(command), COMMANDS, key=model.encode())
+            await bus.broker.publish(
+                orjson.dumps(command), COMMANDS, key=model.encode(), headers=CI
+            )
             found = await answers_for(kafka, RESULTS, command["command_id"].encode())
             return [orjson.loads(r.value) for r in found]
         finally:
@@ -325,7 +331,9 @@ def test_a_command_failing_the_same_way_every_time_is_set_aside(
     kafka: str, registry: Registry
 ) -> None:
     flaky = FlakyRegistry(registry)
-    intake = Intake(cast(Registry, flaky), retry_seconds=0.05, max_attempts=3)
+    intake = Intake(
+        cast(Registry, flaky), BADGES.authenticator(), retry_seconds=0.05, max_attempts=3
+    )
     broken, fine = f"broken-{uuid.uuid4().hex[:6]}", f"fine-{uuid.uuid4().hex[:6]}"
 
     async def scenario() -> tuple[list[Any], list[Any]]:
@@ -333,8 +341,10 @@ def test_a_command_failing_the_same_way_every_time_is_set_aside(
         await bus.broker.start()
         try:
             for name in (broken, fine):
-                command = {"type": "RegisterModel", "command_id": name, "actor": "ci", "name": name}
-                await bus.broker.publish(orjson.dumps(command), COMMANDS, key=name.encode())
+                command = {"type": "RegisterModel", "command_id": name, "name": name}
+                await bus.broker.publish(
+                    orjson.dumps(command), COMMANDS, key=name.encode(), headers=CI
+                )
             letters = await answers_for(kafka, DEAD_LETTERS, broken.encode())
             results = await answers_for(kafka, RESULTS, fine.encode())
             return letters, results

@@ -22,7 +22,7 @@ from schemas.bodies import LineageReference
 from services.catalogue import queries
 from services.registry.application import Registry
 from services.registry.domain.errors import DomainError
-from tests.people import person
+from tests.people import TESTERS, person
 
 PEOPLE = [person(n) for n in ("alice", "bob", "carol")]
 STAGES = ["staging", "production"]
@@ -138,8 +138,10 @@ async def view_of(database_url: str, name: str, numbers: list[int]) -> dict[str,
     conn = await asyncpg.connect(database_url)
     try:
         s = await queries.schemas(conn)
-        model = await queries.get_model(conn, s, name)
-        versions = {n: await queries.get_version(conn, s, name, n) for n in numbers}
+        # Read as a member of the testers group, who may read every model.
+        who = [f"group:{TESTERS}"]
+        model = await queries.get_model(conn, s, name, who)
+        versions = {n: await queries.get_version(conn, s, name, n, who) for n in numbers}
         return {"model": model, "versions": versions}
     finally:
         await conn.close()
