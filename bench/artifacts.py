@@ -23,7 +23,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import database, machine, server
+from bench.common import credential, database, machine, server
 from registrum import Client
 from registrum.files import read_chunks
 from services.artifacts.filesystem import FilesystemStore
@@ -144,12 +144,14 @@ def main() -> None:
 
         with database(tmp, args.database_url) as url, server(url, tmp / "serve", extra_env) as api:
             proc = serve_pid(api)
-            with Client(api, actor="bench") as client:
+            auth = credential(url)
+            token = auth["Authorization"].removeprefix("Bearer ")
+            with Client(api, token=token) as client:
                 client.create_model("bench-artifacts")
                 seconds, before, peak = peak_rss(proc, lambda: client.upload_file(source))
                 report("upload through the API (SDK)", size, seconds, (before, peak))
 
-                env = {**os.environ, "REGISTRUM_URL": api, "REGISTRUM_ACTOR": "bench"}
+                env = {**os.environ, "REGISTRUM_URL": api, "REGISTRUM_TOKEN": token}
                 cli = [
                     str(Path(sys.executable).parent / "registrum"),
                     "--json",

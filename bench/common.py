@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -87,3 +88,47 @@ def server(
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+def bench_principal() -> Any:
+    """The benchmarks' subject, as the dispatcher sees it in-process."""
+    from services.auth.identity import Principal
+
+    return Principal(subject="bench", display_name="bench", kind="user")
+
+
+def credential(database_url: str) -> dict[str, str]:
+    """The Authorization header of a fresh token for subject bench, who holds every role on
+    the registry in database_url (granted by the registry itself, as at a first start)."""
+    import asyncio
+    from datetime import timedelta
+
+    from schemas import commands as c
+    from schemas.rules import ROLES
+    from services.auth.token_store import PostgresTokenStore
+    from services.auth.tokens import issue
+    from services.bootstrap import build_registry
+    from services.registry.application import SYSTEM
+    from services.settings import Settings
+
+    registry = build_registry(Settings(db_pool_size=1), database_url)
+    try:
+        for role in ROLES:
+            grant = c.GrantRole(principal="user:bench", role=role, command_id=f"bench:{role}")
+            registry.handle(grant, SYSTEM)
+    finally:
+        registry.close()
+    issued = issue(
+        "bench", display_name="bench", kind="user", lifetime=timedelta(days=1), created_by="bench"
+    )
+
+    async def keep() -> None:
+        store = PostgresTokenStore(database_url, max_size=1)
+        await store.setup()
+        try:
+            await store.add(issued.record)
+        finally:
+            await store.close()
+
+    asyncio.run(keep())
+    return {"Authorization": f"Bearer {issued.secret}"}

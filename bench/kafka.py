@@ -41,19 +41,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import database, free_port, machine, percentile, summary
 from bench.read import bulk_events
 from schemas import commands as c
+from schemas.rules import ROLES
+from services.auth.identity import Principal
 from services.bootstrap import build_registry
 from services.bus.broker import build_bus
 from services.bus.probe import TopicProbe
 from services.bus.topics import EVENTS, PROMOTIONS
 from services.embedded import EmbeddedKafka
-from services.registry.application import Registry
+from services.registry.application import SYSTEM, Registry
 from services.relay import positions
 from services.relay.relay import Relay
 from services.relay.sink import KafkaSink
 from services.settings import Settings
-from tests.people import person
 
-ALICE, BOB, CAROL = person("alice"), person("bob"), person("carol")
+# Three people holding every role on the registry (credential() grants them), so separation
+# of duties is between them.
+ALICE, BOB, CAROL = (
+    Principal(subject=n, display_name=n, groups=frozenset({"bench"}))
+    for n in ("alice", "bob", "carol")
+)
 WARM_UP = 5  # promotions before measuring: topic creation, metadata, first fetches
 SETUP = "one process: registry via asyncio.to_thread; relay and consumer as asyncio tasks"
 
@@ -144,6 +150,9 @@ async def promotion_latency(registry: Registry, bootstrap: str, count: int) -> l
 
 async def run(database_url: str, bootstrap: str, events: int, promotions: int) -> dict[str, Any]:
     registry = build_registry(Settings(), database_url)
+    for role in ROLES:
+        grant = c.GrantRole(principal="group:bench", role=role, command_id=f"bench-group:{role}")
+        registry.handle(grant, SYSTEM)
     print(f"appending {events} events ...", flush=True)
     await asyncio.to_thread(bulk_events, database_url, events)
     head = registry.head_position()

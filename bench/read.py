@@ -22,7 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import database, machine, server, summary
+from bench.common import credential, database, machine, server, summary
 from services.bootstrap import build_registry
 from services.catalogue.rebuild import rebuild
 from services.catalogue.views.all import VIEWS
@@ -127,7 +127,7 @@ def bench_lag(url: str, database_url: str, seconds: float, rate: float) -> None:
     )
     watcher.start()
     name = f"lag-{uuid.uuid4().hex[:8]}"
-    with httpx.Client(base_url=url, headers={"X-Registrum-Actor": "bench"}) as http:
+    with httpx.Client(base_url=url, headers=credential(database_url)) as http:
         http.post("/api/v1/models", json={"name": name}).raise_for_status()
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
@@ -144,9 +144,9 @@ def bench_lag(url: str, database_url: str, seconds: float, rate: float) -> None:
     print(summary(f"projection lag at {rate:.0f} writes/s", lags))
 
 
-def bench_reads(url: str, count: int) -> None:
+def bench_reads(url: str, database_url: str, count: int) -> None:
     name = f"reads-{uuid.uuid4().hex[:8]}"
-    with httpx.Client(base_url=url, headers={"X-Registrum-Actor": "bench"}) as http:
+    with httpx.Client(base_url=url, headers=credential(database_url)) as http:
         http.post("/api/v1/models", json={"name": name}).raise_for_status()
         for i in range(1000):
             http.post(
@@ -201,7 +201,7 @@ def main() -> None:
         database(Path(tmp), args.database_url) as url,
     ):
         with server(url, Path(tmp) / "serve") as api:
-            bench_reads(api, args.reads)
+            bench_reads(api, url, args.reads)
             bench_lag(api, url, args.lag_seconds, args.lag_rate)
         bench_rebuild(url, args.events)
 

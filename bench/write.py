@@ -22,11 +22,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import database, machine, server, summary
+from bench.common import bench_principal, credential, database, machine, server, summary
 from schemas import commands as c
 from services.bootstrap import build_registry
 from services.settings import Settings
-from tests.people import person
 
 
 def timed(label: str, count: int, register: Callable[[int], object]) -> None:
@@ -42,7 +41,7 @@ def timed(label: str, count: int, register: Callable[[int], object]) -> None:
 
 def bench_application(database_url: str, count: int) -> None:
     registry = build_registry(Settings(), database_url)
-    name, who = f"bench-app-{uuid.uuid4().hex[:8]}", person("bench")
+    name, who = f"bench-app-{uuid.uuid4().hex[:8]}", bench_principal()
     registry.handle(c.RegisterModel(name=name), who)
     timed(
         "application (in-process)",
@@ -55,9 +54,9 @@ def bench_application(database_url: str, count: int) -> None:
     registry.close()
 
 
-def bench_http(url: str, count: int) -> None:
+def bench_http(url: str, database_url: str, count: int) -> None:
     name = f"bench-http-{uuid.uuid4().hex[:8]}"
-    with httpx.Client(base_url=url, headers={"X-Registrum-Actor": "bench"}) as http:
+    with httpx.Client(base_url=url, headers=credential(database_url)) as http:
         http.post("/api/v1/models", json={"name": name}).raise_for_status()
         timed(
             "HTTP API (registrum serve)",
@@ -81,7 +80,7 @@ def main() -> None:
     ):
         bench_application(url, args.versions)
         with server(url, Path(tmp) / "serve") as api:
-            bench_http(api, args.versions)
+            bench_http(api, url, args.versions)
 
 
 if __name__ == "__main__":

@@ -23,12 +23,10 @@ from services.api.dispatch import dispatch, sends
 from services.api.errors import ApiError
 from services.api.params import COMMAND_ERRORS, READ_ERRORS, Moment, errors
 from services.api.reads import fast, views
-from services.auth import tokens
+from services.auth import security_log, tokens
 from services.auth.identity import BadSubject, Principal, normalise
 from services.registry.domain.access import Permission, Target
 from services.registry.domain.errors import Forbidden
-
-security = logging.getLogger("registrum.security")
 
 router = APIRouter(prefix="/api/v1", tags=["access"], dependencies=[CALLER])
 
@@ -129,10 +127,7 @@ async def _is_admin(request: Request, who: Principal) -> bool:
 async def _require_admin(request: Request, what: str) -> Principal:
     me = caller(request)
     if not await _is_admin(request, me):
-        security.warning(
-            "forbidden",
-            extra={"security": {"event": "forbidden", "subject": me.subject, "action": what}},
-        )
+        security_log.record("forbidden", subject=me.subject, action=what)
         raise Forbidden(
             f"{me.subject} may not {what}: administer on the registry is needed",
             permission=str(Permission.ADMINISTER),
@@ -161,17 +156,13 @@ async def create_token(body: b.TokenRequest, request: Request) -> dict[str, Any]
         description=body.description,
     )
     await request.app.state.authenticator.store.add(issued.record)
-    security.info(
-        "token issued",
-        extra={
-            "security": {
-                "event": "token_issued",
-                "subject": me.subject,
-                "token": issued.record.shown_id,
-                "for": subject,
-                "kind": body.kind,
-            }
-        },
+    security_log.record(
+        "token_issued",
+        level=logging.INFO,
+        subject=me.subject,
+        token=issued.record.shown_id,
+        owner=subject,
+        kind=body.kind,
     )
     return {"token": issued.secret, **issued.record.public()}
 
@@ -201,14 +192,7 @@ async def revoke_token(token_id: TokenId, request: Request) -> dict[str, Any]:
         # A token that is not one's own is "not found" to all but administrators.
         raise ApiError(404, "not_found", f"no token {token_id}", token=token_id)
     revoked = await store.revoke(record.token_id, me.subject, datetime.now(UTC))
-    security.info(
-        "token revoked",
-        extra={
-            "security": {
-                "event": "token_revoked",
-                "subject": me.subject,
-                "token": record.shown_id,
-            }
-        },
+    security_log.record(
+        "token_revoked", level=logging.INFO, subject=me.subject, token=record.shown_id
     )
     return revoked.public() if revoked else record.public()

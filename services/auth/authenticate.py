@@ -8,15 +8,12 @@ one is configured. Refusals are logged to the security log, never with the crede
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from services.auth import tokens
+from services.auth import security_log, tokens
 from services.auth.identity import Principal, Unauthenticated
-
-security = logging.getLogger("registrum.security")
 
 
 class Verifier(Protocol):
@@ -68,17 +65,12 @@ class Authenticator:
         try:
             return await self._authenticate(credential)
         except Unauthenticated as refused:
-            security.warning(
+            # The id part of an API token is not secret; the rest is never logged.
+            security_log.record(
                 "unauthenticated",
-                extra={
-                    "security": {
-                        "event": "unauthenticated",
-                        "entrypoint": entrypoint,
-                        "reason": refused.reason,
-                        # The id part of an API token is not secret; the rest is never kept.
-                        "token": _shown_id(credential),
-                    }
-                },
+                entrypoint=entrypoint,
+                reason=refused.reason,
+                token=_shown_id(credential),
             )
             raise
 

@@ -9,12 +9,12 @@ and the domain refuses a requester's or registrant's own sign-off.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from schemas import commands as c
 from schemas.commands import Command
+from services.auth import security_log
 from services.auth.identity import Principal
 from services.registry.domain.access import AccessPolicy, Permission, Target
 from services.registry.domain.errors import Forbidden
@@ -23,8 +23,6 @@ from services.registry.scope import Scope
 P = Permission
 Need = tuple[Permission, Target]
 Rule = Callable[[Any, Scope], list[Need]]
-
-security = logging.getLogger("registrum.security")
 
 
 def _on_model(permission: Permission) -> Rule:
@@ -111,19 +109,14 @@ def _refuse(
     command: Command, caller: Principal, permission: Permission, target: Target, why: str
 ) -> None:
     kind = type(command).__name__
-    security.warning(
+    security_log.record(
         "forbidden",
-        extra={
-            "security": {
-                "event": "forbidden",
-                "subject": caller.subject,
-                "via": caller.via,
-                "command": kind,
-                "command_id": command.command_id,
-                "permission": str(permission),
-                "target": str(target),
-            }
-        },
+        subject=caller.subject,
+        via=caller.via,
+        command=kind,
+        command_id=command.command_id,
+        permission=str(permission),
+        target=str(target),
     )
     raise Forbidden(
         f"{caller.subject} may not {kind}: {why}",

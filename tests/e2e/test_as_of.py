@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from tests.e2e.conftest import Server, cli, cli_json
+from tests.e2e.conftest import Server, bearer, cli, cli_json, token
 
 
 def now() -> str:
@@ -64,6 +64,7 @@ def test_who_was_in_production_when(server: Server, unique: str) -> None:
         answer = httpx.get(
             f"{url}/api/v1/models/{name}/stages/production",
             params={"as_of": moment, "min_position": "head"},
+            headers=bearer(token(url, "auditor")),
         ).json()
         return [
             (v["number"], v["promoted_by"], v["approved_by"], v["reason"])
@@ -91,7 +92,12 @@ def test_who_was_in_production_when(server: Server, unique: str) -> None:
 
     def keep_reading() -> None:
         while not stop.is_set():
-            answers.append(httpx.get(f"{url}/api/v1/models/{name}/versions/2").status_code)
+            answers.append(
+                httpx.get(
+                    f"{url}/api/v1/models/{name}/versions/2",
+                    headers=bearer(token(url, "auditor")),
+                ).status_code
+            )
 
     reader = threading.Thread(target=keep_reading)
     reader.start()

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.e2e.conftest import Server, clean_env
+from tests.e2e.conftest import Server, clean_env, token
 from tests.services import free_port
 
 ROOT = Path(__file__).parents[2]
@@ -49,7 +49,7 @@ def test_the_client_installs_and_runs_without_the_server(server: Server, tmp_pat
         assert absent.returncode == 1 and "ModuleNotFoundError" in absent.stderr, module
 
     env = clean_env()
-    env.update(REGISTRUM_URL=server.url, REGISTRUM_ACTOR="alice", COLUMNS="200")
+    env.update(REGISTRUM_URL=server.url, REGISTRUM_TOKEN=token(server.url, "alice"), COLUMNS="200")
     helped = run(registrum, "--help", env=env)
     assert helped.returncode == 0, helped.stderr
     assert "models" in helped.stdout and "serve" in helped.stdout

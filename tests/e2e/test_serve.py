@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.conftest import REGISTRUM, Server, cli, cli_json, start_server
+from tests.e2e.conftest import REGISTRUM, Server, bearer, cli, cli_json, start_server, token
 from tests.services import free_port
 
 
@@ -52,7 +52,9 @@ def test_create_register_review_promote_show(server: Server, unique: str) -> Non
     assert [a["actor"] for a in shown["approval_requests"][0]["approvals"]] == ["bob"]
 
     # The same truth over plain HTTP, and in the human table.
-    over_http = httpx.get(f"{url}/api/v1/models/{name}/versions/1").json()["version"]
+    over_http = httpx.get(
+        f"{url}/api/v1/models/{name}/versions/1", headers=bearer(token(url, "alice"))
+    ).json()["version"]
     assert over_http["stage"] == "production" and over_http["metrics"] == {"auc": 0.91}
     table = cli(url, "versions", "list", name)
     assert table.returncode == 0 and "production" in table.stdout

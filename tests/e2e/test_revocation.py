@@ -1,0 +1,62 @@
+"""A revoked token is refused on its next use by every API process: two `registrum serve`
+on one database, the token revoked through one, refused at once by both."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.auth.token_store import PostgresTokenStore
+from services.registry.application import Registry
+from tests.e2e.conftest import Server, bearer, start_server
+from tests.people import token_for
+
+
+async def _token(database_url: str, name: str) -> str:
+    store = PostgresTokenStore(database_url, max_size=1)
+    await store.setup()
+    try:
+        return await token_for(store, name)
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+def two_apis(database_url: str, registry: Registry, tmp_path: Path) -> Iterator[list[Server]]:
+    # (registry: its fixture gives the testers group its roles in this database.)
+    servers = [
+        start_server(
+            tmp_path / f"api-{i}",
+            testers=False,
+            first_start=False,
+            database_url=database_url,
+            kafka="false",
+        )
+        for i in (1, 2)
+    ]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def test_a_revoked_token_is_refused_by_every_api_process(
+    two_apis: list[Server], database_url: str, unique: str
+) -> None:
+    secret = asyncio.run(_token(database_url, f"roamer-{unique}"))
+    first, second = (s.url for s in two_apis)
+    for url in (first, second):
+        assert httpx.get(f"{url}/api/v1/whoami", headers=bearer(secret)).status_code == 200
+    token_id = secret.split("_")[1]
+    # Its owner revokes it through the first process...
+    revoked = httpx.delete(f"{first}/api/v1/tokens/rgm_{token_id}", headers=bearer(secret))
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["revoked_by"] == f"roamer-{unique}"
+    # ...and the very next request to either is refused, naming why.
+    for url in (second, first):
+        refused = httpx.get(f"{url}/api/v1/models", headers=bearer(secret))
+        assert refused.status_code == 401
+        assert refused.json()["error"]["details"]["reason"] == "revoked"
