@@ -115,6 +115,6 @@ def test_who_was_in_production_when(server: Server, unique: str) -> None:
 def test_status_shows_the_views_keeping_up(server: Server) -> None:
     status = cli_json(server.url, "status")
     assert status["status"] == "ok"
-    assert set(status["views"]) == {"catalogue", "history", "lineage", "timeline"}
+    assert set(status["views"]) == {"access", "catalogue", "history", "lineage", "timeline"}
     shown = cli(server.url, "status")
     assert shown.returncode == 0 and "catalogue" in shown.stdout

@@ -32,7 +32,7 @@ def test_upload_a_folder_then_download_it_verified(
         assert (dest / relative).read_bytes() == (model_dir / relative).read_bytes()
 
     # The SDK resolves models:/ URIs to the same version.
-    with Client(url) as client:
+    with Client(url, token=token(url, "deployer")) as client:
         assert client.resolve_uri(f"models:/{name}@champion")["sha256"] == version["sha256"]
         assert client.resolve_uri(f"models:/{name}/1")["number"] == 1
 
