@@ -159,17 +159,27 @@ class Runtime:
         return Projector(self.read_url, self.events_url).run
 
     def relay(self) -> Runner:
+        from services.bus.security import server_security
         from services.relay.runtime import run_relay
 
+        security = server_security(self.settings)  # checked now, at start-up
         bootstrap = self._require_kafka()
         return functools.partial(
-            run_relay, bootstrap, self.read_url, self.events_url, self.settings.store_id
+            run_relay,
+            bootstrap,
+            self.read_url,
+            self.events_url,
+            self.settings.store_id,
+            security=security,
         )
 
     def intake(self) -> Runner:
+        from services.bus.security import server_security
         from services.intake.runtime import run_intake
 
-        return functools.partial(run_intake, self._require_kafka(), self.registry)
+        security = server_security(self.settings)  # checked now, at start-up
+        bootstrap = self._require_kafka()
+        return functools.partial(run_intake, bootstrap, self.registry, security=security)
 
     def followers(self) -> list[Runner]:
         """What `serve` runs beside the API: the projector, and with Kafka the relay and
