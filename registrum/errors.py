@@ -79,3 +79,25 @@ class DigestMismatch(FileError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, "digest_mismatch")
+
+
+class KafkaSecurityError(RegistrumError):
+    """Kafka security that cannot work: a setting (KafkaSettingsError) or a handshake that
+    failed (KafkaHandshakeError). Retrying does not help; the configuration must change."""
+
+
+class KafkaSettingsError(InvalidInput, KafkaSecurityError):
+    """A REGISTRUM_KAFKA_* security setting that is missing, unknown, contradicts another
+    or names a file that cannot be used; the message names the variable. Found before any
+    connection is made."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "kafka_settings")
+
+
+class KafkaHandshakeError(KafkaSecurityError):
+    """A broker answered but the secured handshake failed: its certificate is not trusted,
+    TLS could not be agreed, or the SASL mechanism or credentials were refused."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(0, "kafka_handshake", message)

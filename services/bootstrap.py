@@ -167,11 +167,18 @@ class Runtime:
         return Projector(self.read_url, self.events_url).run
 
     def relay(self) -> Runner:
+        from services.bus.security import server_security
         from services.relay.runtime import run_relay
 
+        security = server_security(self.settings)  # checked now, at start-up
         bootstrap = self._require_kafka()
         return functools.partial(
-            run_relay, bootstrap, self.read_url, self.events_url, self.settings.store_id
+            run_relay,
+            bootstrap,
+            self.read_url,
+            self.events_url,
+            self.settings.store_id,
+            security=security,
         )
 
     def authenticator(self) -> Authenticator:
@@ -189,10 +196,13 @@ class Runtime:
         return Authenticator(PostgresTokenStore(self.events_url), oidc)
 
     def intake(self) -> Runner:
+        from services.bus.security import server_security
         from services.intake.runtime import run_intake
 
+        security = server_security(self.settings)  # checked now, at start-up
+        bootstrap = self._require_kafka()
         return functools.partial(
-            run_intake, self._require_kafka(), self.registry, self.authenticator()
+            run_intake, bootstrap, self.registry, self.authenticator(), security=security
         )
 
     def followers(self) -> list[Runner]:

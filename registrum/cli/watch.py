@@ -1,6 +1,7 @@
 """`registrum watch`: tail registry.promotions, one line per promotion, archive or alias
 change. Kafka at REGISTRUM_KAFKA_BOOTSTRAP, else where `registrum serve` puts its
-embedded broker (127.0.0.1:REGISTRUM_EMBEDDED_KAFKA_PORT)."""
+embedded broker (127.0.0.1:REGISTRUM_EMBEDDED_KAFKA_PORT); a secured cluster with the
+server's REGISTRUM_KAFKA_SECURITY_PROTOCOL, _SASL_* and _SSL_* variables (registrum/kafka.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import typer
 
 from registrum.cli.output import escape_controls
 from registrum.errors import Unreachable
+from registrum.kafka import KafkaSecurity, from_environ
+from registrum.kafka_handshake import diagnose
 
 PROMOTIONS = "registry.promotions"
 DEFAULT_EMBEDDED_PORT = "9092"
@@ -41,7 +44,10 @@ def watch(
     # with one line of its own (failures.py), so its log records are not shown.
     logging.getLogger("aiokafka").addHandler(logging.NullHandler())
     logging.getLogger("aiokafka").propagate = False
-    asyncio.run(_until_signal(_tail(bootstrap_servers(), model, from_beginning, limit, as_json)))
+    # Checked before connecting: a wrong setting is a usage error (exit 2) naming its variable.
+    security = from_environ()
+    tail = _tail(bootstrap_servers(), security, model, from_beginning, limit, as_json)
+    asyncio.run(_until_signal(tail))
 
 
 async def _until_signal(main: Any) -> None:
@@ -55,7 +61,12 @@ async def _until_signal(main: Any) -> None:
 
 
 async def _tail(
-    bootstrap: str, model: str | None, from_beginning: bool, limit: int, as_json: bool
+    bootstrap: str,
+    security: KafkaSecurity,
+    model: str | None,
+    from_beginning: bool,
+    limit: int,
+    as_json: bool,
 ) -> None:
     from aiokafka import AIOKafkaConsumer
     from aiokafka.errors import KafkaError
@@ -66,11 +77,16 @@ async def _tail(
         auto_offset_reset="earliest" if from_beginning else "latest",
         enable_auto_commit=False,
         fetch_max_wait_ms=100,
+        **security.client_options(),
     )
     try:
         await consumer.start()
-    except (KafkaError, OSError) as error:
+    except Exception as error:  # aiokafka's SCRAM client raises KeyError on a refusal
         await consumer.stop()
+        # A certificate not trusted or credentials refused (exit 1) rather than "unreachable".
+        await diagnose(bootstrap, security)
+        if not isinstance(error, KafkaError | OSError):
+            raise
         raise Unreachable(f"Kafka at {bootstrap}: {error}") from None
     seen: set[str] = set()
     try:

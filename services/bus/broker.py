@@ -17,6 +17,7 @@ from faststream.message import StreamMessage
 
 from schemas.intake import CommandResult
 from schemas.messages import AliasChange, DomainEvent, StageChange
+from services.bus.security import PLAINTEXT, KafkaSecurity, faststream_security
 from services.bus.topics import COMMANDS, DEAD_LETTERS, EVENTS, INTAKE_GROUP, PROMOTIONS, RESULTS
 
 # A dead letter carries the original message, which may be larger than the broker's
@@ -48,11 +49,14 @@ def build_bus(
     *,
     request_timeout_ms: int = 10_000,
     fetch_max_wait_ms: int = 50,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> Bus:
-    """The broker with every publisher; with `intake`, also the command subscriber."""
+    """The broker with every publisher; with `intake`, also the command subscriber. Its
+    producer and consumers all connect with `security` (TLS, SASL)."""
     broker = KafkaBroker(
         bootstrap,
         client_id="registrum",
+        security=faststream_security(security),
         request_timeout_ms=request_timeout_ms,
         max_request_size=MAX_REQUEST_BYTES,
         # Tansu has no idempotent producer; ordering holds anyway, as aiokafka sends one

@@ -19,6 +19,8 @@ from aiokafka.errors import (
     for_code,
 )
 
+from services.bus.security import PLAINTEXT, KafkaSecurity
+
 # A topic the broker does not know, or one it is creating now, holds nothing yet.
 _NO_TOPIC = (UnknownTopicOrPartitionError, LeaderNotAvailableError)
 
@@ -27,10 +29,17 @@ class TopicProbe:
     """Asks the cluster for one topic's partitions (admin client) and their end offsets
     (consumer), with public aiokafka APIs; both clients are made again after a failure."""
 
-    def __init__(self, bootstrap: str, topic: str, request_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        request_timeout_ms: int = 10_000,
+        security: KafkaSecurity = PLAINTEXT,
+    ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.request_timeout_ms = request_timeout_ms
+        self.security = security
         self._clients: tuple[AIOKafkaAdminClient, AIOKafkaConsumer] | None = None
 
     async def end(self) -> int:
@@ -50,6 +59,7 @@ class TopicProbe:
             "bootstrap_servers": self.bootstrap,
             "request_timeout_ms": self.request_timeout_ms,
             "client_id": "registrum-probe",
+            **self.security.client_options(),
         }
         admin = AIOKafkaAdminClient(**options)
         consumer = AIOKafkaConsumer(enable_auto_commit=False, **options)

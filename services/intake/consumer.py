@@ -22,6 +22,7 @@ from faststream.kafka.annotations import KafkaMessage
 from services.auth.authenticate import Authenticator
 from services.auth.identity import Unauthenticated
 from services.bus.broker import Bus, build_bus
+from services.bus.security import PLAINTEXT, KafkaSecurity
 from services.intake.handler import Refused, credential, decide
 from services.registry.application import Registry
 
@@ -46,13 +47,13 @@ class Intake:
         self.max_attempts = max_attempts
         self._failures: dict[tuple[str, int, int], int] = {}  # (topic, partition, offset)
 
-    def attach(self, bootstrap: str, **options: int) -> Bus:
+    def attach(self, bootstrap: str, *, security: KafkaSecurity = PLAINTEXT, **options: int) -> Bus:
         """The bus with this intake subscribed to registry.commands."""
 
         async def intake(message: KafkaMessage) -> None:
             await self.handle(bus, message)
 
-        bus = build_bus(bootstrap, intake, **options)
+        bus = build_bus(bootstrap, intake, security=security, **options)
         return bus
 
     async def handle(self, bus: Bus, message: Message) -> None:

@@ -6,18 +6,24 @@ import asyncio
 
 from services.auth.authenticate import Authenticator
 from services.bus.connect import connect
+from services.bus.security import PLAINTEXT, KafkaSecurity
 from services.intake.consumer import Intake
 from services.registry.application import Registry
 
 
 async def run_intake(
-    bootstrap: str, registry: Registry, authenticator: Authenticator, stop: asyncio.Event
+    bootstrap: str,
+    registry: Registry,
+    authenticator: Authenticator,
+    stop: asyncio.Event,
+    *,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> None:
     """Until stop is set. A broker that is not up yet is waited for, not an error."""
     await authenticator.start()
     try:
-        bus = Intake(registry, authenticator).attach(bootstrap)
-        if not await connect(bus, bootstrap, stop):
+        bus = Intake(registry, authenticator).attach(bootstrap, security=security)
+        if not await connect(bus, bootstrap, stop, security):
             return
         try:
             await stop.wait()
