@@ -28,11 +28,12 @@ from services.bus.broker import build_bus
 from services.bus.connect import connect
 from services.bus.security import server_security
 from services.bus.topics import COMMANDS, DEAD_LETTERS, PROMOTIONS
-from services.registry.application import Caller, Registry
+from services.registry.application import Registry
 from services.settings import Settings
 from tests.certificates import Issued, TestCA
 from tests.http_registry import run_cli
 from tests.kafka_checks import promote_new_version
+from tests.people import person
 from tests.secured_kafka import TlsProxy, tansu_behind_tls
 
 SECRET = "pa55-w0rd-never-shown"
@@ -99,7 +100,7 @@ def test_the_relay_publishes_through_tls_trusting_the_ca_file(
     tls_kafka: TlsProxy, ca: TestCA, registry: Registry, database_url: str, unique: str
 ) -> None:
     model = f"tls-{unique}"
-    registry.handle(c.RegisterModel(name=model), Caller("alice"))
+    registry.handle(c.RegisterModel(name=model), person("alice"))
     position = promote_new_version(registry, model)
     settings = Settings(
         database_url=database_url,
