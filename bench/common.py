@@ -97,16 +97,11 @@ def bench_principal() -> Any:
     return Principal(subject="bench", display_name="bench", kind="user")
 
 
-def credential(database_url: str) -> dict[str, str]:
-    """The Authorization header of a fresh token for subject bench, who holds every role on
-    the registry in database_url (granted by the registry itself, as at a first start)."""
-    import asyncio
-    from datetime import timedelta
-
+def grant_everything(database_url: str) -> None:
+    """Subject bench holds every role on the registry in database_url (granted by the
+    registry itself, as at a first start; once per database)."""
     from schemas import commands as c
     from schemas.rules import ROLES
-    from services.auth.token_store import PostgresTokenStore
-    from services.auth.tokens import issue
     from services.bootstrap import build_registry
     from services.registry.application import SYSTEM
     from services.settings import Settings
@@ -118,6 +113,17 @@ def credential(database_url: str) -> dict[str, str]:
             registry.handle(grant, SYSTEM)
     finally:
         registry.close()
+
+
+def credential(database_url: str) -> dict[str, str]:
+    """The Authorization header of a fresh token for subject bench, who holds every role."""
+    import asyncio
+    from datetime import timedelta
+
+    from services.auth.token_store import PostgresTokenStore
+    from services.auth.tokens import issue
+
+    grant_everything(database_url)
     issued = issue(
         "bench", display_name="bench", kind="user", lifetime=timedelta(days=1), created_by="bench"
     )

@@ -22,7 +22,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import bench_principal, credential, database, machine, server, summary
+from bench.common import (
+    bench_principal,
+    credential,
+    database,
+    grant_everything,
+    machine,
+    server,
+    summary,
+)
 from schemas import commands as c
 from services.bootstrap import build_registry
 from services.settings import Settings
@@ -40,6 +48,7 @@ def timed(label: str, count: int, register: Callable[[int], object]) -> None:
 
 
 def bench_application(database_url: str, count: int) -> None:
+    grant_everything(database_url)
     registry = build_registry(Settings(), database_url)
     name, who = f"bench-app-{uuid.uuid4().hex[:8]}", bench_principal()
     registry.handle(c.RegisterModel(name=name), who)

@@ -16,7 +16,7 @@ from schemas import commands as c
 from schemas.commands import Command
 from services.auth import security_log
 from services.auth.identity import Principal
-from services.registry.domain.access import AccessPolicy, Permission, Target
+from services.registry.domain.access import Permission, Target
 from services.registry.domain.errors import Forbidden
 from services.registry.scope import Scope
 
@@ -123,10 +123,4 @@ def _refuse(
         permission=str(permission),
         on=str(target),
         subject=caller.subject,
-    )
-
-
-def may_read(policy: AccessPolicy | None, caller: Principal, target: Target) -> bool:
-    return caller.via == "system" or (
-        policy is not None and policy.holds(principals(caller), P.READ, target)
     )

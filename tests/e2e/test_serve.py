@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 from pathlib import Path
 
@@ -95,6 +96,10 @@ def test_sigterm_stops_the_registry_and_its_database_and_data_survives(
 ) -> None:
     data_dir = tmp_path / "data"
     first = start_server(data_dir)
+    # The first start made the administrator's token, for the local user alone.
+    admin = data_dir / "admin.token"
+    assert stat.S_IMODE(admin.stat().st_mode) == 0o600
+    made = admin.read_text()
     assert cli(first.url, "models", "create", f"kept-{unique}").returncode == 0
     assert first.stop() == 0
     # The embedded PostgreSQL stopped with it.
@@ -103,5 +108,7 @@ def test_sigterm_stops_the_registry_and_its_database_and_data_survives(
     again = start_server(data_dir)
     try:
         assert cli_json(again.url, "models", "show", f"kept-{unique}")["name"] == f"kept-{unique}"
+        # A registry that has an administrator makes no second one.
+        assert admin.read_text() == made
     finally:
         assert again.stop() == 0
