@@ -184,6 +184,7 @@ class Runtime:
     def authenticator(self) -> Authenticator:
         """A new Authenticator (its own connections: one per event loop that uses it):
         API tokens from the event store's database, and OIDC JWTs when an issuer is set."""
+        from services.auth.token_cache import CachedTokenStore
         from services.auth.token_store import PostgresTokenStore
 
         oidc = None
@@ -193,7 +194,7 @@ class Runtime:
             config = OidcConfig.from_settings(self.settings)
             if config is not None:
                 oidc = OidcVerifier(config)
-        return Authenticator(PostgresTokenStore(self.events_url), oidc)
+        return Authenticator(CachedTokenStore(PostgresTokenStore(self.events_url)), oidc)
 
     def intake(self) -> Runner:
         from services.bus.security import server_security

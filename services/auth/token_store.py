@@ -15,6 +15,7 @@ import asyncpg
 from services.auth.tokens import TokenRecord
 
 TABLE = "registrum_tokens"
+CHANNEL = "registrum_tokens"  # NOTIFY payload: the id of a token that changed
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -108,12 +109,16 @@ class PostgresTokenStore:
         return [_record(row) for row in rows]
 
     async def revoke(self, token_id: str, by: str, at: datetime) -> TokenRecord | None:
-        row = await self.pool.fetchrow(
-            f"UPDATE {TABLE} SET revoked_at = coalesce(revoked_at, $2), "
-            "revoked_by = coalesce(revoked_by, $3) WHERE token_id = $1 "
-            f"RETURNING {_COLUMNS}",
-            token_id,
-            at,
-            by,
-        )
+        # The notification goes out with the commit: every process caching this token
+        # (token_cache.py) hears of it at the same moment the change becomes visible.
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(
+                f"UPDATE {TABLE} SET revoked_at = coalesce(revoked_at, $2), "
+                "revoked_by = coalesce(revoked_by, $3) WHERE token_id = $1 "
+                f"RETURNING {_COLUMNS}",
+                token_id,
+                at,
+                by,
+            )
+            await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, token_id)
         return None if row is None else _record(row)

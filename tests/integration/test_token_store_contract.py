@@ -15,13 +15,14 @@ import pytest
 from services.auth import tokens
 from services.auth.authenticate import Authenticator
 from services.auth.identity import Unauthenticated
+from services.auth.token_cache import CachedTokenStore
 from services.auth.token_store import TABLE, PostgresTokenStore
 from services.auth.tokens import MemoryTokenStore, TokenStore
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["postgres", "memory"])
+@pytest.fixture(params=["postgres", "cached", "memory"])
 def run_with_store(
     request: pytest.FixtureRequest, database_url: str
 ) -> Callable[[Callable[[TokenStore], Coroutine[Any, Any, Any]]], Any]:
@@ -34,7 +35,10 @@ def run_with_store(
                 store = MemoryTokenStore()
                 await store.setup()
                 return await scenario(store)
+            postgres: PostgresTokenStore | CachedTokenStore
             postgres = PostgresTokenStore(database_url, max_size=2)
+            if request.param == "cached":
+                postgres = CachedTokenStore(postgres)
             await postgres.setup()
             await postgres.setup()  # harmless to repeat
             try:
@@ -75,13 +79,13 @@ def test_a_record_keeps_everything_but_the_secret(run_with_store: Any) -> None:
     run_with_store(scenario)
 
 
-def test_listing_and_revoking_once(run_with_store: Any) -> None:
-    alice, bob = issued("alice"), issued("bob")
+def test_listing_and_revoking_once(run_with_store: Any, unique: str) -> None:
+    alice, bob = issued(f"alice-{unique}"), issued(f"bob-{unique}")
 
     async def scenario(store: TokenStore) -> None:
         await store.add(alice.record)
         await store.add(bob.record)
-        mine = await store.listed("alice")
+        mine = await store.listed(f"alice-{unique}")
         assert [r.token_id for r in mine] == [alice.record.token_id]
         everyone = {r.token_id for r in await store.listed()}
         assert {alice.record.token_id, bob.record.token_id} <= everyone
@@ -158,3 +162,69 @@ def test_postgres_keeps_no_secret_in_any_column(database_url: str) -> None:
 
     secret = made.secret.split("_", 2)[2]
     assert not any(secret in str(value) for value in asyncio.run(scenario()))
+
+
+def test_a_revocation_clears_every_process_cache_before_it_answers(database_url: str) -> None:
+    # Two API processes, each with its cache; the token is used (and cached) in both.
+    made = issued("gina")
+
+    async def scenario() -> tuple[bool, str | None]:
+        first = CachedTokenStore(PostgresTokenStore(database_url, max_size=1))
+        second = CachedTokenStore(PostgresTokenStore(database_url, max_size=1))
+        await first.setup()
+        await second.setup()
+        try:
+            await first.add(made.record)
+            for store in (first, second):
+                found = await store.find(made.record.token_id)
+                assert found is not None and found.revoked_at is None
+            assert made.record.token_id in second._records
+            await first.revoke(made.record.token_id, "admin", NOW)
+            # No pause: the revoking call returned, so the other cache has heard it.
+            again = await second.find(made.record.token_id)
+            return made.record.token_id in second._records and again is not None, (
+                again.revoked_by if again else None
+            )
+        finally:
+            await first.close()
+            await second.close()
+
+    cached_again, revoked_by = asyncio.run(scenario())
+    assert revoked_by == "admin"
+    assert cached_again  # read afresh (revoked), then cached as such
+
+
+def test_without_its_listener_the_cache_reads_every_time(database_url: str) -> None:
+    made = issued("hugo")
+
+    async def scenario() -> str | None:
+        cache = CachedTokenStore(PostgresTokenStore(database_url, max_size=2), retry_seconds=60)
+        await cache.setup()
+        try:
+            await cache.add(made.record)
+            await cache.find(made.record.token_id)
+            assert cache._listener is not None
+            # The listener's connection dies (a restarted database, a network cut)...
+            async with cache.store.pool.acquire() as connection:
+                await connection.execute(
+                    "SELECT pg_terminate_backend($1)", cache._listener.get_server_pid()
+                )
+            for _ in range(200):
+                if not cache._records:
+                    break
+                await asyncio.sleep(0.01)
+            # ...so what it cached is dropped (it may have heard nothing in between)...
+            assert cache._records == {}
+            # ...and a change it never heard of is seen: nothing was kept.
+            async with cache.store.pool.acquire() as connection:
+                await connection.execute(
+                    f"UPDATE {TABLE} SET revoked_at = now(), revoked_by = 'dba'"
+                    " WHERE token_id = $1",
+                    made.record.token_id,
+                )
+            found = await cache.find(made.record.token_id)
+            return found.revoked_by if found else None
+        finally:
+            await cache.close()
+
+    assert asyncio.run(scenario()) == "dba"
