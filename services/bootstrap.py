@@ -26,7 +26,8 @@ from services.settings import Settings
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from services.embedded import EmbeddedKafka, EmbeddedPostgres
+    from services.embedded import EmbeddedKafka
+    from services.embedded_pg import EmbeddedPostgres
 
 Runner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
@@ -125,18 +126,23 @@ class Runtime:
         return self._bootstrap
 
     def _embedded_database(self) -> str:
-        from services.embedded import EmbeddedPostgres
+        from services.embedded import EmbeddedError
+        from services.embedded_pg import EmbeddedPostgres
 
         embedded = EmbeddedPostgres(self.data_dir / "postgres")
         if self.start_embedded:
             self.embedded_postgres = embedded
             return embedded.start()
-        if not embedded.socket_dir.exists():
+        try:
+            url = embedded.attach()
+        except EmbeddedError as exc:
+            raise NotConfigured(f"{exc}, or set REGISTRUM_DATABASE_URL") from None
+        if url is None:
             raise NotConfigured(
                 "set REGISTRUM_DATABASE_URL, or start `registrum serve` on this data "
                 "directory first"
             )
-        return embedded.url
+        return url
 
     def _embedded_broker(self) -> str:
         if not self.start_embedded:

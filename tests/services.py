@@ -56,7 +56,7 @@ def postgres_url() -> Iterator[str]:
         with PostgresContainer("postgres:16-alpine", driver=None) as container:
             yield container.get_connection_url()
         return
-    from services.embedded import EmbeddedPostgres
+    from services.embedded_pg import EmbeddedPostgres
 
     with tempfile.TemporaryDirectory(prefix="registrum-test-pg-") as tmp:
         server = EmbeddedPostgres(Path(tmp) / "pgdata")
