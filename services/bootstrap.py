@@ -136,7 +136,10 @@ class Runtime:
         try:
             url = embedded.attach()
         except EmbeddedError as exc:
-            raise NotConfigured(f"{exc}, or set REGISTRUM_DATABASE_URL") from None
+            raise NotConfigured(
+                f"{exc}; run this as the user that runs `registrum serve` on this data "
+                "directory, or set REGISTRUM_DATABASE_URL"
+            ) from None
         if url is None:
             raise NotConfigured(
                 "set REGISTRUM_DATABASE_URL, or start `registrum serve` on this data "

@@ -81,7 +81,7 @@ class EmbeddedPostgres:
                 return None
             password = read_private(self.secret_file)
         except UnsafePath as exc:
-            raise EmbeddedError(f"{exc}: run as the user that runs `registrum serve`") from None
+            raise EmbeddedError(str(exc)) from None
         if password is None:
             raise EmbeddedError(f"{self.secret_file} is missing")
         return _url(password, Path(where))

@@ -238,3 +238,16 @@ def test_a_data_directory_that_trusted_local_connections_is_locked_down(tmp_dir:
         assert password not in (pg.pgdata / "log").read_text()
     finally:
         pg.stop()
+
+
+def test_a_password_file_others_can_read_is_refused(tmp_dir: Path) -> None:
+    data_dir = tmp_dir / "data"
+    data_dir.mkdir()
+    # As if a serve ran there, but someone widened the password file's mode.
+    (data_dir / "postgres.socket-dir").write_text(str(tmp_dir))
+    (data_dir / "postgres.socket-dir").chmod(0o600)
+    (data_dir / "postgres.secret").write_text("password")
+    (data_dir / "postgres.secret").chmod(0o644)
+    settings = Settings(data_dir=data_dir, database_url=None)
+    with pytest.raises(NotConfigured, match="readable by others"):
+        _ = Runtime(settings).events_url
