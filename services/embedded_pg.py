@@ -222,17 +222,28 @@ class EmbeddedPostgres:
         self.socket_dir = None
 
     def _pg_ctl(self, action: str, *args: str) -> None:
-        self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60", *args, action)
+        # Only start needs the path; stop works from inside pgdata (see _run), so it still
+        # works when a directory above was closed meanwhile (pytest resets its tmp root to
+        # 0700 whenever a session starts).
+        where = str(self.pgdata) if action == "start" else "."
+        self._run("pg_ctl", "-D", where, "-w", "-t", "60", *args, action)
 
     def _running(self) -> bool:
         result = subprocess.run(
-            [str(self._bin_dir() / "pg_ctl"), "-D", str(self.pgdata), "status"],
+            [str(self._bin_dir() / "pg_ctl"), "-D", ".", "status"],
             capture_output=True,
             text=True,
             check=False,
+            cwd=self.pgdata,
             **self._as_server(),
         )
-        return result.returncode == 0
+        if result.returncode == 0:
+            return True
+        # 3 is "no server running", 4 "no data directory" (before initdb). Else pg_ctl
+        # could not tell; taking that for "stopped" would leave a server nobody stops.
+        if result.returncode == 3 or not (self.pgdata / "PG_VERSION").exists():
+            return False
+        raise EmbeddedError(f"pg_ctl status failed ({result.returncode}): {result.stderr}")
 
     def _prepare_service_user(self) -> None:
         """PostgreSQL refuses to run as root: run it as a dedicated system user."""
@@ -272,6 +283,9 @@ class EmbeddedPostgres:
                 text=True,
                 check=False,
                 stdin=subprocess.DEVNULL,
+                # Entered before the switch to the server's user, so the directories above
+                # pgdata need not let that user through (see _pg_ctl).
+                cwd=self.pgdata,
                 # Its own session: Ctrl-C at the terminal reaches `registrum serve`, which
                 # stops the server in order, rather than the server directly.
                 start_new_session=True,

@@ -251,3 +251,13 @@ def test_a_password_file_others_can_read_is_refused(tmp_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, database_url=None)
     with pytest.raises(NotConfigured, match="readable by others"):
         _ = Runtime(settings).events_url
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="only a server run as another user is shut out")
+def test_stop_works_when_a_directory_above_was_closed_meanwhile(tmp_dir: Path) -> None:
+    pg = EmbeddedPostgres(tmp_dir / "data" / "postgres")
+    pg.start()
+    # What any pytest session starting on this machine does to its own tmp root.
+    tmp_dir.chmod(0o700)
+    pg.stop()
+    assert not (pg.pgdata / "postmaster.pid").exists()
