@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from services.embedded import EmbeddedPostgres
+from services.embedded_pg import EmbeddedPostgres
 
 
 def machine() -> str:
