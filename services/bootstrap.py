@@ -239,9 +239,9 @@ class Runtime:
         """On a registry where nobody holds any role yet: a token for the subject `admin`,
         owner of the registry, written to the data directory (0600) for the local CLI.
         Returns the file's path when it made one."""
-        from services.auth.first_admin import write_secret
         from services.auth.token_store import PostgresTokenStore
         from services.auth.tokens import issue
+        from services.private import write_private
         from services.registry.application import SYSTEM
 
         if self.registry.has_grants():
@@ -264,7 +264,9 @@ class Runtime:
                 await store.close()
 
         asyncio.run(keep())
-        path = write_secret(self.data_dir / ADMIN_TOKEN_FILE, issued.secret)
+        path = self.data_dir / ADMIN_TOKEN_FILE
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        write_private(path, f"{issued.secret}\n")
         self.registry.handle(
             GrantRole(
                 principal=f"user:{ADMIN_SUBJECT}",
