@@ -46,11 +46,14 @@ def http(jwks: JwksServer, clock: Clock) -> Iterator[TestClient]:
         public_key_pem=None,
         algorithms=("RS256", "ES256"),
     )
+    verifier = OidcVerifier(config, clock=clock)
     app = build_fastapi()
     app.state.registry = registry
-    app.state.authenticator = Authenticator(MemoryTokenStore(), OidcVerifier(config, clock=clock))
+    app.state.authenticator = Authenticator(MemoryTokenStore(), verifier)
     with TestClient(app) as client:
         yield client
+        # Its HTTP client lives on the test client's loop: closed there.
+        client.portal.call(verifier.aclose)
 
 
 def call(http: TestClient, token: str) -> tuple[int, dict[str, object]]:
