@@ -102,7 +102,7 @@ def test_bytes_altered_behind_the_registrys_back_are_caught(
     digest = http.post("/api/v1/artifacts", content=data, headers=WHO).json()["sha256"]
     tampered = b"X" + data[1:]
     if isinstance(store, FilesystemStore):
-        path = store.objects / digest[:2] / digest
+        path = store.objects_dir / digest[:2] / digest
         path.chmod(0o644)
         path.write_bytes(tampered)
     else:
