@@ -292,6 +292,18 @@ class Client(FileMethods, AccessMethods):
         """Removes alias from model name."""
         return self._call("DELETE", f"{self._model(name)}/aliases/{seg(alias)}")
 
+    # -- artefacts ---------------------------------------------------------------------
+
+    def collect_garbage(
+        self, apply: bool = False, grace_hours: float | None = None
+    ) -> dict[str, Any]:
+        """The stored objects that no version references (deleted versions still do) and
+        that are older than grace_hours (None: the registry's setting); removed only with
+        apply. Answers {applied, would_remove or removed: [{sha256, size, modified}],
+        kept_young, referenced, bytes}."""
+        body = {"apply": apply, "grace_hours": grace_hours}
+        return self._call("POST", "/api/v1/artifacts/gc", body)
+
 
 def _every(key: str, fetch: Callable[[Any], dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """The rows under key of every page, fetch(token) after fetch(token)."""

@@ -233,6 +233,9 @@ class Runtime:
             artifacts=self.artifacts,
             background=background or [],
             max_body_bytes=self.settings.max_body_bytes,
+            max_artifact_bytes=self.settings.max_artifact_bytes,
+            artifact_gc_grace_hours=self.settings.artifact_gc_grace_hours,
+            events_dsn=self.events_url,
         )
 
     def first_administrator(self) -> Path | None:

@@ -1,4 +1,5 @@
-"""`registrum artifacts verify`: have the registry re-hash what it stores."""
+"""`registrum artifacts verify`: have the registry re-hash what it stores;
+`registrum artifacts gc`: find (and remove) the objects no version references."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import typer
 from registrum.cli import output, tables
 from registrum.cli.context import run
 from registrum.cli.failures import ExitCode
-from registrum.cli.inputs import Model, VersionRef, version
+from registrum.cli.inputs import Model, VersionRef, hours, version
 from registrum.client import Client
 
 app = typer.Typer(help="Stored artefacts.", no_args_is_help=True)
@@ -32,3 +33,24 @@ def artifacts_verify(ctx: typer.Context, model: Model, version_ref: VersionRef) 
     result = run(ctx, call, tables.verify_table)
     if not result.get("ok"):
         raise typer.Exit(ExitCode.REFUSED)
+
+
+@app.command("gc")
+def artifacts_gc(
+    ctx: typer.Context,
+    apply: bool = typer.Option(
+        False, "--apply", help="Remove them; without it, only show what would be removed."
+    ),
+    grace_hours: float = typer.Option(
+        None,
+        "--grace-hours",
+        help="Keep unreferenced objects younger than this (default: the registry's "
+        "REGISTRUM_ARTIFACT_GC_GRACE_HOURS).",
+    ),
+) -> None:
+    """Find the stored objects that no version references (deleted versions still do) and
+    that are older than the grace period; remove them with --apply."""
+    grace = hours(grace_hours, "--grace-hours")
+    run(
+        ctx, lambda client: client.collect_garbage(apply=apply, grace_hours=grace), tables.gc_report
+    )

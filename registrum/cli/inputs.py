@@ -142,3 +142,10 @@ def _model_argument(value: str) -> str:
 Model = Annotated[str, typer.Argument(help="The model's name.", callback=_model_argument)]
 Version = Annotated[str, typer.Argument(metavar="VERSION", help="A version number.")]
 VersionRef = Annotated[str, typer.Argument(metavar="VERSION", help="A version number, or @alias.")]
+
+
+def hours(value: float | None, option: str) -> float | None:
+    """A number of hours, 0 or more (None: not given)."""
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise Usage(f"{option} is a number of hours, 0 or more")
+    return value

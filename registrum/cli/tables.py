@@ -9,7 +9,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from registrum.cli.output import console, inert
+from registrum.cli.output import console, inert, say
 
 
 def _when(value: Any) -> Text:
@@ -261,3 +261,39 @@ def grants_table(grants: list[dict[str, Any]]) -> None:
             inert(g.get("revoked_by")),
         )
     console.print(table)
+
+
+def size_text(size: Any) -> str:
+    """Bytes for people: 1536 -> "1.5 KiB"."""
+    if not isinstance(size, int):
+        return "-"
+    value, unit = float(size), "bytes"
+    for bigger in ("KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+
+
+def gc_report(report: dict[str, Any]) -> None:
+    """The objects garbage collection removed (or would), then one summary line."""
+    applied = report.get("applied") is True
+    found = report.get("removed" if applied else "would_remove") or []
+    if found:
+        table = _table("sha256", "size", "modified (UTC)")
+        for o in found:
+            table.add_row(
+                inert(o.get("sha256")), inert(size_text(o.get("size"))), _when(o.get("modified"))
+            )
+        console.print(table)
+    what = "removed" if applied else "would remove"
+    count = len(found)
+    say(
+        f"{what} {count} object{'' if count == 1 else 's'} ({size_text(report.get('bytes'))}); ",
+        "kept ",
+        inert(report.get("referenced")),
+        " referenced, ",
+        inert(report.get("kept_young")),
+        " younger than the grace period",
+        "" if applied or not found else "; --apply removes them",
+    )

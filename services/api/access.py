@@ -18,15 +18,13 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from schemas import bodies as b
 from schemas import commands as c
 from schemas import rules as r
-from services.api.caller import CALLER, caller, readers
+from services.api.caller import CALLER, caller, is_admin, readers, require_admin
 from services.api.dispatch import dispatch, sends
 from services.api.errors import ApiError
 from services.api.params import COMMAND_ERRORS, READ_ERRORS, Moment, errors
 from services.api.reads import fast, views
 from services.auth import security_log, tokens
-from services.auth.identity import BadSubject, Principal, normalise
-from services.registry.domain.access import Permission, Target
-from services.registry.domain.errors import Forbidden
+from services.auth.identity import BadSubject, normalise
 
 router = APIRouter(prefix="/api/v1", tags=["access"], dependencies=[CALLER])
 
@@ -75,7 +73,7 @@ async def list_grants(
     """Grants in force (now, or at as_of): every grant for the registry's owners, one's
     own (and one's groups') for anyone else."""
     me = caller(request)
-    admin = await _is_admin(request, me)
+    admin = await is_admin(request, me)
     mine = readers(request)
     async with views(request, None, 5.0) as (conn, s):
         rows = await conn.fetch(
@@ -117,30 +115,10 @@ def _principal(value: str | None) -> str | None:
 # -- tokens ------------------------------------------------------------------------------
 
 
-async def _is_admin(request: Request, who: Principal) -> bool:
-    registry = request.app.state.registry
-    return await asyncio.to_thread(
-        registry.allowed, who, Permission.ADMINISTER, Target(registry=True)
-    )
-
-
-async def _require_admin(request: Request, what: str) -> Principal:
-    me = caller(request)
-    if not await _is_admin(request, me):
-        security_log.record("forbidden", subject=me.subject, action=what)
-        raise Forbidden(
-            f"{me.subject} may not {what}: administer on the registry is needed",
-            permission=str(Permission.ADMINISTER),
-            on="the registry",
-            subject=me.subject,
-        )
-    return me
-
-
 @router.post("/tokens", status_code=201, responses=errors(401, 403, 422))
 async def create_token(body: b.TokenRequest, request: Request) -> dict[str, Any]:
     """Issues an API token; the secret is in this answer and nowhere else, ever."""
-    me = await _require_admin(request, "issue tokens")
+    me = await require_admin(request, "issue tokens")
     try:
         subject = normalise(body.subject)
         groups = [normalise(g, "group") for g in body.groups]
@@ -176,7 +154,7 @@ async def list_tokens(
     anyone else."""
     me = caller(request)
     wanted = normalise(subject) if subject else None
-    if not await _is_admin(request, me):
+    if not await is_admin(request, me):
         wanted = me.subject
     found = await request.app.state.authenticator.store.listed(wanted)
     return {"tokens": [record.public() for record in found]}
@@ -188,7 +166,7 @@ async def revoke_token(token_id: TokenId, request: Request) -> dict[str, Any]:
     me = caller(request)
     store = request.app.state.authenticator.store
     record = await store.find(tokens.token_id_of(token_id))
-    if record is None or (record.subject != me.subject and not await _is_admin(request, me)):
+    if record is None or (record.subject != me.subject and not await is_admin(request, me)):
         # A token that is not one's own is "not found" to all but administrators.
         raise ApiError(404, "not_found", f"no token {token_id}", token=token_id)
     revoked = await store.revoke(record.token_id, me.subject, datetime.now(UTC))

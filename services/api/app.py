@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 
 from services.api import access, errors, models, reads, versions
 from services.api import artifacts as artifacts_api
+from services.api import gc as gc_api
 from services.api.limits import BodyLimit
 from services.artifacts.port import ArtifactStore
 from services.auth.authenticate import Authenticator
@@ -32,10 +33,14 @@ def create_app(
     artifacts: ArtifactStore | None = None,
     background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
     max_body_bytes: int = 2 * 1024 * 1024,
+    max_artifact_bytes: int = 50 * 1024**3,
+    artifact_gc_grace_hours: float = 24,
+    events_dsn: str | None = None,
 ) -> ASGIApp:
     """The API over registry and the views in read_dsn, its callers authenticated by
     authenticator. It runs the background runners it is given (bootstrap passes the
-    projector, relay and intake) for as long as it serves."""
+    projector, relay and intake) for as long as it serves. Artefact garbage collection
+    reads the event log at events_dsn (default: read_dsn)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +66,9 @@ def create_app(
     app.state.registry = registry
     app.state.authenticator = authenticator
     app.state.artifacts = artifacts
+    app.state.max_artifact_bytes = max_artifact_bytes
+    app.state.artifact_gc_grace_hours = artifact_gc_grace_hours
+    app.state.events_dsn = events_dsn or read_dsn
     return BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,))
 
 
@@ -99,6 +107,7 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(versions.router)
     app.include_router(reads.router)
+    app.include_router(gc_api.router)
     app.include_router(artifacts_api.router)
     app.include_router(artifacts_api.versions_router)
     app.include_router(access.router)

@@ -1,6 +1,6 @@
 """/api/v1/artifacts: streamed, content-addressed uploads and verified downloads.
 
-POST /api/v1/artifacts                body = the bytes (any length, streamed)
+POST /api/v1/artifacts                body = the bytes (streamed, up to max_artifact_bytes)
      X-Registrum-Sha256: <hex>        optional: refuse the upload if it differs
 GET  /api/v1/artifacts/{sha256}       the bytes, re-hashed while streaming
 GET  /api/v1/artifacts/{sha256}/url   a presigned URL (S3) for deployers
@@ -18,7 +18,10 @@ import anyio
 import anyio.from_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BeforeValidator
+from starlette.routing import Match
+from starlette.types import Scope
 
 from schemas.rules import SHA256
 from services.api.caller import CALLER, caller, readers
@@ -38,11 +41,27 @@ from services.catalogue import queries
 from services.registry.domain.errors import Forbidden
 from services.registry.domain.values import check_digest
 
+# Paths beside /{sha256} that other routes own (gc.py); none of them is a digest.
+SIBLINGS = frozenset({"gc"})
+
+
+class _DigestRoute(APIRoute):
+    """Leaves /api/v1/artifacts/gc to its own route: GET there is 405 (Allow: POST), not
+    a malformed digest."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if child.get("path_params", {}).get("sha256") in SIBLINGS:
+            return Match.NONE, {}
+        return match, child
+
+
 router = APIRouter(
     prefix="/api/v1/artifacts",
     tags=["artifacts"],
     responses=errors(401, 403, 404, 422),
     dependencies=[CALLER],
+    route_class=_DigestRoute,
 )
 PREFIX = router.prefix
 
@@ -70,6 +89,27 @@ def _store(request: Request) -> ArtifactStore:
     return request.app.state.artifacts
 
 
+class _TooLarge(Exception):
+    """The body ran past the upload limit: the store's put stops and keeps nothing."""
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413, "payload_too_large", f"the artefact is larger than {limit} bytes", limit=limit
+    )
+
+
+def _at_most(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    """chunks, until they add up to more than limit bytes: then _TooLarge, before the
+    chunk that crosses it reaches the store."""
+    seen = 0
+    for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            raise _TooLarge
+        yield chunk
+
+
 def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     """The request body as a plain iterator, for the store's blocking put in a thread."""
 
@@ -88,11 +128,13 @@ def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
 @router.post(
     "",
     status_code=201,
+    responses=errors(413),
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-            "description": "The bytes, streamed; any size (no JSON body limit applies)",
+            "description": "The bytes, streamed; up to the registry's artefact limit "
+            "(REGISTRUM_MAX_ARTIFACT_BYTES; 413 beyond), not the JSON body limit",
         },
         # Read from the request itself (the body must stream), so declared here.
         "parameters": [
@@ -111,16 +153,22 @@ async def upload(request: Request) -> dict[str, Any]:
     await _may_contribute(request)
     declared = request.headers.get(DIGEST_HEADER)
     expected = None if declared is None else check_digest(declared)
+    limit: int = request.app.state.max_artifact_bytes
+    length = request.headers.get("content-length", "")
+    if length.isascii() and length.isdigit() and int(length) > limit:
+        raise _too_large(limit)  # before reading a byte of it
     store = _store(request)
     body = request.stream().__aiter__()
     try:
         stored = await anyio.to_thread.run_sync(
-            lambda: store.put(_sync_chunks(body), expected_sha256=expected)
+            lambda: store.put(_at_most(_sync_chunks(body), limit), expected_sha256=expected)
         )
     except DigestMismatch as exc:
         raise ApiError(
             422, "digest_mismatch", str(exc), expected=exc.expected, actual=exc.actual
         ) from None
+    except _TooLarge:
+        raise _too_large(limit) from None
     return {"sha256": stored.sha256, "size": stored.size, "created": stored.created}
 
 

@@ -7,12 +7,17 @@ invalid: 401 `unauthenticated` with the reason. No header names who acts.
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.errors import ApiError
+from services.auth import security_log
 from services.auth.authenticate import bearer
 from services.auth.identity import Principal
+from services.registry.domain.access import Permission, Target
+from services.registry.domain.errors import Forbidden
 from services.registry.permissions import principals
 
 REMOVED_HEADER = "X-Registrum-Actor"
@@ -59,3 +64,25 @@ def caller(request: Request) -> Principal:
 def readers(request: Request) -> list[str]:
     """The principal ids (user:..., group:...) whose grants decide what caller reads."""
     return principals(caller(request))
+
+
+async def is_admin(request: Request, who: Principal) -> bool:
+    """Whether who owns the registry (its administrators)."""
+    registry = request.app.state.registry
+    return bool(
+        await asyncio.to_thread(registry.allowed, who, Permission.ADMINISTER, Target(registry=True))
+    )
+
+
+async def require_admin(request: Request, what: str) -> Principal:
+    """The caller, when an administrator; else 403 forbidden (and the security log)."""
+    me = caller(request)
+    if not await is_admin(request, me):
+        security_log.record("forbidden", subject=me.subject, action=what)
+        raise Forbidden(
+            f"{me.subject} may not {what}: administer on the registry is needed",
+            permission=str(Permission.ADMINISTER),
+            on="the registry",
+            subject=me.subject,
+        )
+    return me

@@ -11,7 +11,8 @@ from services.api.errors import error_body
 
 
 class BodyLimit:
-    """Bodies under `unlimited` path prefixes (streamed artefact uploads) are exempt."""
+    """Bodies sent to the `unlimited` paths (streamed artefact uploads, limited by their
+    route) are exempt; paths below them are not (POST /api/v1/artifacts/gc takes JSON)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, unlimited: tuple[str, ...] = ()) -> None:
         self.app = app
@@ -19,7 +20,7 @@ class BodyLimit:
         self.unlimited = unlimited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.unlimited):
+        if scope["type"] != "http" or scope["path"] in self.unlimited:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

@@ -7,29 +7,31 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.artifacts.port import (
     CHUNK,
     ArtifactNotFound,
     DigestMismatch,
+    ObjectInfo,
     ReferenceUnreadable,
     StoredObject,
     file_chunks,
+    is_digest,
 )
 
 
 class FilesystemStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.objects = root / "objects"
+        self.objects_dir = root / "objects"
         self.incoming = root / "incoming"
-        self.objects.mkdir(parents=True, exist_ok=True)
+        self.objects_dir.mkdir(parents=True, exist_ok=True)
         self.incoming.mkdir(parents=True, exist_ok=True)
 
     def _path(self, sha256: str) -> Path:
-        return self.objects / sha256[:2] / sha256
+        return self.objects_dir / sha256[:2] / sha256
 
     def put(self, chunks: Iterable[bytes], expected_sha256: str | None = None) -> StoredObject:
         digest, size = hashlib.sha256(), 0
@@ -74,6 +76,33 @@ class FilesystemStore:
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
+
+    def objects(self) -> Iterator[ObjectInfo]:
+        # Uploads are written under incoming/ and linked here complete: only objects/<aa>/
+        # holds objects, and only files named by their digest.
+        with os.scandir(self.objects_dir) as buckets:
+            for bucket in buckets:
+                if bucket.is_dir(follow_symlinks=False):
+                    yield from self._bucket(bucket)
+
+    @staticmethod
+    def _bucket(bucket: os.DirEntry[str]) -> Iterator[ObjectInfo]:
+        with os.scandir(bucket.path) as entries:
+            for entry in entries:
+                if not (is_digest(entry.name) and entry.name[:2] == bucket.name):
+                    continue
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # removed while we listed
+                modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+                yield ObjectInfo(entry.name, stat.st_size, modified)
+
+    def remove(self, sha256: str) -> None:
+        if not is_digest(sha256):
+            return  # names nothing that could be stored (and no path outside the folder)
+        with contextlib.suppress(FileNotFoundError):
+            self._path(sha256).unlink()
 
     def presigned_url(self, sha256: str, expires: timedelta) -> str | None:
         return None  # a local folder has no URL of its own; the API streams it instead

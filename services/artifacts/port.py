@@ -9,12 +9,19 @@ putting bytes that are already stored keeps the existing object.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol
 
 CHUNK = 1024 * 1024
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def is_digest(name: str) -> bool:
+    """name is a sha256 as objects are named: 64 lowercase hex digits."""
+    return _DIGEST.fullmatch(name) is not None
 
 
 class ArtifactError(Exception):
@@ -45,6 +52,16 @@ class StoredObject:
     created: bool  # False when the same bytes were already stored
 
 
+@dataclass(frozen=True)
+class ObjectInfo:
+    """A stored object as a listing shows it: its digest, size, and when it was written
+    (timezone-aware)."""
+
+    sha256: str
+    size: int
+    modified: datetime
+
+
 class ArtifactStore(Protocol):
     """Where artefacts live. Adapters: FilesystemStore, S3Store."""
 
@@ -62,6 +79,16 @@ class ArtifactStore(Protocol):
         ...
 
     def exists(self, sha256: str) -> bool: ...
+
+    def objects(self) -> Iterator[ObjectInfo]:
+        """Every stored object, streamed, in no particular order. Uploads under way or
+        abandoned are not objects: they are never listed."""
+        ...
+
+    def remove(self, sha256: str) -> None:
+        """Removes the object; nothing happens if it is absent. Only garbage collection
+        removes objects (artifacts/gc.py): a version's files are never overwritten."""
+        ...
 
     def presigned_url(self, sha256: str, expires: timedelta) -> str | None:
         """A URL a deployer can GET without credentials, or None if the store has none."""

@@ -1,9 +1,10 @@
 """Artefacts in S3 (MinIO, or any S3) through the minio SDK.
 
-A put streams to a temporary key with a multipart upload while hashing, then copies it
-server-side to `sha256/<digest>` unless that exists, and removes the temporary key. An
-interrupted upload is aborted by the SDK and never visible under a digest. (Single-copy
-objects are limited to 5 GiB by S3's CopyObject.)
+Objects live under `sha256/`. A put streams to a temporary key (under `incoming/`) with a
+multipart upload while hashing, then copies it server-side to `sha256/<digest>` unless
+that exists, and removes the temporary key. An interrupted upload is aborted by the SDK
+and never visible under a digest. (Single-copy objects are limited to 5 GiB by S3's
+CopyObject.)
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from services.artifacts.port import (
     ArtifactNotFound,
     DigestMismatch,
     HashingReader,
+    ObjectInfo,
     ReferenceUnreadable,
     StoredObject,
+    is_digest,
 )
 
 # Memory per upload is about PART_SIZE x (PARALLEL_PARTS + 1): bounded, whatever the size.
@@ -39,9 +42,11 @@ class S3Store:
         if create_bucket and not client.bucket_exists(bucket):
             client.make_bucket(bucket)
 
-    @staticmethod
-    def key(sha256: str) -> str:
-        return f"sha256/{sha256}"
+    PREFIX = "sha256/"
+
+    @classmethod
+    def key(cls, sha256: str) -> str:
+        return f"{cls.PREFIX}{sha256}"
 
     def put(self, chunks: Iterable[bytes], expected_sha256: str | None = None) -> StoredObject:
         reader = HashingReader(chunks)
@@ -95,6 +100,18 @@ class S3Store:
         except ArtifactNotFound:
             return False
         return True
+
+    def objects(self) -> Iterator[ObjectInfo]:
+        # Only keys under sha256/: uploads under way are under incoming/.
+        listing = self.client.list_objects(self.bucket, prefix=self.PREFIX, recursive=True)
+        for item in listing:
+            name = (item.object_name or "").removeprefix(self.PREFIX)
+            if is_digest(name) and item.last_modified is not None:
+                yield ObjectInfo(name, int(item.size or 0), item.last_modified)
+
+    def remove(self, sha256: str) -> None:
+        if is_digest(sha256):  # S3 answers a delete of an absent key with success
+            self.client.remove_object(self.bucket, self.key(sha256))
 
     def presigned_url(self, sha256: str, expires: timedelta) -> str | None:
         return self.client.presigned_get_object(self.bucket, self.key(sha256), expires=expires)

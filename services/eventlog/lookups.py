@@ -1,6 +1,7 @@
-"""Named questions over the event log that a follower asks beyond reading it in order:
-a model's name as of a position, and how versions were registered. Answered from the
-event store itself, never from the views (which may lag the asker)."""
+"""Named questions over the event log beyond reading it in order: a model's name as of a
+position, how versions were registered, and every registration in turn (what artefact
+garbage collection keeps). Answered from the event store itself, never from the views
+(which may lag the asker)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,21 @@ async def registrations(
     except asyncpg.UndefinedTableError:
         return {}
     return {event.originator_id: event for event in map(decode_row, rows)}
+
+
+async def registrations_after(
+    conn: asyncpg.Connection, position: int, limit: int, table: str = EVENTS_TABLE
+) -> list[StoredEvent]:
+    """Up to limit VersionRegistered events after position, in log order: every version
+    ever registered (deleted ones too), a page at a time, the other events left unread."""
+    try:
+        rows = await conn.fetch(
+            f'SELECT {COLUMNS} FROM "{table}" WHERE notification_id > $1'
+            f" AND originator_version = 1 AND topic LIKE '%.{REGISTRATION_KIND}'"
+            " ORDER BY notification_id LIMIT $2",
+            position,
+            limit,
+        )
+    except asyncpg.UndefinedTableError:
+        return []
+    return [decode_row(r) for r in rows]

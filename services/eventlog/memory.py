@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Collection
 from uuid import UUID
 
@@ -61,3 +62,12 @@ class MemoryEventLog:
             and e.originator_version == 1
             and e.kind == REGISTRATION_KIND
         }
+
+    async def registrations_after(self, position: int, limit: int) -> list[StoredEvent]:
+        start = bisect.bisect_right(self._positions, position)
+        found = (
+            e
+            for e in self._events[start:]
+            if e.originator_version == 1 and e.kind == REGISTRATION_KIND
+        )
+        return list(itertools.islice(found, limit))

@@ -1,5 +1,6 @@
-"""The event log as a port: what followers read (services/eventlog/postgres.py is the
-PostgreSQL adapter, services/eventlog/memory.py the in-memory one)."""
+"""The event log as a port: what followers read, and artefact garbage collection
+(services/eventlog/postgres.py is the PostgreSQL adapter, services/eventlog/memory.py the
+in-memory one)."""
 
 from __future__ import annotations
 
@@ -28,4 +29,9 @@ class EventLog(Protocol):
 
     async def registrations(self, version_ids: Collection[str]) -> dict[str, StoredEvent]:
         """The VersionRegistered event of each of these versions the log holds, by id."""
+        ...
+
+    async def registrations_after(self, position: int, limit: int) -> list[StoredEvent]:
+        """Up to limit VersionRegistered events after position, in log order (deleted
+        versions' too): a walk over every registration, without reading other events."""
         ...

@@ -30,3 +30,6 @@ class PostgresEventLog:
 
     async def registrations(self, version_ids: Collection[str]) -> dict[str, StoredEvent]:
         return await lookups.registrations(self.conn, version_ids, self.table)
+
+    async def registrations_after(self, position: int, limit: int) -> list[StoredEvent]:
+        return await lookups.registrations_after(self.conn, position, limit, self.table)

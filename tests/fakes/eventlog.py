@@ -71,6 +71,7 @@ class RegistryEvents:
         artifact_uri: str | None = None,
         sha256: str | None = None,
         size: int | None = None,
+        manifest: list[dict[str, Any]] | None = None,
     ) -> UUID:
         """The model's VersionAdded and the version's VersionRegistered, as one save."""
         version_id = version_id_for(model_id, number)
@@ -94,7 +95,7 @@ class RegistryEvents:
             lineage=[],
             tags={},
             description="",
-            manifest=[],
+            manifest=manifest or [],
             class_version=2,
         )
         return version_id

@@ -1,4 +1,5 @@
-"""One contract for every ArtifactStore adapter: a local folder and a real S3 server."""
+"""One contract for every ArtifactStore adapter: a local folder and a real S3 server, and
+the in-memory fake that unit tests use."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 import os
 import urllib.request
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from services.artifacts.port import (
     verified,
 )
 from services.artifacts.s3 import S3Store
+from tests.fakes.artifacts import MemoryStore
 from tests.services import S3Endpoint, s3_endpoint
 
 
@@ -41,10 +43,12 @@ def s3_client(s3: S3Endpoint) -> Minio:
     )
 
 
-@pytest.fixture(params=["filesystem", "s3"])
+@pytest.fixture(params=["filesystem", "s3", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path, unique: str) -> ArtifactStore:
     if request.param == "filesystem":
         return FilesystemStore(tmp_path / "artifacts")
+    if request.param == "memory":
+        return MemoryStore()
     s3: S3Endpoint = request.getfixturevalue("s3")
     return S3Store(s3_client(s3), f"registrum-test-{unique}")
 
@@ -102,6 +106,66 @@ def test_an_interrupted_upload_leaves_nothing_visible(store: ArtifactStore) -> N
     assert store.put(chunks(data)).created
 
 
+def test_objects_are_listed_with_their_size_and_when_they_were_written(
+    store: ArtifactStore,
+) -> None:
+    assert list(store.objects()) == []
+    # S3 keeps whole seconds; the S3 server runs on this machine's clock.
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    small, large = store.put(chunks(b"config")), store.put(chunks(os.urandom(300_000)))
+    store.put(chunks(b"config"))  # the same bytes again: still one object
+    after = datetime.now(UTC) + timedelta(seconds=2)
+    listed = {o.sha256: o for o in store.objects()}
+    assert {d: o.size for d, o in listed.items()} == {small.sha256: 6, large.sha256: 300_000}
+    assert all(before <= o.modified <= after for o in listed.values())
+
+
+def test_uploads_under_way_or_cut_short_are_not_listed(store: ArtifactStore) -> None:
+    listed_mid_upload = []
+
+    def watched() -> Iterator[bytes]:
+        yield b"first half "
+        listed_mid_upload.append(list(store.objects()))
+        yield b"second half"
+
+    stored = store.put(watched())
+    assert listed_mid_upload == [[]]
+
+    def dying() -> Iterator[bytes]:
+        yield b"never finished"
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        store.put(dying())
+    # Leftovers of an upload that died with its process, and names that are not digests.
+    stray = hashlib.sha256(b"leftover").hexdigest()
+    if isinstance(store, FilesystemStore):
+        (store.incoming / stray).write_bytes(b"leftover")
+        (store.objects_dir / stray[:2]).mkdir(exist_ok=True)
+        (store.objects_dir / stray[:2] / f"{stray}.tmp").write_bytes(b"leftover")
+    if isinstance(store, S3Store):
+        import io
+
+        for key in (f"incoming/{stray}", f"sha256/{stray}.part"):
+            store.client.put_object(store.bucket, key, io.BytesIO(b"leftover"), 8)
+    assert [o.sha256 for o in store.objects()] == [stored.sha256]
+
+
+def test_remove_deletes_one_object_and_ignores_absent_ones(store: ArtifactStore) -> None:
+    keep, drop = store.put(chunks(b"keep me")), store.put(chunks(b"drop me"))
+    store.remove(drop.sha256)
+    assert not store.exists(drop.sha256)
+    with pytest.raises(ArtifactNotFound):
+        b"".join(store.get(drop.sha256))
+    assert [o.sha256 for o in store.objects()] == [keep.sha256]
+    # Removing again, or a name that is not a digest, does nothing.
+    store.remove(drop.sha256)
+    store.remove("../../etc")
+    assert store.exists(keep.sha256)
+    # The same bytes can be stored again.
+    assert store.put(chunks(b"drop me")).created
+
+
 def test_missing_objects_are_reported(store: ArtifactStore) -> None:
     absent = "a" * 64
     assert not store.exists(absent)
@@ -122,7 +186,7 @@ def test_verified_downloads_catch_altered_bytes(store: ArtifactStore) -> None:
 def test_presigned_urls_serve_the_bytes_without_credentials(store: ArtifactStore) -> None:
     stored = store.put(chunks(b"deploy me"))
     url = store.presigned_url(stored.sha256, timedelta(minutes=5))
-    if isinstance(store, FilesystemStore):
+    if not isinstance(store, S3Store):
         assert url is None  # the API streams local objects itself
         return
     assert url is not None

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from minio import Minio
+from starlette.types import ASGIApp
 
 from services.api.app import create_app
 from services.artifacts.filesystem import FilesystemStore
@@ -88,6 +91,105 @@ def test_a_declared_digest_that_does_not_match_is_refused(http: TestClient) -> N
     assert http.get(f"/api/v1/artifacts/{actual}").status_code == 404
 
 
+# Above S3's first multipart part (8 MiB): a refused upload has begun a multipart upload.
+LIMIT = 9 * 1024 * 1024
+
+
+def nothing_kept(store: ArtifactStore) -> bool:
+    """No object, and no temporary file, key or multipart upload left behind."""
+    if isinstance(store, FilesystemStore) and list(store.incoming.iterdir()):
+        return False
+    if isinstance(store, S3Store):
+        if list(store.client.list_objects(store.bucket, prefix="incoming/")):
+            return False
+        if list(store.client._list_multipart_uploads(store.bucket).uploads):
+            return False
+    return list(store.objects()) == []
+
+
+def upload(app: ASGIApp, content: AsyncIterator[bytes], **headers: str) -> httpx.Response:
+    """One upload through the in-process ASGI transport, which hands the app the body
+    chunk by chunk as the app reads it (TestClient reads it all first)."""
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:
+            return await http.post("/api/v1/artifacts", content=content, headers=headers)
+
+    return asyncio.run(send())
+
+
+class Counted:
+    """An upload body of `total` bytes in 256 KiB chunks that counts what was read."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.read = total, 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunk = 256 * 1024
+        while self.read < self.total:
+            size = min(chunk, self.total - self.read)
+            self.read += size
+            yield os.urandom(size)
+
+
+def test_an_upload_declared_over_the_limit_is_refused_unread(
+    registry: Registry, database_url: str, store: ArtifactStore
+) -> None:
+    app = create_app(
+        registry,
+        database_url,
+        artifacts=store,
+        max_artifact_bytes=LIMIT,
+        authenticator=BADGES.authenticator(),
+    )
+    body = Counted(LIMIT + 1)
+    refused = upload(app, body.__aiter__(), **WHO, **{"Content-Length": str(LIMIT + 1)})
+    assert refused.status_code == 413
+    assert refused.json()["error"]["code"] == "payload_too_large"
+    assert refused.json()["error"]["details"] == {"limit": LIMIT}
+    assert body.read <= 256 * 1024  # at most what the transport had in hand: not read
+    assert nothing_kept(store)
+
+
+def test_an_upload_that_streams_past_the_limit_is_cut_off_and_nothing_kept(
+    registry: Registry, database_url: str, store: ArtifactStore
+) -> None:
+    app = create_app(
+        registry,
+        database_url,
+        artifacts=store,
+        max_artifact_bytes=LIMIT,
+        authenticator=BADGES.authenticator(),
+    )
+    body = Counted(3 * LIMIT)  # chunked: no Content-Length to refuse it by
+    refused = upload(app, body.__aiter__(), **WHO)
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["error"]["details"] == {"limit": LIMIT}
+    assert body.read < LIMIT + 1024 * 1024  # it stopped reading at the limit
+    assert nothing_kept(store)
+
+
+def test_an_upload_of_exactly_the_limit_is_stored(
+    registry: Registry, database_url: str, store: ArtifactStore
+) -> None:
+    app = create_app(
+        registry,
+        database_url,
+        artifacts=store,
+        max_artifact_bytes=1000,
+        authenticator=BADGES.authenticator(),
+    )
+    with TestClient(app) as http:
+        assert http.post("/api/v1/artifacts", content=b"x" * 1001, headers=WHO).status_code == 413
+        streamed = http.post("/api/v1/artifacts", content=iter([b"x" * 1001]), headers=WHO)
+        assert streamed.status_code == 413
+        assert nothing_kept(store)
+        stored = http.post("/api/v1/artifacts", content=b"x" * 1000, headers=WHO)
+        assert stored.status_code == 201 and stored.json()["size"] == 1000
+    assert [o.size for o in store.objects()] == [1000]
+
+
 def test_bad_digests_and_missing_objects(http: TestClient) -> None:
     assert http.get("/api/v1/artifacts/not-a-digest").status_code == 422
     assert http.get(f"/api/v1/artifacts/{'a' * 64}").status_code == 404
@@ -122,7 +224,7 @@ def test_bytes_altered_behind_the_registrys_back_are_caught(
     digest = http.post("/api/v1/artifacts", content=data, headers=WHO).json()["sha256"]
     tampered = b"X" + data[1:]
     if isinstance(store, FilesystemStore):
-        path = store.objects / digest[:2] / digest
+        path = store.objects_dir / digest[:2] / digest
         path.chmod(0o644)
         path.write_bytes(tampered)
     else:

@@ -1,7 +1,7 @@
 """The EventLog port's contract, run against the in-memory log (what unit tests use) and
 PostgreSQL (an events table written by eventsourcing's own recorder, as the registry
 writes it): events in log order after a position, the head, gaps in positions, a model's
-name as of a position, and versions' registrations."""
+name as of a position, and versions' registrations (by id, and all of them in turn)."""
 
 from __future__ import annotations
 
@@ -97,10 +97,11 @@ def test_the_event_log_contract(backend: Any) -> None:
                 await log.read_after(0, 10),
                 await log.model_name_at(nobody, 1_000),
                 await log.registrations([nobody]),
+                await log.registrations_after(0, 10),
             )
 
     # Before the first write there is nothing, and no error either.
-    assert asyncio.run(empty()) == (0, [], None, {})
+    assert asyncio.run(empty()) == (0, [], None, {}, [])
 
     # A model, its first version, a rename after a lost write, then a promotion.
     write = RegistryEvents(backend.append)
@@ -155,3 +156,28 @@ def test_the_event_log_contract(backend: Any) -> None:
     assert seen["name_after_rename"] == "fraud-v2"
     # Registrations: only of versions the log holds (a model id is not a version).
     assert seen["registrations"] == {str(version): registered}
+
+
+def test_every_registration_in_turn(backend: Any) -> None:
+    write = RegistryEvents(backend.append)
+    fraud, churn = write.register_model("fraud"), write.register_model("churn")
+    files = [{"path": "model.bin", "sha256": "cd" * 32, "size": 10}]
+    first = write.register_version(fraud, 1, manifest=files)
+    write.promote(fraud, 1)
+    backend.skip()
+    second = write.register_version(churn, 1, sha256="ef" * 32)
+    write.tag_model(churn, "team", "risk")
+
+    async def walk() -> list[list[Any]]:
+        async with backend.open() as log:
+            page = await log.registrations_after(0, 1)
+            rest = await log.registrations_after(page[0].position, 10)
+            return [page, rest, await log.registrations_after(rest[-1].position, 10)]
+
+    page, rest, after_last = asyncio.run(walk())
+    # Only the registrations, in log order, a page at a time, across the gap.
+    assert [e.originator_id for e in page + rest] == [str(first), str(second)]
+    assert {e.kind for e in page + rest} == {"VersionRegistered"}
+    assert page[0].data["manifest"] == files
+    assert rest[0].data["sha256"] == "ef" * 32
+    assert after_last == []
