@@ -120,7 +120,7 @@ def credential(database_url: str) -> dict[str, str]:
     import asyncio
     from datetime import timedelta
 
-    from services.auth.token_store import PostgresTokenStore
+    from services.auth.token_store import keep_token
     from services.auth.tokens import issue
 
     grant_everything(database_url)
@@ -128,13 +128,5 @@ def credential(database_url: str) -> dict[str, str]:
         "bench", display_name="bench", kind="user", lifetime=timedelta(days=1), created_by="bench"
     )
 
-    async def keep() -> None:
-        store = PostgresTokenStore(database_url, max_size=1)
-        await store.setup()
-        try:
-            await store.add(issued.record)
-        finally:
-            await store.close()
-
-    asyncio.run(keep())
+    asyncio.run(keep_token(database_url, issued.record))
     return {"Authorization": f"Bearer {issued.secret}"}

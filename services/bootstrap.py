@@ -242,7 +242,7 @@ class Runtime:
         """On a registry where nobody holds any role yet: a token for the subject `admin`,
         owner of the registry, written to the data directory (0600) for the local CLI.
         Returns the file's path when it made one."""
-        from services.auth.token_store import PostgresTokenStore
+        from services.auth.token_store import keep_token
         from services.auth.tokens import issue
         from services.private import write_private
         from services.registry.application import SYSTEM
@@ -257,16 +257,7 @@ class Runtime:
             created_by=SYSTEM.subject,
             description="created at the first start",
         )
-        store = PostgresTokenStore(self.events_url, max_size=1)
-
-        async def keep() -> None:
-            await store.setup()
-            try:
-                await store.add(issued.record)
-            finally:
-                await store.close()
-
-        asyncio.run(keep())
+        asyncio.run(keep_token(self.events_url, issued.record))
         path = self.data_dir / ADMIN_TOKEN_FILE
         self.data_dir.mkdir(parents=True, exist_ok=True)
         write_private(path, f"{issued.secret}\n")

@@ -122,3 +122,13 @@ class PostgresTokenStore:
             )
             await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, token_id)
         return None if row is None else _record(row)
+
+
+async def keep_token(dsn: str, record: TokenRecord) -> None:
+    """Stores one token record through a connection of its own (start-up, operators)."""
+    store = PostgresTokenStore(dsn, max_size=1)
+    await store.setup()
+    try:
+        await store.add(record)
+    finally:
+        await store.close()

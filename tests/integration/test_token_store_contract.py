@@ -16,7 +16,7 @@ from services.auth import tokens
 from services.auth.authenticate import Authenticator
 from services.auth.identity import Unauthenticated
 from services.auth.token_cache import CachedTokenStore
-from services.auth.token_store import TABLE, PostgresTokenStore
+from services.auth.token_store import TABLE, PostgresTokenStore, keep_token
 from services.auth.tokens import MemoryTokenStore, TokenStore
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -145,12 +145,7 @@ def test_postgres_keeps_no_secret_in_any_column(database_url: str) -> None:
     made = issued("frank")
 
     async def scenario() -> list[Any]:
-        store = PostgresTokenStore(database_url, max_size=1)
-        await store.setup()
-        try:
-            await store.add(made.record)
-        finally:
-            await store.close()
+        await keep_token(database_url, made.record)
         connection = await asyncpg.connect(database_url)
         try:
             row = await connection.fetchrow(
