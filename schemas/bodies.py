@@ -187,5 +187,5 @@ class TokenRequest(Strict):
     groups: list[r.Subject] = Field(
         default_factory=list, max_length=50, description="Groups grants may name"
     )
-    expires_in_days: int = Field(90, ge=1, le=732)
+    expires_in_days: r.Days = 90
     description: r.ShortText = ""

@@ -181,7 +181,6 @@ ROLES = (
 RoleName = Literal[
     "reader", "contributor", "reviewer", "releaser:staging", "releaser:production", "owner"
 ]
-MAX_PRINCIPAL = 206  # "group:" and a 200-character id
 
 # -- types -----------------------------------------------------------------------------
 
@@ -230,6 +229,7 @@ Size = Annotated[
 ]
 Number = Annotated[int, Strict(), Field(ge=1, le=MAX_INT), BeforeValidator(integral)]
 Approvals = Annotated[int, Strict(), Field(ge=1, le=10), BeforeValidator(integral)]
+Days = Annotated[int, Strict(), Field(ge=1, le=732), BeforeValidator(integral)]
 Metric = Annotated[float, Strict(), Field(ge=-MAX_FLOAT, le=MAX_FLOAT, allow_inf_nan=False)]
 PromotableStage = Literal["staging", "production"]
 StageName = Literal["development", "staging", "production", "archived"]
@@ -306,14 +306,22 @@ JsonObject = TypeAliasType(
     Annotated[dict[str, JsonValue], AfterValidator(_json_keys), _KeyRules()],
 )
 
-Principal = Annotated[
+_MAX_ID = 200  # characters of a subject or group id, as sent
+UserPrincipal = Annotated[
     str,
     Strict(),
+    Field(min_length=6, max_length=5 + _MAX_ID, pattern=f"^user:{ACTOR_CORE}$"),
+]
+GroupPrincipal = Annotated[
+    str,
+    Strict(),
+    Field(min_length=7, max_length=6 + _MAX_ID, pattern=f"^group:{ACTOR_CORE}$"),
+]
+Principal = Annotated[
+    UserPrincipal | GroupPrincipal,
     Field(
-        min_length=6,
-        max_length=MAX_PRINCIPAL,
-        pattern=PRINCIPAL,
-        description="user:ID (a person or a service account) or group:NAME; ids are case-folded",
+        description="user:ID (a person or a service account) or group:NAME, ids of 1-200 "
+        "characters; ids are case-folded",
         examples=["user:alice", "group:fraud-team"],
     ),
 ]
@@ -328,12 +336,10 @@ Subject = Annotated[
     ),
 ]
 Scope = Annotated[
-    str,
-    Strict(),
+    Literal["registry"]
+    | Annotated[str, Strict(), Field(max_length=6 + MAX_NAME, pattern=f"^model:{NAME_CORE}$")]
+    | Annotated[str, Strict(), Field(max_length=7 + MAX_NAME, pattern=f"^prefix:{NAME_CORE}$")],
     Field(
-        min_length=5,
-        max_length=MAX_NAME + 7,
-        pattern=SCOPE,
         description="registry, model:NAME or prefix:NAME-PREFIX (a team's models)",
         examples=["registry", "model:fraud-scorer", "prefix:fraud-"],
     ),

@@ -42,10 +42,13 @@ def normalise(value: Any, what: str = "subject") -> str:
     control or invisible characters, 1-200 characters. "Alice" and "ALICE" are one id."""
     if not isinstance(value, str):
         raise BadSubject(f"a {what} is a string")
-    folded = unicodedata.normalize("NFKC", value).casefold().strip()
-    if not folded or len(folded) > MAX_SUBJECT:
+    # The length is the sent id's: folding may lengthen it ("ß" is "ss").
+    if not value.strip() or len(value) > MAX_SUBJECT:
         raise BadSubject(f"a {what} is 1-{MAX_SUBJECT} characters")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in folded):
+    folded = unicodedata.normalize("NFKC", value).casefold().strip()
+    # The contract's control characters (schemas/rules.py CONTROLS): control, format,
+    # surrogate and private-use.
+    if not folded or any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in folded):
         raise BadSubject(f"a {what} has no control or invisible characters")
     return folded
 
