@@ -48,9 +48,13 @@ class TlsProxy:
             if self._server is not None:
                 self._server.close()
                 # Open tunnels end with the loop; waiting for them could take a test's time.
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tunnels = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tunnels:
+                task.cancel()
+            # Let them end (their writers close), so no socket outlives the loop.
+            await asyncio.gather(*tunnels, return_exceptions=True)
+            if self._server is not None:
+                await self._server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
