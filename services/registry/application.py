@@ -120,21 +120,21 @@ class Registry(Application):
 
     def grants_of(self, caller: Principal) -> list[dict[str, Any]]:
         """The grants caller holds, directly or through its groups."""
-        policy = self.scope.access()
+        policy = self.scope.current_access()
         if policy is None:
             return []
         return policy.held_by(principals(caller))
 
     def allowed(self, caller: Principal, permission: Permission, target: Target) -> bool:
         """Whether caller's grants give permission on target."""
-        policy = self.scope.access()
+        policy = self.scope.current_access()
         return caller.via == "system" or (
             policy is not None and policy.holds(principals(caller), permission, target)
         )
 
     def may_contribute(self, caller: Principal) -> bool:
         """Whether caller may contribute anywhere (upload artefacts for a version)."""
-        policy = self.scope.access()
+        policy = self.scope.current_access()
         return caller.via == "system" or (
             policy is not None
             and any(
@@ -145,7 +145,7 @@ class Registry(Application):
 
     def has_grants(self) -> bool:
         """Whether anyone holds any role yet (none before the first administrator)."""
-        policy = self.scope.access()
+        policy = self.scope.current_access()
         return policy is not None and bool(policy.all_grants())
 
 

@@ -16,7 +16,7 @@ from schemas import commands as c
 from schemas.commands import Command
 from services.auth import security_log
 from services.auth.identity import Principal
-from services.registry.domain.access import Permission, Target
+from services.registry.domain.access import AccessPolicy, Permission, Target
 from services.registry.domain.errors import Forbidden
 from services.registry.scope import Scope
 
@@ -26,34 +26,36 @@ Rule = Callable[[Any, Scope], list[Need]]
 
 
 def _on_model(permission: Permission) -> Rule:
-    return lambda command, scope: [(permission, scope.target(command.model))]
+    # By name: the dispatcher looks the model's id up only when a grant on one model
+    # could decide (most callers hold their rights on the registry or a prefix).
+    return lambda command, scope: [(permission, Target(name=command.model))]
 
 
 def _promote(command: c.Promote, scope: Scope) -> list[Need]:
     # Staging and production are separate rights; anything else the domain refuses, but
     # only after the strictest check.
     permission = P.RELEASE_STAGING if command.stage == "staging" else P.RELEASE_PRODUCTION
-    return [(permission, scope.target(command.model))]
+    return [(permission, Target(name=command.model))]
 
 
 def _rename(command: c.RenameModel, scope: Scope) -> list[Need]:
     return [
-        (P.ADMINISTER, scope.target(command.model)),
-        (P.CONTRIBUTE, Target(name=command.new_name)),
+        (P.ADMINISTER, Target(name=command.model)),
+        (P.CONTRIBUTE, Target(name=command.new_name, new=True)),
     ]
 
 
 def _grant(command: c.GrantRole | c.RevokeRole, scope: Scope) -> list[Need]:
     kind, _, value = command.scope.partition(":")
     if kind == "model":
-        return [(P.ADMINISTER, scope.target(value))]
+        return [(P.ADMINISTER, Target(name=value))]
     if kind == "prefix":
         return [(P.ADMINISTER, Target(prefix=value))]
     return [(P.ADMINISTER, Target(registry=True))]
 
 
 RULES: dict[type[Command], Rule] = {
-    c.RegisterModel: lambda command, scope: [(P.CONTRIBUTE, Target(name=command.name))],
+    c.RegisterModel: lambda command, scope: [(P.CONTRIBUTE, Target(name=command.name, new=True))],
     c.RenameModel: _rename,
     c.DescribeModel: _on_model(P.CONTRIBUTE),
     c.TagModel: _on_model(P.CONTRIBUTE),
@@ -98,11 +100,22 @@ def authorise(command: Command, caller: Principal, scope: Scope) -> None:
     needs = rule(command, scope)
     if any(p is P.REVIEW for p, _ in needs) and caller.is_service:
         _refuse(command, caller, P.REVIEW, needs[0][1], "service accounts never review")
-    policy = scope.access()
+    policy = scope.current_access()
     ids = principals(caller)
     for permission, target in needs:
-        if policy is None or not policy.holds(ids, permission, target):
+        if policy is None or not _holds(policy, ids, permission, target, scope):
             _refuse(command, caller, permission, target, f"{permission} on {target} is needed")
+
+
+def _holds(
+    policy: AccessPolicy, ids: list[str], permission: Permission, target: Target, scope: Scope
+) -> bool:
+    if policy.holds(ids, permission, target):
+        return True
+    if target.name is None or target.new or target.model_id or not policy.names_models(ids):
+        return False
+    # A grant on one model decides: look the model's id up (grants follow renames).
+    return policy.holds(ids, permission, scope.target(target.name))
 
 
 def _refuse(

@@ -3,6 +3,8 @@ store, and the registry's own rules (how many approvals it requires)."""
 
 from __future__ import annotations
 
+import copy
+import threading
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +31,8 @@ class Scope:
         self.repository = repository
         self.artifacts = artifacts
         self.required_approvals = required_approvals
+        self._access: AccessPolicy | None = None
+        self._access_lock = threading.Lock()
 
     def model(self, name: str) -> RegisteredModel:
         """The live model named name, or NotFound."""
@@ -54,8 +58,27 @@ class Scope:
         except AggregateNotFoundError:
             return None
 
+    def current_access(self) -> AccessPolicy | None:
+        """Every grant in force, for checking (never change what this returns: it is
+        shared). Kept between commands and brought up to date with the events appended
+        since (one indexed read, usually of nothing) instead of loaded whole each time."""
+        with self._access_lock:
+            cached = self._access
+            if cached is None:
+                cached = self.access()
+            else:
+                newer: list[Any] = list(
+                    self.repository.event_store.get(ACCESS_ID, gt=cached.version)
+                )
+                if newer:
+                    cached = copy.deepcopy(cached)  # others may be reading the old one
+                    for event in newer:
+                        event.mutate(cached)
+            self._access = cached
+            return cached
+
     def access(self) -> AccessPolicy | None:
-        """Every grant in force; None before the first."""
+        """Every grant in force, fresh, for a command to change; None before the first."""
         try:
             policy: AccessPolicy = self.repository.get(ACCESS_ID)
             return policy

@@ -56,6 +56,7 @@ class Target:
     model_id: UUID | None = None
     name: str | None = None
     prefix: str | None = None
+    new: bool = False  # a name no model may hold yet (a registration, a rename's target)
 
     def __str__(self) -> str:
         if self.registry:
@@ -181,6 +182,11 @@ class AccessPolicy(Aggregate):
             and target.covered_by(g["scope_kind"], g["scope_value"])
             for g in self.held_by(principals)
         )
+
+    def names_models(self, principals: Iterable[str]) -> bool:
+        """Whether any of principals holds a grant on one model (so a check needs the
+        model's id)."""
+        return any(g["scope_kind"] == MODEL for g in self.held_by(principals))
 
     def registry_owners(self) -> list[str]:
         return [
