@@ -1,5 +1,6 @@
-"""`registrum audit`: verify the log's hash chain and checkpoints, and export it for
-auditors (operator commands: they read the event store directly)."""
+"""`registrum audit`: verify the log's hash chain and checkpoints, export it for auditors
+and replay an export into an empty registry (operator commands: they reach the event store
+directly)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import typer
 
 from registrum.cli import output
 from services.audit import export, reading
+from services.audit import replay as replay_module
 from services.audit.signing import Checkpoint, KeyInvalid, key_id, public_from_pem
 from services.audit.verify import Report, Verifier
 from services.cli.signals import runtime
@@ -66,6 +68,39 @@ def export_log(
             with out.open("wb") as target:
                 rows = asyncio.run(_export(running.events_url, target))
     output.note(f"exported {rows} rows")
+
+
+@audit_app.command("replay")
+def replay(
+    file: Path = typer.Argument(..., help="An export made by `registrum audit export`."),
+    public_key: list[Path] = PublicKeys,
+) -> None:
+    """Load an export into an empty registry (REGISTRUM_DATABASE_URL, or the embedded one
+    of the data directory), each event at its position. The export is verified first;
+    then `registrum views rebuild` (or `serve`) builds the views from it."""
+    trusted = _keys(public_key)
+    report = _verify_file(file, trusted, [])
+    if not report.clean:
+        _print(report, as_json=False)
+        output.error(f"{file} does not verify; nothing was loaded")
+        raise typer.Exit(1)
+    with runtime() as running:
+        running.registry  # noqa: B018 - makes the event store's tables, as a first start does
+        try:
+            loaded = asyncio.run(_replay(running.events_url, file))
+        except replay_module.NotEmpty as exc:
+            output.error(str(exc))
+            raise typer.Exit(1) from None
+    output.say(f"loaded {loaded} events up to position {report.head}; the chain verifies")
+
+
+async def _replay(dsn: str, path: Path) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        with path.open("rb") as lines:
+            return await replay_module.load(conn, export.Reader(iter(lines)).rows())
+    finally:
+        await conn.close()
 
 
 async def _verify_database(
