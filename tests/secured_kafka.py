@@ -63,12 +63,22 @@ class TlsProxy:
 
     async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         self.handshakes += 1  # asyncio calls us only once the TLS handshake succeeded
+        # A tunnel cancelled by stop() ends normally: asyncio closes a client's transport
+        # only when its handler returns, and leaves it open (a ResourceWarning) when the
+        # handler's task ends cancelled.
         try:
             broker_r, broker_w = await asyncio.open_connection(*self.target)
-        except OSError:
+        except (OSError, asyncio.CancelledError):
             client_w.close()
             return
-        await asyncio.gather(_pump(client_r, broker_w), _pump(broker_r, client_w))
+        try:
+            await asyncio.gather(_pump(client_r, broker_w), _pump(broker_r, client_w))
+        except asyncio.CancelledError:
+            pass
+        finally:
+            for writer in (client_w, broker_w):
+                with contextlib.suppress(Exception):
+                    writer.close()
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
