@@ -1,9 +1,9 @@
 """Reading the chain from the event store (asyncpg): its head, the events and links in
 position order for verify and export, and the checkpoints and keys the log holds.
 
-Events and links are read as two ordered streams in one REPEATABLE READ transaction, so
-both see one snapshot of the log, and merged by position here (a join ordered by either
-side would sort the whole log).
+Events and links are read a batch at a time (keyset pages on their primary keys) in one
+REPEATABLE READ transaction, so every page sees one snapshot of the log, and merged by
+position here (a join ordered by either side would sort the whole log).
 """
 
 from __future__ import annotations
@@ -81,41 +81,63 @@ async def snapshot(conn: asyncpg.Connection) -> AsyncIterator[None]:
         yield
 
 
+async def batches(
+    conn: asyncpg.Connection, batch: int = BATCH
+) -> AsyncIterator[list[tuple[EventRow | None, LinkRow | None]]]:
+    """Every position holding an event or a link, in order, with what it holds, a batch
+    at a time. Call inside snapshot(conn). Each batch takes up to `batch` events and the
+    links up to the last of them (after the last event: every link left)."""
+    after = 0
+    while True:
+        events = await conn.fetch(
+            "SELECT notification_id, originator_id, originator_version, topic, state"
+            f' FROM "{EVENTS_TABLE}" WHERE notification_id > $1 ORDER BY notification_id'
+            " LIMIT $2",
+            after,
+            batch,
+        )
+        last = events[-1][0] if len(events) == batch else None
+        links = await conn.fetch(
+            f'SELECT position, head, payload, link FROM "{CHAIN_TABLE}" WHERE position > $1'
+            " AND ($2::bigint IS NULL OR position <= $2) ORDER BY position",
+            after,
+            last,
+        )
+        yield merge([EventRow(*e) for e in events], [LinkRow(*c) for c in links])
+        if last is None:
+            return
+        after = last
+
+
+def merge(
+    events: list[EventRow], links: list[LinkRow]
+) -> list[tuple[EventRow | None, LinkRow | None]]:
+    """Events and links paired by position (either may be missing at one)."""
+    out: list[tuple[EventRow | None, LinkRow | None]] = []
+    i = j = 0
+    while i < len(events) or j < len(links):
+        e = events[i] if i < len(events) else None
+        c = links[j] if j < len(links) else None
+        if e is not None and (c is None or e.position < c.position):
+            out.append((e, None))
+            i += 1
+        elif c is not None and (e is None or c.position < e.position):
+            out.append((None, c))
+            j += 1
+        else:
+            out.append((e, c))
+            i += 1
+            j += 1
+    return out
+
+
 async def rows(
     conn: asyncpg.Connection, batch: int = BATCH
 ) -> AsyncIterator[tuple[EventRow | None, LinkRow | None]]:
-    """Every position holding an event or a link, in order, with what it holds. Call
-    inside snapshot(conn)."""
-    events = await conn.cursor(
-        "SELECT notification_id, originator_id, originator_version, topic, state"
-        f' FROM "{EVENTS_TABLE}" ORDER BY notification_id'
-    )
-    links = await conn.cursor(
-        f'SELECT position, head, payload, link FROM "{CHAIN_TABLE}" ORDER BY position'
-    )
-    event_rows = _stream(events, batch)
-    link_rows = _stream(links, batch)
-    event = await anext(event_rows, None)
-    chained = await anext(link_rows, None)
-    while event is not None or chained is not None:
-        e = EventRow(*event) if event is not None else None
-        c = LinkRow(*chained) if chained is not None else None
-        if e is not None and (c is None or e.position < c.position):
-            yield e, None
-            event = await anext(event_rows, None)
-        elif c is not None and (e is None or c.position < e.position):
-            yield None, c
-            chained = await anext(link_rows, None)
-        else:
-            yield e, c
-            event = await anext(event_rows, None)
-            chained = await anext(link_rows, None)
-
-
-async def _stream(cursor: asyncpg.cursor.Cursor, batch: int) -> AsyncIterator[asyncpg.Record]:
-    while chunk := await cursor.fetch(batch):
-        for record in chunk:
-            yield record
+    """The pairs of batches(), one at a time."""
+    async for pairs in batches(conn, batch):
+        for pair in pairs:
+            yield pair
 
 
 async def tables_exist(conn: asyncpg.Connection) -> bool:

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from uuid import UUID
 
 from services.audit.chain import GENESIS, head_digest, link, payload_digest
 from services.audit.signing import Checkpoint, signature_holds
 
 
-@dataclass(frozen=True)
-class EventRow:
+class EventRow(NamedTuple):
     position: int
     stream_id: UUID | str
     stream_version: int
@@ -36,8 +36,7 @@ class EventRow:
     state: bytes
 
 
-@dataclass(frozen=True)
-class LinkRow:
+class LinkRow(NamedTuple):
     position: int
     head: bytes
     payload: bytes
@@ -91,7 +90,8 @@ class Verifier:
         for cp in self._checkpoints:
             self._signed.setdefault(cp.position, []).append(cp)
         self._seen_links: dict[int, bytes] = {}
-        self._previous = self._repaired = GENESIS
+        self._previous = GENESIS
+        self._repaired: bytes | None = None
         self._previous_position = 0
         # Rows that do not match at their own position, kept to pair moved events.
         self._stray_events: dict[int, tuple[bytes, bytes]] = {}
@@ -117,14 +117,20 @@ class Verifier:
             if chained is not None:
                 self._stray_links[position] = (chained.head, chained.payload)
 
+    def feed_many(self, pairs: Iterable[tuple[EventRow | None, LinkRow | None]]) -> None:
+        for event, chained in pairs:
+            self.feed(event, chained)
+
     def _follow(self, chained: LinkRow) -> None:
         self.report.links += 1
         expected = link(self._previous, chained.position, chained.head, chained.payload)
+        repaired, self._repaired = self._repaired, expected
         # After a break, the row that follows may follow from what the broken link should
         # have been: then that link alone was edited, one finding.
-        repaired = link(self._repaired, chained.position, chained.head, chained.payload)
-        self._repaired = expected
-        if expected != chained.link and repaired != chained.link:
+        if expected != chained.link and (
+            repaired is None
+            or link(repaired, chained.position, chained.head, chained.payload) != chained.link
+        ):
             self._find(
                 "link_broken",
                 chained.position,
@@ -132,6 +138,8 @@ class Verifier:
                 f"{self._previous_position}: rows were removed from both tables between "
                 "them, or the chain's table was edited",
             )
+        if expected == chained.link:
+            self._repaired = None
         self._previous, self._previous_position = chained.link, chained.position
         if chained.position in self._signed:
             self._seen_links[chained.position] = chained.link

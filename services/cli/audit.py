@@ -111,8 +111,8 @@ async def _verify_database(
         async with reading.snapshot(conn):
             logged, named = await reading.recorded(conn)
             verifier = Verifier([*logged, *outside], trusted or named)
-            async for event, chained in reading.rows(conn):
-                verifier.feed(event, chained)
+            async for pairs in reading.batches(conn):
+                verifier.feed_many(pairs)
         return verifier.finish()
     finally:
         await conn.close()
@@ -123,8 +123,7 @@ def _verify_file(path: Path, trusted: dict[str, bytes], outside: list[Checkpoint
         with path.open("rb") as lines:
             reader = export.Reader(iter(lines))
             verifier = Verifier([*reader.checkpoints, *outside], trusted or reader.keys)
-            for event, chained in reader.rows():
-                verifier.feed(event, chained)
+            verifier.feed_many(reader.rows())
             return verifier.finish()
     except (OSError, export.ExportInvalid) as exc:
         output.error(f"{path}: {exc}")

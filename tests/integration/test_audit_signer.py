@@ -126,7 +126,8 @@ def test_a_rotated_key_is_recorded_and_old_checkpoints_still_verify(
         running = Running(signer)
         try:
             register(registry, 1)
-            eventually(lambda: signer.key_id in {cp["key_id"] for cp in checkpoints(url)})
+            signed_by = signer.key_id
+            eventually(lambda: signed_by in {cp["key_id"] for cp in checkpoints(url)})  # noqa: B023
         finally:
             running.close()
     signers = {cp["key_id"] for cp in checkpoints(url)}

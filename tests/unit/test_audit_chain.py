@@ -4,7 +4,6 @@ position, and an untouched log verifies clean."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -47,7 +46,7 @@ def test_an_untouched_log_verifies_clean_gaps_and_all() -> None:
 def test_an_altered_payload_is_named() -> None:
     rows = log(10)
     event, chained = rows[4]
-    rows[4] = (replace(event, state=b'{"number": 500}'), chained)
+    rows[4] = (event._replace(state=b'{"number": 500}'), chained)
     assert kinds(rows) == [("payload_altered", 5)]
 
 
@@ -62,7 +61,7 @@ def test_an_altered_payload_is_named() -> None:
 def test_altered_metadata_is_named(change: dict[str, object]) -> None:
     rows = log(10)
     event, chained = rows[6]
-    rows[6] = (replace(event, **change), chained)  # type: ignore[arg-type]
+    rows[6] = (event._replace(**change), chained)  # type: ignore[arg-type]
     assert kinds(rows) == [("metadata_altered", 7)]
 
 
@@ -82,8 +81,8 @@ def test_an_inserted_row_is_named() -> None:
 def test_swapped_rows_are_named_as_reordered() -> None:
     rows = log(10)
     (a, la), (b, lb) = rows[2], rows[7]
-    rows[2] = (replace(b, position=3), la)
-    rows[7] = (replace(a, position=8), lb)
+    rows[2] = (b._replace(position=3), la)
+    rows[7] = (a._replace(position=8), lb)
     assert kinds(rows) == [("reordered", 3), ("reordered", 8)]
 
 
@@ -98,7 +97,7 @@ def test_a_truncated_tail_is_named_once() -> None:
 def test_a_link_edited_in_the_chain_table_is_one_finding() -> None:
     rows = log(10)
     event, chained = rows[5]
-    rows[5] = (event, replace(chained, link=bytes(32)))
+    rows[5] = (event, chained._replace(link=bytes(32)))
     assert kinds(rows) == [("link_broken", 6)]
 
 
@@ -128,7 +127,7 @@ def test_a_log_rewritten_with_recomputed_links_is_caught_by_a_checkpoint() -> No
     for event, _ in rows:
         assert event is not None
         if event.position == 3:
-            event = replace(event, state=b'{"number": 300}')
+            event = event._replace(state=b'{"number": 300}')
         head = head_digest(event.stream_id, event.stream_version, event.topic)
         payload = payload_digest(event.state)
         previous = link(previous, event.position, head, payload)
