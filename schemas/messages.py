@@ -79,8 +79,38 @@ class DomainEvent(BaseModel):
     )
 
 
+class AuditCheckpoint(BaseModel):
+    """Data of io.registrum.CheckpointSigned on `registry.audit-checkpoints`: the hash
+    chain's link at a position, signed with the registry's Ed25519 key. Keep these: they
+    catch a log rewritten or truncated afterwards (`registrum audit verify --checkpoints`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    position: int = Field(description="The log position whose link is signed")
+    link: str = Field(description="The chain's link at that position (hex sha256)")
+    key_id: str = Field(description="The signing key's id")
+    signature: str = Field(description="Ed25519 signature (base64)")
+    time: datetime
+    recorded_at: int = Field(description="The position of the checkpoint event itself")
+
+
+class SigningKey(BaseModel):
+    """Data of io.registrum.SigningKeyAdded on `registry.audit-checkpoints`: a public key
+    that signs checkpoints from now on (old ones stay valid for what they signed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key_id: str
+    public_key: str = Field(description="Raw Ed25519 public key (base64)")
+    replaces: str | None = None
+    time: datetime
+    recorded_at: int
+
+
 MESSAGES: dict[str, TypeAdapter[Any]] = {
     "stage-change": TypeAdapter(StageChange),
     "alias-change": TypeAdapter(AliasChange),
     "domain-event": TypeAdapter(DomainEvent),
+    "audit-checkpoint": TypeAdapter(AuditCheckpoint),
+    "signing-key": TypeAdapter(SigningKey),
 }

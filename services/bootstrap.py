@@ -34,6 +34,7 @@ Runner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 # The first administrator's credential, written at the first start into the data directory
 # (mode 0600) for the local CLI to find.
 ADMIN_TOKEN_FILE = "admin.token"
+AUDIT_KEY_FILE = "audit-signing.key"
 ADMIN_SUBJECT = "admin"
 
 
@@ -215,10 +216,28 @@ class Runtime:
             run_intake, bootstrap, self.registry, self.authenticator(), security=security
         )
 
+    def signing_key_file(self) -> Path:
+        return self.settings.audit_key_file or self.data_dir / AUDIT_KEY_FILE
+
+    def signer(self) -> Runner:
+        """The checkpoint signer, with the registry's key (made on first use, 0600)."""
+        from services.audit.signing import load_or_create
+        from services.checkpoints.signer import Cadence, Signer
+
+        path = self.signing_key_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cadence = Cadence(
+            events=self.settings.audit_checkpoint_events,
+            seconds=self.settings.audit_checkpoint_seconds,
+        )
+        return Signer(self.registry, self.events_url, load_or_create(path), cadence).run
+
     def followers(self) -> list[Runner]:
-        """What `serve` runs beside the API: the projector, and with Kafka the relay and
-        the intake."""
+        """What `serve` runs beside the API: the projector, the checkpoint signer, and
+        with Kafka the relay and the intake."""
         runners = [self.projector()]
+        if self.settings.audit_checkpoints:
+            runners.append(self.signer())
         if self.kafka_bootstrap is not None:
             runners += [self.relay(), self.intake()]
         return runners

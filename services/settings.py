@@ -94,6 +94,21 @@ class Settings(BaseSettings):
     artifact_gc_grace_hours: float = Field(
         24, ge=0, description="Unreferenced objects younger than this are kept by gc."
     )
+    # -- audit trail ------------------------------------------------------------------------
+    audit_key_file: Path | None = Field(
+        None,
+        description="Ed25519 private key (PEM, mode 0600) that signs checkpoints. Unset: "
+        "audit-signing.key in the data directory, made on first start.",
+    )
+    audit_checkpoint_events: int = Field(
+        1000, ge=1, description="Sign a checkpoint after this many new events."
+    )
+    audit_checkpoint_seconds: float = Field(
+        60, gt=0, description="...or after this long, when the log has moved."
+    )
+    audit_checkpoints: bool = Field(
+        True, description="Run the checkpoint signer in `registrum serve`."
+    )
     # -- Kafka security ---------------------------------------------------------------------
     kafka_security_protocol: str = Field(
         "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."

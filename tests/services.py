@@ -137,3 +137,23 @@ def kafka_bootstrap() -> Iterator[str]:
         yield broker.start()
     finally:
         broker.stop()
+
+
+def fresh_database(url: str, name: str) -> str:
+    """A new, empty database named name on the server at url; returns its URL. For tests
+    that edit a whole log by hand (tampering, replay), away from the shared one."""
+    import asyncio
+    from urllib.parse import urlsplit, urlunsplit
+
+    import asyncpg
+
+    async def create() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 
 from services.api import access, errors, models, reads, versions
 from services.api import artifacts as artifacts_api
+from services.api import audit as audit_api
 from services.api import gc as gc_api
 from services.api.limits import BodyLimit
 from services.artifacts.port import ArtifactStore
@@ -111,6 +112,7 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(artifacts_api.router)
     app.include_router(artifacts_api.versions_router)
     app.include_router(access.router)
+    app.include_router(audit_api.router)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:

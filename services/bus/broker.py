@@ -16,9 +16,17 @@ from faststream.kafka.publisher.usecase import DefaultPublisher
 from faststream.message import StreamMessage
 
 from schemas.intake import CommandResult
-from schemas.messages import AliasChange, DomainEvent, StageChange
+from schemas.messages import AliasChange, AuditCheckpoint, DomainEvent, SigningKey, StageChange
 from services.bus.security import PLAINTEXT, KafkaSecurity, faststream_security
-from services.bus.topics import COMMANDS, DEAD_LETTERS, EVENTS, INTAKE_GROUP, PROMOTIONS, RESULTS
+from services.bus.topics import (
+    AUDIT_CHECKPOINTS,
+    COMMANDS,
+    DEAD_LETTERS,
+    EVENTS,
+    INTAKE_GROUP,
+    PROMOTIONS,
+    RESULTS,
+)
 
 # A dead letter carries the original message, which may be larger than the broker's
 # default request size; a broker that refuses it gets a cut copy (see intake).
@@ -32,11 +40,16 @@ class Bus:
     broker: KafkaBroker
     promotions: DefaultPublisher
     events: DefaultPublisher
+    checkpoints: DefaultPublisher
     results: DefaultPublisher
     dead_letters: DefaultPublisher
 
     def publisher(self, topic: str) -> DefaultPublisher:
-        return {PROMOTIONS: self.promotions, EVENTS: self.events}[topic]
+        return {
+            PROMOTIONS: self.promotions,
+            EVENTS: self.events,
+            AUDIT_CHECKPOINTS: self.checkpoints,
+        }[topic]
 
 
 async def _raw_body(message: StreamMessage[Any]) -> bytes:
@@ -83,6 +96,16 @@ def build_bus(
             description="Every domain event, in log order per model. Key: the model's "
             "name. CloudEvents 1.0 binary mode, ce_type io.registrum.<EventName>.",
             schema=DomainEvent,
+        ),
+        checkpoints=broker.publisher(
+            AUDIT_CHECKPOINTS,
+            title="registry.audit-checkpoints",
+            description="Signed checkpoints of the log's hash chain, and the public keys "
+            "that sign them, so copies live outside the registry's database. Key: "
+            "'audit'. CloudEvents 1.0 binary mode, ce_type io.registrum.CheckpointSigned "
+            "or io.registrum.SigningKeyAdded. Verify with `registrum audit verify "
+            "--checkpoints`.",
+            schema=AuditCheckpoint | SigningKey,
         ),
         results=broker.publisher(
             RESULTS,

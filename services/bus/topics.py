@@ -2,6 +2,7 @@
 
 PROMOTIONS = "registry.promotions"
 EVENTS = "registry.events"
+AUDIT_CHECKPOINTS = "registry.audit-checkpoints"
 COMMANDS = "registry.commands"
 RESULTS = "registry.command-results"
 DEAD_LETTERS = "registry.commands.dlq"

@@ -52,6 +52,7 @@ _DEAD_LETTER_HEADERS: dict[str, Any] = {
 _KEYS = {
     "registry.promotions": "The model's name",
     "registry.events": "The model's name (the aggregate id for events without a model)",
+    "registry.audit-checkpoints": "'audit' (one partition: checkpoints stay in order)",
     "registry.commands": "Any; the producer's choice (e.g. the model's name, to keep one "
     "model's commands in order)",
     "registry.command-results": "The command id",
@@ -60,6 +61,7 @@ _KEYS = {
 _HEADERS = {
     "registry.promotions": _CLOUDEVENT_HEADERS,
     "registry.events": _CLOUDEVENT_HEADERS,
+    "registry.audit-checkpoints": _CLOUDEVENT_HEADERS,
     "registry.commands.dlq": _DEAD_LETTER_HEADERS,
 }
 

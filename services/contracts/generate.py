@@ -47,6 +47,8 @@ GENERATED: dict[str, Callable[[], str]] = {
             "stage-change",
             "alias-change",
             "domain-event",
+            "audit-checkpoint",
+            "signing-key",
             "command",
             "command-result",
             "dead-letter",

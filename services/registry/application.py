@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Recording
+from eventsourcing.persistence import IntegrityError, Recording
 
 from schemas.commands import Command
 from services.artifacts.port import ArtifactStore
 from services.auth.identity import Principal
 from services.registry.commandlog import CommandRecord
 from services.registry.domain.access import ROLE_PERMISSIONS, Permission, Target
+from services.registry.domain.audit import SIGNING_KEYS_ID, Checkpoint, SigningKeys
 from services.registry.domain.model import RegisteredModel
 from services.registry.domain.values import Context
 from services.registry.execution import CommandIdReused, Executor, Outcome
@@ -115,6 +116,37 @@ class Registry(Application):
     def resolve_alias(self, name: str, alias: str) -> dict[str, Any]:
         model = self.scope.model(name)
         return version_summary(model, self.scope.version(model, model.resolve_alias(alias)))
+
+    # -- the audit trail: the registry acting on its own behalf --------------------------
+
+    def introduce_signing_key(self, key_id: str, public_key: str) -> bool:
+        """Records public_key (raw Ed25519, base64) as the key that now signs checkpoints;
+        False when it already is. A new key names the one it replaces."""
+        ctx = Context(actor=SYSTEM.subject, reason="checkpoint signing key")
+        for _ in range(10):
+            keys: SigningKeys
+            try:
+                keys = self.repository.get(SIGNING_KEYS_ID)
+            except AggregateNotFoundError:
+                keys = SigningKeys.open(ctx)
+            if not keys.add(key_id, public_key, ctx):
+                return False
+            try:
+                self.save(keys)
+            except IntegrityError:
+                continue  # another signer got there first: look again
+            return True
+        raise RuntimeError("could not record the signing key: the keys kept changing")
+
+    def record_checkpoint(self, position: int, link: str, key_id: str, signature: str) -> bool:
+        """Records a signed checkpoint of the chain at position; False when one is already
+        recorded there."""
+        ctx = Context(actor=SYSTEM.subject, reason="checkpoint")
+        try:
+            self.save(Checkpoint.sign(position, link, key_id, signature, ctx))
+        except IntegrityError:
+            return False
+        return True
 
     # -- access ------------------------------------------------------------------------
 

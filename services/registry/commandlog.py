@@ -2,6 +2,9 @@
 a repeated command id returns that outcome and appends nothing (idempotent retries over
 HTTP and Kafka).
 
+The PostgreSQL recorder also links every event into the audit hash chain
+(services/audit/chain_table.py), in the same transaction.
+
 Two adapters of one port (find_command, count_events, and a `command=` keyword on
 insert_events): eventsourcing's PostgreSQL recorder extended with a table
 (registrum_commands) written in the events' own transaction, and its in-memory (POPO)
@@ -21,6 +24,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+
+from services.audit import chain_table
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,14 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
                     " result jsonb NOT NULL, position bigint,"
                     " recorded_at timestamptz NOT NULL DEFAULT now())"
                 ).format(self.t_commands),
+                chain_table.create_statement(self.datastore.schema),
             ]
         )
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.get_connection() as conn:
+            chain_table.backfill(conn, self.datastore.schema, self.events_table_name)
 
     # -- writes, inside the events' transaction ------------------------------------------
     # After the events are inserted, under the events table's lock: no other writer holds
@@ -58,6 +69,8 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            chain_table.append(curs, self.datastore.schema, stored_events, ids)
         command: CommandRecord | None = kwargs.get("command")
         if command is not None:
             curs.execute(

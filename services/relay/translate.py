@@ -1,5 +1,6 @@
 """Stored events to the CloudEvents the relay publishes: every event on `registry.events`,
-stage and alias changes also on `registry.promotions`. Pure: what it needs beyond the event
+stage and alias changes also on `registry.promotions`, signed checkpoints and signing keys
+also on `registry.audit-checkpoints`. Pure: what it needs beyond the event
 (the model's name, the version's artefact) comes from a Facts lookup.
 """
 
@@ -12,13 +13,22 @@ from uuid import UUID
 import orjson
 from cloudevents.v1.kafka import KafkaMessage
 
-from schemas.messages import AliasChange, Approval, DomainEvent, StageChange
-from services.bus.topics import EVENTS, PROMOTIONS
+from schemas.messages import (
+    AliasChange,
+    Approval,
+    AuditCheckpoint,
+    DomainEvent,
+    SigningKey,
+    StageChange,
+)
+from services.bus.topics import AUDIT_CHECKPOINTS, EVENTS, PROMOTIONS
 from services.eventlog.record import StoredEvent
 from services.registry.domain.model import version_id_for
 from services.relay.envelope import envelope
 
 PROMOTION_KINDS = frozenset({"VersionPromoted", "VersionArchived", "AliasAssigned", "AliasRemoved"})
+AUDIT_KINDS = frozenset({"CheckpointSigned", "SigningKeyAdded"})
+AUDIT_KEY = "audit"  # one partition key: checkpoints stay in order
 # Brokers refuse messages over 1 MB by default; a relay stuck on one event would hold up
 # every later promotion. Larger details (a long lineage, a big model card) are left out.
 MAX_DETAILS_BYTES = 512 * 1024
@@ -89,7 +99,30 @@ def translate(store_id: str, event: StoredEvent, facts: Facts) -> list[Outgoing]
         out.append(
             Outgoing(PROMOTIONS, envelope(store_id, event.kind, event.position, name, time, data))
         )
+    if event.kind in AUDIT_KINDS:
+        audit = envelope(store_id, event.kind, event.position, AUDIT_KEY, time, _audit(event))
+        out.append(Outgoing(AUDIT_CHECKPOINTS, audit))
     return out
+
+
+def _audit(event: StoredEvent) -> AuditCheckpoint | SigningKey:
+    d = event.data
+    if event.kind == "SigningKeyAdded":
+        return SigningKey(
+            key_id=d["key_id"],
+            public_key=d["public_key"],
+            replaces=d.get("replaces"),
+            time=event.timestamp,
+            recorded_at=event.position,
+        )
+    return AuditCheckpoint(
+        position=d["position"],
+        link=d["link"],
+        key_id=d["key_id"],
+        signature=d["signature"],
+        time=event.timestamp,
+        recorded_at=event.position,
+    )
 
 
 def _subject(event: StoredEvent, facts: Facts) -> tuple[str | None, int | None]:

@@ -8,8 +8,8 @@ from uuid import UUID, uuid4
 
 from cloudevents.v1.kafka import from_binary
 
-from schemas.messages import AliasChange, DomainEvent, StageChange
-from services.bus.topics import EVENTS, PROMOTIONS
+from schemas.messages import AliasChange, AuditCheckpoint, DomainEvent, SigningKey, StageChange
+from services.bus.topics import AUDIT_CHECKPOINTS, EVENTS, PROMOTIONS
 from services.eventlog.record import StoredEvent
 from services.registry.domain.model import version_id_for
 from services.relay.translate import Outgoing, VersionFacts, translate
@@ -196,3 +196,36 @@ def test_details_too_large_for_a_message_are_left_out_and_flagged() -> None:
         STORE, stored(9, "ModelCardUpdated", "ModelVersion", VERSION_3, card={"a": 1}), FakeFacts()
     )
     assert DomainEvent.model_validate(read(small)[2]).details == {"card": {"a": 1}}
+
+
+def test_a_signed_checkpoint_and_its_key_go_to_the_audit_topic_too() -> None:
+    fields = {"position": 89, "link": "ab" * 32, "key_id": "0123456789abcdef"}
+    checkpoint = stored(
+        90,
+        "CheckpointSigned",
+        aggregate="Checkpoint",
+        originator=uuid4(),
+        actor="registrum",
+        signature="c2ln",
+    )
+    checkpoint.data.update(fields)  # "position" is also stored()'s own argument
+    out = translate(STORE, checkpoint, FakeFacts())
+    assert [o.topic for o in out] == [EVENTS, AUDIT_CHECKPOINTS]
+    _, attributes, data = read(out[1])
+    assert attributes["type"] == "io.registrum.CheckpointSigned"
+    assert attributes["subject"] == "audit"  # one key: checkpoints stay in order
+    signed = AuditCheckpoint.model_validate(data)
+    assert (signed.position, signed.link, signed.recorded_at) == (89, "ab" * 32, 90)
+    key = stored(
+        88,
+        "SigningKeyAdded",
+        aggregate="SigningKeys",
+        originator=uuid4(),
+        actor="registrum",
+        key_id="0123456789abcdef",
+        public_key="cHVi",
+        replaces=None,
+    )
+    out = translate(STORE, key, FakeFacts())
+    assert [o.topic for o in out] == [EVENTS, AUDIT_CHECKPOINTS]
+    assert SigningKey.model_validate(read(out[1])[2]).public_key == "cHVi"

@@ -1,0 +1,195 @@
+"""`registrum audit`: verify the log's hash chain and checkpoints, export it for auditors
+and replay an export into an empty registry (operator commands: they reach the event store
+directly)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import asyncpg
+import typer
+
+from registrum.cli import output
+from services.audit import export, reading
+from services.audit import replay as replay_module
+from services.audit.signing import Checkpoint, KeyInvalid, key_id, public_from_pem
+from services.audit.verify import Report, Verifier
+from services.cli.signals import runtime
+
+audit_app = typer.Typer(help="The audit trail: verify and export the log.", no_args_is_help=True)
+
+PublicKeys = typer.Option(
+    None,
+    "--public-key",
+    help="A trusted public key (PEM) that signs checkpoints; repeatable. Without one, "
+    "the keys the log names are used.",
+)
+Checkpoints = typer.Option(
+    None,
+    "--checkpoints",
+    help="Checkpoints kept elsewhere (JSON Lines, one checkpoint per line: from "
+    "/api/v1/audit/checkpoints or the registry.audit-checkpoints topic); repeatable.",
+)
+
+
+@audit_app.command("verify")
+def verify(
+    file: Path = typer.Option(None, "--file", help="Verify this export instead of the database."),
+    public_key: list[Path] = PublicKeys,
+    checkpoints: list[Path] = Checkpoints,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Recompute the hash chain and check the checkpoints; name every finding. Exit 0 when
+    the log is intact, 1 when something was found."""
+    trusted = _keys(public_key)
+    outside = _checkpoints(checkpoints)
+    if file is not None:
+        report = _verify_file(file, trusted, outside)
+    else:
+        with runtime() as running:
+            report = asyncio.run(_verify_database(running.events_url, trusted, outside))
+    _print(report, as_json)
+    if not report.clean:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def export_log(
+    out: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Write the events, their links and the checkpoints as JSON Lines (streamed)."""
+    with runtime() as running:
+        if out is None:
+            rows = asyncio.run(_export(running.events_url, sys.stdout.buffer))
+        else:
+            with out.open("wb") as target:
+                rows = asyncio.run(_export(running.events_url, target))
+    output.note(f"exported {rows} rows")
+
+
+@audit_app.command("replay")
+def replay(
+    file: Path = typer.Argument(..., help="An export made by `registrum audit export`."),
+    public_key: list[Path] = PublicKeys,
+) -> None:
+    """Load an export into an empty registry (REGISTRUM_DATABASE_URL, or the embedded one
+    of the data directory), each event at its position. The export is verified first;
+    then `registrum views rebuild` (or `serve`) builds the views from it."""
+    trusted = _keys(public_key)
+    report = _verify_file(file, trusted, [])
+    if not report.clean:
+        _print(report, as_json=False)
+        output.error(f"{file} does not verify; nothing was loaded")
+        raise typer.Exit(1)
+    with runtime() as running:
+        running.registry  # noqa: B018 - makes the event store's tables, as a first start does
+        try:
+            loaded = asyncio.run(_replay(running.events_url, file))
+        except replay_module.NotEmpty as exc:
+            output.error(str(exc))
+            raise typer.Exit(1) from None
+    output.say(f"loaded {loaded} events up to position {report.head}; the chain verifies")
+
+
+async def _replay(dsn: str, path: Path) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        with path.open("rb") as lines:
+            return await replay_module.load(conn, export.Reader(iter(lines)).rows())
+    finally:
+        await conn.close()
+
+
+async def _verify_database(
+    dsn: str, trusted: dict[str, bytes], outside: list[Checkpoint]
+) -> Report:
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with reading.snapshot(conn):
+            logged, named = await reading.recorded(conn)
+            verifier = Verifier([*logged, *outside], trusted or named)
+            async for pairs in reading.batches(conn):
+                verifier.feed_many(pairs)
+        return verifier.finish()
+    finally:
+        await conn.close()
+
+
+def _verify_file(path: Path, trusted: dict[str, bytes], outside: list[Checkpoint]) -> Report:
+    try:
+        with path.open("rb") as lines:
+            reader = export.Reader(iter(lines))
+            verifier = Verifier([*reader.checkpoints, *outside], trusted or reader.keys)
+            verifier.feed_many(reader.rows())
+            return verifier.finish()
+    except (OSError, export.ExportInvalid) as exc:
+        output.error(f"{path}: {exc}")
+        raise typer.Exit(2) from None
+
+
+async def _export(dsn: str, target: object) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with reading.snapshot(conn):
+            logged, named = await reading.recorded(conn)
+            top = await reading.head(conn)
+            return await export.write(
+                target,  # type: ignore[arg-type]
+                top[0] if top else 0,
+                logged,
+                named,
+                reading.rows(conn),
+            )
+    finally:
+        await conn.close()
+
+
+def _keys(paths: list[Path] | None) -> dict[str, bytes]:
+    keys = {}
+    for path in paths or []:
+        try:
+            raw = public_from_pem(path.read_bytes())
+        except (OSError, KeyInvalid) as exc:
+            output.error(f"{path}: {exc}")
+            raise typer.Exit(2) from None
+        keys[key_id(raw)] = raw
+    return keys
+
+
+def _checkpoints(paths: list[Path] | None) -> list[Checkpoint]:
+    """Checkpoints from files holding a page of /api/v1/audit/checkpoints (JSON), or one
+    checkpoint per line (JSON Lines, as kept from registry.audit-checkpoints)."""
+    found = []
+    for path in paths or []:
+        try:
+            text = path.read_text()
+            try:
+                whole = json.loads(text)
+            except ValueError:
+                whole = None
+            if isinstance(whole, dict) and "checkpoints" in whole:
+                items = whole["checkpoints"]
+            else:
+                items = [json.loads(line) for line in text.splitlines() if line.strip()]
+            found += [Checkpoint.from_json(item) for item in items if "signature" in item]
+        except (OSError, ValueError, TypeError) as exc:
+            output.error(f"{path}: {exc}")
+            raise typer.Exit(2) from None
+    return found
+
+
+def _print(report: Report, as_json: bool) -> None:
+    if as_json:
+        output.console.print_json(json.dumps(report.as_json()))
+        return
+    verdict = "intact" if report.clean else f"{len(report.findings)} findings"
+    output.say(
+        f"{verdict}: {report.events} events, {report.links} links, "
+        f"{report.checkpoints} checkpoints checked, head {report.head} "
+        f"({report.head_link.hex()[:16]})"
+    )
+    for finding in report.findings:
+        output.say(f"  {finding.kind:<24} at {finding.position}: {finding.detail}")
