@@ -4,5 +4,5 @@ document, evaluated against one version's facts. Pure: no IO, no event store, no
 - document: parse_policy(text) -> Policy
 - facts: Facts (and Approval, Artifact, Lineage), the evidence a rule reads
 - evaluate: evaluate(policy, stage, facts, version=n) -> Evaluation
-- cel: the one module that knows the CEL library (cel-python)
+- cel, checks: the only modules that know the CEL library (cel-python)
 """

@@ -1,88 +1,33 @@
-"""CEL through cel-python (celpy): compile with static checks, list the fact paths an
-expression reads, evaluate under a step budget. The only module that knows celpy.
+"""CEL through cel-python (celpy): compile, evaluate under a step budget, and say what
+went wrong in short, stable words. This module and checks.py are the only ones that
+know celpy.
 
-Static checks refuse at publish time what would otherwise fail every promotion: a name
-that is neither `facts` nor a macro variable, a fact that does not exist, a function CEL
-does not have, a regular expression literal that does not compile, and sizes over the
-limits. The budget counts parse-tree nodes visited, so a rule's time is bounded whatever
-the facts hold; celpy has no cost limit of its own.
+Compiling parses and runs the static checks (checks.py), which also list the fact paths
+an expression reads. The budget counts parse-tree nodes visited, so a rule's time is
+bounded whatever the facts hold; celpy has no cost limit of its own.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import lark
 import lark.exceptions
-import re2
-from celpy import celtypes
 from celpy.celparser import CELParseError, CELParser
 from celpy.evaluation import Activation, CELEvalError, Evaluator
 
+from services.policy.checks import MAX_DEPTH as MAX_DEPTH
+from services.policy.checks import ExpressionInvalid as ExpressionInvalid
+from services.policy.checks import Path as Path
+from services.policy.checks import check
+
 MAX_EXPRESSION = 2000
 """Characters in one expression."""
-MAX_NODES = 2000
-"""Parse-tree nodes in one expression."""
-MAX_DEPTH = 96
-"""Parse-tree depth. celpy evaluates by recursion, about six frames per level: at this cap
-the worst shapes measured need under 600 frames, inside Python's default limit of 1000."""
-
-ROOT = "facts"
-"""The one variable an expression sees."""
-MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
-# Standard CEL functions celpy implements. Its extensions (`reduce`, `min`) are left out
-# so that a policy stays portable to other CEL implementations.
-FUNCTIONS = frozenset(
-    {
-        *("has", "dyn", "size", "type", "matches", "contains", "startsWith", "endsWith"),
-        *("bool", "bytes", "double", "duration", "int", "string", "timestamp", "uint"),
-    }
-)
-METHODS = frozenset(
-    {
-        *("size", "contains", "startsWith", "endsWith", "matches"),
-        *("getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear", "getFullYear"),
-        *("getMonth", "getHours", "getMilliseconds", "getMinutes", "getSeconds"),
-    }
-)
-TYPE_NAMES = frozenset(
-    {"bool", "bytes", "double", "int", "list", "map", "null_type", "string", "type", "uint"}
-)
-
-Segment = str | int
-Path = tuple[Segment, ...]
-"""A path below `facts`: ("metrics", "auc"), ("approvals", 0, "at")."""
-
-# Parse-tree nodes that only wrap their one child (precedence levels, parentheses).
-_WRAPPERS = frozenset(
-    {
-        "expr",
-        "conditionalor",
-        "conditionaland",
-        "relation",
-        "addition",
-        "multiplication",
-        "unary",
-        "member",
-        "primary",
-        "paren_expr",
-    }
-)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-class ExpressionInvalid(Exception):
-    """The expression is refused; line and column count from 1 within it."""
-
-    def __init__(self, message: str, line: int | None = None, column: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
 
 
 class EvaluationFailed(Exception):
@@ -96,7 +41,7 @@ class Compiled:
     source: str
     tree: lark.Tree[Any]
     paths: tuple[Path, ...]
-    """The fact paths it reads, longest first-seen, in source order, no duplicates."""
+    """The fact paths it reads (see checks.check)."""
 
 
 class Budget:
@@ -126,7 +71,7 @@ def compile_expression(source: str, facts: Collection[str]) -> Compiled:
         tree = CELParser().parse(source)
     except CELParseError as error:
         raise _syntax_error(source, error) from None
-    paths = _Checker(facts).check(tree)
+    paths = check(tree, facts)
     return Compiled(source=source, tree=tree, paths=paths)
 
 
@@ -219,181 +164,3 @@ class _MeteredEvaluator(Evaluator):
     def _visit_tree(self, tree: lark.Tree[Any]) -> Any:
         self._budget.spend()
         return super()._visit_tree(tree)
-
-
-def _measure(tree: lark.Tree[Any]) -> None:
-    """Refuses a tree over the size or depth limits (walked without recursion)."""
-    count = 0
-    stack = [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        if count > MAX_NODES:
-            raise _refuse(f"the expression has more than {MAX_NODES} parts", tree)
-        if depth > MAX_DEPTH:
-            raise _refuse(f"the expression nests deeper than {MAX_DEPTH} levels", node)
-        stack.extend((c, depth + 1) for c in node.children if isinstance(c, lark.Tree))
-
-
-def _unwrap(node: lark.Tree[Any]) -> lark.Tree[Any]:
-    while node.data in _WRAPPERS and len(node.children) == 1:
-        child = node.children[0]
-        if not isinstance(child, lark.Tree):
-            break
-        node = child
-    return node
-
-
-def _position(node: lark.Tree[Any] | lark.Token) -> tuple[int | None, int | None]:
-    if isinstance(node, lark.Token):
-        return node.line, node.column
-    meta = node.meta
-    return getattr(meta, "line", None), getattr(meta, "column", None)
-
-
-def _refuse(message: str, node: lark.Tree[Any] | lark.Token) -> ExpressionInvalid:
-    return ExpressionInvalid(message, *_position(node))
-
-
-def _arguments(node: lark.Tree[Any], index: int) -> list[lark.Tree[Any]]:
-    if len(node.children) <= index:
-        return []
-    exprlist = cast(lark.Tree[Any], node.children[index])
-    return [c for c in exprlist.children if isinstance(c, lark.Tree)]
-
-
-def _constant(node: lark.Tree[Any]) -> Segment | None:
-    """The value of a string or integer literal index, else None."""
-    inner = _unwrap(node)
-    if inner.data != "literal":
-        return None
-    try:
-        value = Evaluator(ast=inner, activation=Activation()).evaluate({})
-    except CELEvalError:
-        return None
-    if isinstance(value, celtypes.BoolType):
-        return None
-    if isinstance(value, celtypes.StringType):
-        return str(value)
-    if isinstance(value, celtypes.IntType | celtypes.UintType):
-        return int(value)
-    return None
-
-
-def _chain(node: lark.Tree[Any]) -> tuple[lark.Token, Path] | None:
-    """`root.a["b"][0]` as (root token, ("a", "b", 0)); None when not a static chain."""
-    segments: list[Segment] = []
-    node = _unwrap(node)
-    while True:
-        if node.data == "member_dot":
-            segments.append(str(node.children[1]))
-        elif node.data == "member_index":
-            key = _constant(cast(lark.Tree[Any], node.children[1]))
-            if key is None:
-                return None
-            segments.append(key)
-        elif node.data == "ident":
-            return cast(lark.Token, node.children[0]), tuple(reversed(segments))
-        else:
-            return None
-        node = _unwrap(cast(lark.Tree[Any], node.children[0]))
-
-
-class _Checker:
-    """Walks a parse tree once: limits, names, functions, macros, and the fact paths."""
-
-    def __init__(self, facts: Collection[str]) -> None:
-        self.facts = facts
-        self.paths: dict[Path, None] = {}
-
-    def check(self, tree: lark.Tree[Any]) -> tuple[Path, ...]:
-        _measure(tree)
-        stack: list[tuple[lark.Tree[Any], frozenset[str]]] = [(tree, frozenset())]
-        while stack:
-            node, bound = stack.pop()
-            # Reversed, so that paths are met in source order.
-            stack.extend(reversed(list(self._visit(node, bound))))
-        return tuple(self.paths)
-
-    def _visit(self, node: lark.Tree[Any], bound: frozenset[str]) -> Iterator[Any]:
-        """Checks one node; yields the children to walk, as (child, names bound there)."""
-        kind = node.data
-        if kind in ("member_dot", "member_index", "ident"):
-            found = _chain(node)
-            if found is not None:
-                self._root(*found, bound)
-                return
-        if kind in ("dot_ident", "dot_ident_arg", "member_object"):
-            raise _refuse("qualified names and message construction are not supported", node)
-        if kind == "ident_arg":
-            yield from self._function(node, bound)
-            return
-        if kind == "member_dot_arg":
-            yield from self._method(node, bound)
-            return
-        for child in node.children:
-            if isinstance(child, lark.Tree):
-                yield child, bound
-
-    def _root(self, token: lark.Token, path: Path, bound: frozenset[str]) -> None:
-        name = str(token)
-        if name in bound:
-            return
-        if name == ROOT:
-            if not path:
-                raise _refuse(f"use a fact, such as {ROOT}.metrics, not {ROOT} itself", token)
-            if not isinstance(path[0], str) or path[0] not in self.facts:
-                known = ", ".join(sorted(self.facts))
-                raise _refuse(f"unknown fact {path[0]!r}; the facts are {known}", token)
-            self.paths.setdefault(path)
-            return
-        if name in TYPE_NAMES and not path:
-            return
-        raise _refuse(f"unknown name {name!r}; facts are read as {ROOT}.<fact>", token)
-
-    def _function(self, node: lark.Tree[Any], bound: frozenset[str]) -> Iterator[Any]:
-        name_token = cast(lark.Token, node.children[0])
-        name = str(name_token)
-        args = _arguments(node, 1)
-        if name not in FUNCTIONS:
-            raise _refuse(f"unknown function {name!r}", name_token)
-        if name == "has" and (len(args) != 1 or _unwrap(args[0]).data != "member_dot"):
-            raise _refuse("has() takes one field selection, such as has(facts.a.b)", node)
-        if name == "matches" and len(args) == 2:
-            self._pattern(args[1])
-        for arg in args:
-            yield arg, bound
-
-    def _method(self, node: lark.Tree[Any], bound: frozenset[str]) -> Iterator[Any]:
-        target, name_token = node.children[0], cast(lark.Token, node.children[1])
-        name = str(name_token)
-        args = _arguments(node, 2)
-        yield target, bound
-        if name in MACROS:
-            variable = _unwrap(args[0]) if len(args) == 2 else None
-            if variable is None or variable.data != "ident":
-                raise _refuse(f"{name}() takes a variable name and an expression", name_token)
-            var = str(variable.children[0])
-            if var == ROOT:
-                raise _refuse(f"a macro variable must not be called {ROOT}", variable)
-            yield args[1], bound | {var}
-            return
-        if name not in METHODS:
-            raise _refuse(f"unknown function {name!r}", name_token)
-        if name == "matches" and len(args) == 1:
-            self._pattern(args[0])
-        for arg in args:
-            yield arg, bound
-
-    @staticmethod
-    def _pattern(node: lark.Tree[Any]) -> None:
-        pattern = _constant(node)
-        if not isinstance(pattern, str):
-            return
-        try:
-            re2.compile(pattern)
-        except re2.error as error:
-            reason = (
-                error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else error
-            )
-            raise _refuse(f"bad regular expression {pattern!r}: {reason}", node) from None
