@@ -278,6 +278,14 @@ class Client(FileMethods, AccessMethods):
             "POST", f"{self._version(name, number)}/promote", {"stage": stage, **fields}
         )
 
+    def publish_policy(self, document: str, **fields: Any) -> dict[str, Any]:
+        """Makes document (YAML: CEL gates per stage) the promotion policy in force."""
+        return self._call("POST", "/api/v1/policies", {"document": document, **fields})
+
+    def policies(self, as_of: str | None = None) -> dict[str, Any]:
+        """Every promotion policy version, newest first, and the one in force (at as_of)."""
+        return self._call("GET", "/api/v1/policies", params=_present({"as_of": as_of}))
+
     def archive(self, name: str, number: int, **fields: Any) -> dict[str, Any]:
         """Retires a version; its aliases are removed."""
         return self._call("POST", f"{self._version(name, number)}/archive", fields)

@@ -154,8 +154,32 @@ class ReviewBody(Body):
     """Approve, reject or withdraw: the reason is the reviewer's comment."""
 
 
+class ApproveBody(ReviewBody):
+    override: bool = Field(
+        False,
+        description="An administrator's break-glass approval: on top of the approvals the "
+        "request needs, it lets the promotion past failing gates (recorded as overridden). "
+        "Needs owner on the registry; the reason should say why.",
+    )
+
+
 class PromoteBody(Body):
     stage: r.PromotableStage
+    dry_run: bool = Field(
+        False,
+        description="Evaluate the approval and the gates of the policy in force, and "
+        "answer what a promotion would do, without promoting",
+    )
+
+
+class PublishPolicyBody(Body):
+    document: str = Field(
+        min_length=1,
+        max_length=64 * 1024,
+        pattern=r.NO_NUL,
+        description="The promotion policy as YAML: CEL rules per stage, optionally per risk "
+        "class (see README, Promotion gates)",
+    )
 
 
 class ArchiveBody(Body):

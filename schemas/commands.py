@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field, TypeAdapter
 from schemas import bodies as b
 from schemas import rules as r
 
-ResultKind = Literal["model", "version", "grant"]
+ResultKind = Literal["model", "version", "grant", "policy", "promotion"]
 
 
 def _type_required(schema: dict[str, Any]) -> None:
@@ -144,7 +144,7 @@ class OnRequest(b.ReviewBody, OnVersion):
     request_id: RequestId
 
 
-class Approve(OnRequest):
+class Approve(b.ApproveBody, OnRequest):
     """Signs off an approval request; `reason` is the reviewer's comment."""
 
     type: Literal["Approve"] = "Approve"
@@ -177,6 +177,18 @@ class RemoveAlias(OnModel):
     type: Literal["RemoveAlias"] = "RemoveAlias"
     answers: ClassVar[ResultKind] = "model"
     alias: r.Alias
+
+
+class PublishPolicy(b.PublishPolicyBody, Command):
+    """Makes a promotion policy the one in force (a new version of it); needs owner on the
+    registry."""
+
+    type: Literal["PublishPolicy"] = "PublishPolicy"
+    answers: ClassVar[ResultKind] = "policy"
+
+    @property
+    def model_name(self) -> str:
+        return ""
 
 
 # -- access ----------------------------------------------------------------------------
@@ -229,7 +241,8 @@ AnyCommand = Annotated[
     | SetAlias
     | RemoveAlias
     | GrantRole
-    | RevokeRole,
+    | RevokeRole
+    | PublishPolicy,
     Field(discriminator="type"),
 ]
 COMMANDS: TypeAdapter[Any] = TypeAdapter(AnyCommand)

@@ -18,6 +18,12 @@ class Approval(BaseModel):
     actor: str
     at: datetime
     comment: str | None = None
+    roles: list[str] = Field(
+        default_factory=list, description="What the approver held on the model then"
+    )
+    override: bool = Field(
+        False, description="An administrator's break-glass approval past failing gates"
+    )
 
 
 class StageChange(BaseModel):
@@ -34,6 +40,12 @@ class StageChange(BaseModel):
     sha256: str | None = Field(description="Digest of the artefact (of its manifest, if files)")
     size: int | None
     approvals: list[Approval] = Field(default_factory=list)
+    evaluation: dict[str, Any] | None = Field(
+        None,
+        description="The promotion gates' verdict: policy, policy_version, stage, "
+        "risk_class, passed, rules (name, expression, message, passed, saw, missing, "
+        "elided, error), overridden_by; null when no policy was in force",
+    )
     superseded_by: int | None = None
     actor: str
     reason: str | None = None

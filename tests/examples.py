@@ -6,6 +6,15 @@ from schemas import commands as c
 from schemas.bodies import LineageReference
 
 ON_MODEL = {"model": "fraud"}
+POLICY = """\
+name: fraud-gates
+stages:
+  production:
+    rules:
+      - name: auc-floor
+        expression: facts.metrics.auc >= 0.85
+        message: AUC must be at least 0.85.
+"""
 ON_VERSION = {"model": "fraud", "version": 3}
 
 EXAMPLES: dict[str, c.Command] = {
@@ -37,5 +46,6 @@ EXAMPLES: dict[str, c.Command] = {
         c.RemoveAlias(**ON_MODEL, alias="champion"),
         c.GrantRole(principal="user:bob", role="reviewer", scope="model:fraud"),
         c.RevokeRole(principal="group:fraud-team", role="contributor", scope="prefix:fraud-"),
+        c.PublishPolicy(document=POLICY),
     )
 }

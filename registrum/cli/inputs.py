@@ -116,16 +116,21 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def json_object(source: str, what: str) -> dict[str, Any]:
-    """The JSON object in file source ('-' for standard input)."""
+def text_file(source: str, what: str, kind: str = "file") -> str:
+    """The UTF-8 text of file source ('-' for standard input)."""
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except IsADirectoryError:
-        raise Usage(f"{what} {source} is a folder, not a JSON file") from None
+        raise Usage(f"{what} {source} is a folder, not a {kind}") from None
     except UnicodeDecodeError:
         raise Usage(f"{what} {source} is not UTF-8 text") from None
     except OSError as exc:
         raise Usage(f"{what} {source}: {exc.strerror or exc}") from None
+
+
+def json_object(source: str, what: str) -> dict[str, Any]:
+    """The JSON object in file source ('-' for standard input)."""
+    text = text_file(source, what, "JSON file")
     try:
         data = json.loads(text, parse_constant=_no_constant)
     except ValueError as exc:

@@ -15,6 +15,7 @@ from registrum.cli import (
     history,
     login,
     models,
+    policies,
     reviews,
     versions,
     watch,
@@ -50,6 +51,7 @@ app.command("logout")(login.logout)
 app.command("whoami")(login.whoami)
 app.add_typer(access.tokens_app, name="tokens")
 app.add_typer(access.grants_app, name="grants")
+app.add_typer(policies.app, name="policies")
 
 
 @app.callback()

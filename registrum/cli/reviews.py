@@ -65,8 +65,11 @@ def _review(
     version: str,
     request: str | None,
     comment: str | None,
+    **extra: Any,
 ) -> None:
     n = number(version)
+    # An override may also sign off a request that is approved already.
+    open_to = ("pending", "approved") if extra.get("override") else ("pending",)
 
     def call(client: Client) -> dict[str, Any]:
         request_id = request
@@ -74,7 +77,7 @@ def _review(
             pending = [
                 r["id"]
                 for r in client.get_version(model, n).get("approval_requests") or []
-                if r.get("status") == "pending"
+                if r.get("status") in open_to
             ]
             if len(pending) != 1:
                 raise RegistrumError(
@@ -86,7 +89,7 @@ def _review(
                     + ", ".join(pending),
                 )
             request_id = pending[0]
-        return client.review(model, n, request_id, decision, reason=comment)
+        return client.review(model, n, request_id, decision, reason=comment, **extra)
 
     verbs = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}
     run(ctx, call, _said(verbs[decision]))
@@ -98,9 +101,16 @@ def approve(
     version: Version,
     request: str = typer.Option(None, help=REQUEST_HELP),
     comment: str = typer.Option(None, help="Recorded with the approval."),
+    override: bool = typer.Option(
+        False,
+        "--override",
+        help="Break glass (administrators): on top of the approvals needed, let the "
+        "promotion past failing gates; recorded as an override. Say why in --comment.",
+    ),
 ) -> None:
     """Sign off a pending approval request."""
-    _review(ctx, "approve", model, version, request, comment)
+    extra = {"override": True} if override else {}
+    _review(ctx, "approve", model, version, request, comment, **extra)
 
 
 def reject(
@@ -131,11 +141,50 @@ def promote(
     version: Version,
     stage: str = typer.Argument(..., help="staging or production."),
     reason: str = typer.Option(None, help="Why now."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Evaluate the approval and the gates; promote nothing."
+    ),
 ) -> None:
-    """Promote VERSION of MODEL to STAGE (needs an approved request)."""
+    """Promote VERSION of MODEL to STAGE (needs an approved request, and the gates of the
+    promotion policy in force to pass)."""
     n = number(version)
     wanted = promotable(stage)
+    if dry_run:
+        run(ctx, lambda c: c.promote(model, n, wanted, reason=reason, dry_run=True), _dry_run)
+        return
     run(ctx, lambda c: c.promote(model, n, wanted, reason=reason), _said("promoted"))
+
+
+def _dry_run(result: dict[str, Any]) -> None:
+    p = result.get("promotion") or {}
+    verdict = "would promote" if p.get("would_promote") else "would not promote"
+    say(
+        verdict,
+        ": ",
+        inert(p.get("model")),
+        " version ",
+        inert(p.get("version")),
+        " to ",
+        inert(p.get("stage")),
+    )
+    say("  approved request: ", inert(p.get("approved_request")))
+    evaluation = p.get("evaluation")
+    if not evaluation:
+        say("  gates: no policy in force")
+        return
+    say("  policy ", inert(evaluation.get("policy")), " v", inert(evaluation.get("policy_version")))
+    for rule in evaluation.get("rules") or []:
+        mark = "pass" if rule.get("passed") else "FAIL"
+        say(
+            f"  {mark} ",
+            inert(rule.get("name")),
+            ": ",
+            inert(rule.get("message")),
+            "  saw ",
+            inert(rule.get("saw")),
+        )
+    if p.get("overridden_by"):
+        say("  overridden by ", inert(", ".join(p["overridden_by"])))
 
 
 def archive(

@@ -14,7 +14,7 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
-from services.api import access, errors, models, reads, versions
+from services.api import access, errors, models, policies, reads, versions
 from services.api import artifacts as artifacts_api
 from services.api import audit as audit_api
 from services.api import gc as gc_api
@@ -113,6 +113,7 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(artifacts_api.versions_router)
     app.include_router(access.router)
     app.include_router(audit_api.router)
+    app.include_router(policies.router)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:

@@ -57,7 +57,9 @@ def dispatch(
     """Runs the command kind(address + body) for the request's caller and answers it."""
     who = caller(request)
     command = build(request, kind, body, address)
-    return answer(response, kind.answers, registry(request).handle(command, who))
+    # A dry run answers what would happen, not the version.
+    key = "promotion" if getattr(command, "dry_run", False) else kind.answers
+    return answer(response, key, registry(request).handle(command, who))
 
 
 def answer(response: Response, key: str, outcome: Outcome) -> dict[str, Any]:

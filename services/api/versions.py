@@ -134,8 +134,22 @@ def _decision_route(kind: type[c.OnRequest], verb: str) -> None:
         return dispatch(request, response, kind, body, **address)
 
 
-for kind, verb in ((c.Approve, "approve"), (c.Reject, "reject"), (c.Withdraw, "withdraw")):
+for kind, verb in ((c.Reject, "reject"), (c.Withdraw, "withdraw")):
     _decision_route(kind, verb)
+
+
+@router.post("/{number}/approvals/{request_id}/approve", openapi_extra=sends(c.Approve))
+def approve(
+    name: ModelName,
+    number: VersionNumber,
+    request_id: RequestId,
+    body: b.ApproveBody,
+    request: Request,
+    response: Response,
+) -> dict[str, Any]:
+    """Signs the request off; with override, an administrator's break-glass approval."""
+    address = {"model": name, "version": number, "request_id": request_id}
+    return dispatch(request, response, c.Approve, body, **address)
 
 
 @router.post("/{number}/promote", openapi_extra=sends(c.Promote))

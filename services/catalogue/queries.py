@@ -141,7 +141,7 @@ async def stage_as_of(
     mid = await model_id(conn, s, name, who)
     rows = await conn.fetch(
         f"SELECT number, stage, valid_from, valid_to, changed_by, reason, request_id,"
-        f" approvals FROM {s.history}.stage_history WHERE model_id = $1 AND stage = $2"
+        f" approvals, policy FROM {s.history}.stage_history WHERE model_id = $1 AND stage = $2"
         " AND valid_from <= $3 AND (valid_to IS NULL OR valid_to > $3) ORDER BY number",
         mid,
         stage,
@@ -193,8 +193,10 @@ def _held(r: asyncpg.Record) -> dict[str, Any]:
         "promoted_by": r["changed_by"],
         "reason": r["reason"],
         "request_id": r["request_id"],
-        "approved_by": [a["actor"] for a in approvals],
+        "approved_by": [a["actor"] for a in approvals if not a.get("override")],
         "approvals": approvals,
+        # The gates it passed: the policy in force then (null before any was published).
+        "policy": _json(r["policy"]),
     }
 
 

@@ -38,6 +38,13 @@ async def ensure(conn: asyncpg.Connection, views: list[View]) -> None:
                 await conn.execute(
                     f"INSERT INTO {META}.views (view, generation) VALUES ($1, 1)", view.name
                 )
+            elif view.upgrades:
+                generations = await conn.fetch(
+                    f"SELECT generation FROM {META}.positions WHERE view = $1", view.name
+                )
+                for (generation,) in generations:
+                    for upgrade in view.upgrades:
+                        await conn.execute(upgrade.format(s=quoted(view.name, generation)))
 
 
 async def _ensure_meta(conn: asyncpg.Connection) -> None:

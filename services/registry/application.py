@@ -87,7 +87,12 @@ class Registry(Application):
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
         authorise(command, caller, self.scope)
-        ctx = Context(actor=caller.subject, reason=command.reason, command_id=command.command_id)
+        ctx = Context(
+            actor=caller.subject,
+            reason=command.reason,
+            command_id=command.command_id,
+            principals=tuple(principals(caller)),
+        )
         decide = handler(command, ctx, self.scope)
         return self.executor.run(command, ctx, decide)
 
@@ -147,6 +152,11 @@ class Registry(Application):
         except IntegrityError:
             return False
         return True
+
+    def policies(self) -> list[dict[str, Any]]:
+        """Every promotion policy version published, oldest first."""
+        policy = self.scope.policy()
+        return [dict(p) for p in policy.published] if policy is not None else []
 
     # -- access ------------------------------------------------------------------------
 

@@ -38,6 +38,13 @@ def _promote(command: c.Promote, scope: Scope) -> list[Need]:
     return [(permission, Target(name=command.model))]
 
 
+def _approve(command: c.Approve, scope: Scope) -> list[Need]:
+    # A break-glass override is an administrator's, on top of the reviewers' approvals.
+    if command.override:
+        return [(P.ADMINISTER, Target(registry=True))]
+    return [(P.REVIEW, Target(name=command.model))]
+
+
 def _rename(command: c.RenameModel, scope: Scope) -> list[Need]:
     return [
         (P.ADMINISTER, Target(name=command.model)),
@@ -70,7 +77,7 @@ RULES: dict[type[Command], Rule] = {
     c.UpdateModelCard: _on_model(P.CONTRIBUTE),
     c.DeleteVersion: _on_model(P.ADMINISTER),
     c.RequestApproval: _on_model(P.CONTRIBUTE),
-    c.Approve: _on_model(P.REVIEW),
+    c.Approve: _approve,
     c.Reject: _on_model(P.REVIEW),
     # Only the requester may withdraw (a domain rule); they contributed to get there.
     c.Withdraw: _on_model(P.CONTRIBUTE),
@@ -82,6 +89,7 @@ RULES: dict[type[Command], Rule] = {
     c.RemoveAlias: _on_model(P.RELEASE_PRODUCTION),
     c.GrantRole: _grant,
     c.RevokeRole: _grant,
+    c.PublishPolicy: lambda command, scope: [(P.ADMINISTER, Target(registry=True))],
 }
 
 
@@ -98,7 +106,8 @@ def authorise(command: Command, caller: Principal, scope: Scope) -> None:
     if rule is None:
         raise TypeError(f"no permission rule for {type(command).__name__}")
     needs = rule(command, scope)
-    if any(p is P.REVIEW for p, _ in needs) and caller.is_service:
+    signs_off = isinstance(command, c.Approve)
+    if (signs_off or any(p is P.REVIEW for p, _ in needs)) and caller.is_service:
         _refuse(command, caller, P.REVIEW, needs[0][1], "service accounts never review")
     policy = scope.current_access()
     ids = principals(caller)

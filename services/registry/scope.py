@@ -17,6 +17,7 @@ from services.registry.domain.access import ACCESS_ID, MODEL, PREFIX, REGISTRY, 
 from services.registry.domain.errors import InvalidInput, NotFound
 from services.registry.domain.model import RegisteredModel
 from services.registry.domain.names import ModelName, name_id
+from services.registry.domain.policies import POLICY_ID, PromotionPolicy
 from services.registry.domain.version import ModelVersion
 
 
@@ -76,6 +77,20 @@ class Scope:
                         event.mutate(cached)
             self._access = cached
             return cached
+
+    def policy(self) -> PromotionPolicy | None:
+        """The promotion policy's aggregate, fresh; None before the first publication."""
+        try:
+            policy: PromotionPolicy = self.repository.get(POLICY_ID)
+            return policy
+        except AggregateNotFoundError:
+            return None
+
+    def published_policy(self) -> dict[str, Any] | None:
+        """The policy in force (its version, name and document); None when none was ever
+        published."""
+        policy = self.policy()
+        return policy.current() if policy is not None else None
 
     def access(self) -> AccessPolicy | None:
         """Every grant in force, fresh, for a command to change; None before the first."""

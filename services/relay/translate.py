@@ -163,6 +163,7 @@ def _promotion(event: StoredEvent, name: str, facts: Facts) -> StageChange | Ali
         sha256=version.sha256 if version else None,
         size=version.size if version else None,
         approvals=[Approval.model_validate(a) for a in d.get("approvals", [])],
+        evaluation=d.get("evaluation") if promoted else None,
         superseded_by=d.get("superseded_by"),
         actor=d["actor"],
         reason=d.get("reason"),

@@ -61,6 +61,7 @@ SPEC: dict[str, tuple[str, tuple[str, ...]]] = {
     "RemoveAlias": ("release:production", ("releaser:production",)),
     "GrantRole": ("administer", ("owner",)),
     "RevokeRole": ("administer", ("owner",)),
+    "PublishPolicy": ("administer", ("owner",)),
 }
 HOLDINGS = (None, *ROLES)  # None: a subject holding no role at all
 

@@ -229,3 +229,15 @@ def test_a_signed_checkpoint_and_its_key_go_to_the_audit_topic_too() -> None:
     out = translate(STORE, key, FakeFacts())
     assert [o.topic for o in out] == [EVENTS, AUDIT_CHECKPOINTS]
     assert SigningKey.model_validate(read(out[1])[2]).public_key == "cHVi"
+
+
+def test_the_promotion_message_carries_the_gates_verdict() -> None:
+    event = promoted(42)
+    verdict = {"policy": "fraud-gates", "policy_version": 2, "passed": True, "rules": []}
+    event.data.update(evaluation=verdict)
+    change = StageChange.model_validate(read(translate(STORE, event, FakeFacts())[1])[2])
+    assert change.evaluation == verdict
+    # An approval carries the roles its approver held, and whether it was an override.
+    event.data["approvals"] = [{**APPROVAL, "roles": ["reviewer"], "override": False}]
+    change = StageChange.model_validate(read(translate(STORE, event, FakeFacts())[1])[2])
+    assert change.approvals[0].roles == ["reviewer"]

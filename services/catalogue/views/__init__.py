@@ -31,6 +31,10 @@ class View:
     # Kinds whose single statement only sets columns of the row keyed by its first
     # argument: of several in one run, the last for each key gives the same result.
     overwrites: frozenset[str] = frozenset()
+    # Idempotent changes (ADD COLUMN IF NOT EXISTS) that bring a generation made by an
+    # older release up to the ddl, run at every start. Only for columns no earlier event
+    # could have filled, so existing rows stay right without a rebuild.
+    upgrades: list[str] = field(default_factory=list)
 
     def statements(self, event: StoredEvent) -> list[Statement]:
         handler = self.handlers.get(event.kind)

@@ -4,6 +4,8 @@ lookup on these tables."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from services.catalogue.views import Statement, View, dumps
 from services.eventlog.record import StoredEvent
 
@@ -14,7 +16,7 @@ view = View(
             model_id uuid NOT NULL, version_id uuid NOT NULL, number integer NOT NULL,
             stage text NOT NULL, valid_from timestamptz NOT NULL, valid_to timestamptz,
             changed_by text NOT NULL, reason text, request_id text, approvals jsonb,
-            superseded_by integer, position bigint NOT NULL)""",
+            superseded_by integer, position bigint NOT NULL, policy jsonb)""",
         "CREATE INDEX ON {s}.stage_history (model_id, stage, valid_from)",
         "CREATE INDEX ON {s}.stage_history (version_id) WHERE valid_to IS NULL",
         """CREATE TABLE {s}.alias_history (
@@ -23,6 +25,9 @@ view = View(
             position bigint NOT NULL)""",
         "CREATE INDEX ON {s}.alias_history (model_id, alias, valid_from)",
     ],
+    # policy: which policy (name, version) a promotion was evaluated under, and whether
+    # it passed or was overridden; null before gates existed.
+    upgrades=["ALTER TABLE {s}.stage_history ADD COLUMN IF NOT EXISTS policy jsonb"],
 )
 
 _CLOSE_STAGE = (
@@ -30,8 +35,8 @@ _CLOSE_STAGE = (
 )
 _OPEN_STAGE = (
     "INSERT INTO {s}.stage_history (model_id, version_id, number, stage, valid_from,"
-    " changed_by, reason, request_id, approvals, superseded_by, position)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    " changed_by, reason, request_id, approvals, superseded_by, position, policy)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 )
 _CLOSE_ALIAS = (
     "UPDATE {s}.alias_history SET valid_to = $3"
@@ -57,6 +62,7 @@ def _registered(e: StoredEvent) -> list[Statement]:
                 None,
                 None,
                 e.position,
+                None,
             ),
         )
     ]
@@ -82,9 +88,24 @@ def _stage_changed(e: StoredEvent) -> list[Statement]:
                 dumps(d["approvals"]) if promoted else None,
                 d.get("superseded_by"),
                 e.position,
+                _policy(d.get("evaluation")),
             ),
         ),
     ]
+
+
+def _policy(evaluation: dict[str, Any] | None) -> str | None:
+    """What as-of tells of a promotion's gates: the policy and version, the verdict."""
+    if not evaluation:
+        return None
+    return dumps(
+        {
+            "name": evaluation["policy"],
+            "version": evaluation["policy_version"],
+            "passed": evaluation["passed"],
+            "overridden_by": evaluation.get("overridden_by", []),
+        }
+    )
 
 
 @view.on("VersionDeleted")

@@ -183,6 +183,18 @@ class AccessPolicy(Aggregate):
             for g in self.held_by(principals)
         )
 
+    def roles_on(self, principals: Iterable[str], target: Target) -> tuple[str, ...]:
+        """The roles any of principals holds that reach target."""
+        return tuple(
+            sorted(
+                {
+                    g["role"]
+                    for g in self.held_by(principals)
+                    if target.covered_by(g["scope_kind"], g["scope_value"])
+                }
+            )
+        )
+
     def names_models(self, principals: Iterable[str]) -> bool:
         """Whether any of principals holds a grant on one model (so a check needs the
         model's id)."""

@@ -66,5 +66,12 @@ class NotApproved(RuleBroken):
     code = "not_approved"
 
 
+class PolicyFailed(RuleBroken):
+    """The promotion's gates failed under the policy in force; details list the failed
+    rules with the values they saw."""
+
+    code = "policy_failed"
+
+
 class SelfApproval(RuleBroken):
     code = "self_approval"

@@ -91,6 +91,15 @@ class RegisteredModel(Aggregate):
         to_stage: str
         request_id: str
         approvals: list[dict[str, Any]]
+        # since class_version 2: the gates' verdict under the policy in force (None when
+        # no policy was published), with overridden_by when an override let it through
+        evaluation: dict[str, Any] | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["evaluation"] = None
 
         def apply(self, model: RegisteredModel) -> None:
             model.stages[str(self.number)] = self.to_stage
@@ -256,6 +265,7 @@ class RegisteredModel(Aggregate):
         request_id: str,
         approvals: list[dict[str, Any]],
         ctx: Context,
+        evaluation: dict[str, Any] | None = None,
     ) -> None:
         self._check_live()
         current = self.stage_of(number)
@@ -274,6 +284,7 @@ class RegisteredModel(Aggregate):
             to_stage=stage.value,
             request_id=request_id,
             approvals=approvals,
+            evaluation=evaluation,
             **ctx.fields(),
         )
         for old in superseded:

@@ -260,11 +260,14 @@ def check_json_object(value: Any, field: str, limit: int = MAX_TEXT) -> dict[str
 
 @dataclass(frozen=True)
 class Context:
-    """Who acts, why, and under which command id: recorded on every event."""
+    """Who acts, why, and under which command id: recorded on every event. principals
+    are the authenticated caller's (user:<subject>, group:<name>), for decisions that
+    record what the caller held (an approver's roles); they are not recorded themselves."""
 
     actor: str
     reason: str | None = None
     command_id: str | None = None
+    principals: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_actor(self.actor)

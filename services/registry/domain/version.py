@@ -129,13 +129,31 @@ class ModelVersion(Aggregate):
 
     class ApprovalGranted(Event):
         request_id: str
+        roles: list[str]  # since class_version 2: what the approver held on the model
+        override: bool  # since class_version 2: an administrator's break-glass approval
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Approvals before promotion gates: roles were not recorded, none overrode.
+            state["roles"] = []
+            state["override"] = False
 
         def apply(self, version: ModelVersion) -> None:
             request = version.requests[self.request_id]
             request["approvals"].append(
-                {"actor": self.actor, "at": self.timestamp.isoformat(), "comment": self.reason}
+                {
+                    "actor": self.actor,
+                    "at": self.timestamp.isoformat(),
+                    "comment": self.reason,
+                    "roles": list(self.roles),
+                    "override": self.override,
+                }
             )
-            if len(request["approvals"]) >= request["required_approvals"]:
+            # An override does not count towards the approvals a request needs.
+            counted = [a for a in request["approvals"] if not a["override"]]
+            if len(counted) >= request["required_approvals"]:
                 request["status"] = APPROVED
 
     class ApprovalRejected(Event):
@@ -242,8 +260,10 @@ class ModelVersion(Aggregate):
             **ctx.fields(),
         )
 
-    def _check_reviewer(self, request: dict[str, Any], ctx: Context) -> None:
-        if request["status"] != PENDING:
+    def _check_reviewer(
+        self, request: dict[str, Any], ctx: Context, open_to: tuple[str, ...] = (PENDING,)
+    ) -> None:
+        if request["status"] not in open_to:
             raise Conflict(
                 f"the request is {request['status']}, not pending", request=request["id"]
             )
@@ -252,12 +272,27 @@ class ModelVersion(Aggregate):
         if ctx.actor == self.created_by:
             raise SelfApproval("the registrant cannot review their own version", actor=ctx.actor)
 
-    def approve(self, request_id: str, ctx: Context) -> None:
+    def approve(
+        self,
+        request_id: str,
+        ctx: Context,
+        roles: tuple[str, ...] = (),
+        override: bool = False,
+    ) -> None:
+        """Signs the request off. An override (an administrator's break-glass approval,
+        letting a promotion past failing gates) comes on top of the approvals the request
+        needs: it may also be given once the request is approved, and does not count."""
         request = self.request(request_id)
-        self._check_reviewer(request, ctx)
+        self._check_reviewer(request, ctx, (PENDING, APPROVED) if override else (PENDING,))
         if any(a["actor"] == ctx.actor for a in request["approvals"]):
             raise Conflict(f"{ctx.actor} has already approved this request", actor=ctx.actor)
-        self.trigger_event(self.ApprovalGranted, request_id=request_id, **ctx.fields())
+        self.trigger_event(
+            self.ApprovalGranted,
+            request_id=request_id,
+            roles=sorted(roles),
+            override=override,
+            **ctx.fields(),
+        )
 
     def reject(self, request_id: str, ctx: Context) -> None:
         request = self.request(request_id)

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from schemas import commands as c
+from services.policy.facts import Artifact
+from services.registry import gates
 from services.registry.domain import rules, values
+from services.registry.domain.access import Target
 from services.registry.domain.errors import InvalidInput
+from services.registry.domain.model import RegisteredModel
 from services.registry.domain.values import Context, promotable_stage
 from services.registry.domain.version import ModelVersion
-from services.registry.execution import Decide
+from services.registry.execution import Decide, Decision
 from services.registry.handlers.base import handles, on_model, on_stage, on_version
 from services.registry.scope import Scope
+from services.registry.summaries import version_summary
+
+Gate = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
 @handles(c.RequestApproval)
@@ -53,7 +61,19 @@ def _decision(name: str, check_live: bool = True) -> Callable[..., Decide]:
     return handle
 
 
-handles(c.Approve)(_decision("approve"))
+@handles(c.Approve)
+def approve(command: c.Approve, ctx: Context, scope: Scope) -> Decide:
+    def decide(model: RegisteredModel, version: ModelVersion) -> None:
+        # What the approver held on this model when signing off, for the gates and the
+        # record (grants change later; the log keeps this).
+        access = scope.current_access()
+        target = Target(model_id=model.id, name=model.name)
+        roles = access.roles_on(ctx.principals, target) if access is not None else ()
+        version.approve(command.request_id, ctx, roles=roles, override=command.override)
+
+    return on_version(scope, command, decide)
+
+
 handles(c.Reject)(_decision("reject"))
 # A requester may withdraw even after the version was archived.
 handles(c.Withdraw)(_decision("withdraw", check_live=False))
@@ -62,8 +82,63 @@ handles(c.Withdraw)(_decision("withdraw", check_live=False))
 @handles(c.Promote)
 def promote(command: c.Promote, ctx: Context, scope: Scope) -> Decide:
     stage = promotable_stage(command.stage)
-    # An archived version may come back, through a new approval.
-    return on_stage(scope, command, lambda m, v: rules.promote(m, v, stage, ctx))
+    # The artefact is re-hashed once per command, not again on a retry after a conflict.
+    checked: dict[str, Artifact] = {}
+
+    def gate(model: RegisteredModel, version: ModelVersion) -> Gate:
+        def evaluate(request: dict[str, Any]) -> dict[str, Any] | None:
+            published = scope.published_policy()
+            if published is None:
+                return None
+            if "artifact" not in checked:
+                checked["artifact"] = gates.artifact(version, model, scope.artifacts)
+            found = gates.facts(model, version, stage, request, checked["artifact"])
+            verdict = gates.evaluation(published, stage, found)
+            return verdict.to_json() if verdict is not None else None
+
+        return evaluate
+
+    if command.dry_run:
+        return lambda: Decision([], lambda: dry_run(scope, command, stage, gate))
+
+    def decide() -> Decision:
+        model = scope.model(command.model)
+        version = scope.version(model, command.version)
+        # An archived version may come back, through a new approval.
+        evaluation = rules.promote(model, version, stage, ctx, gate(model, version))
+        return Decision(
+            [model], lambda: {**version_summary(model, version), "evaluation": evaluation}
+        )
+
+    return decide
+
+
+def dry_run(
+    scope: Scope,
+    command: c.Promote,
+    stage: values.Stage,
+    gate: Callable[[RegisteredModel, ModelVersion], Gate],
+) -> dict[str, Any]:
+    """What promoting would do now: the approval it would use and the gates' verdict;
+    nothing is recorded."""
+    model = scope.model(command.model)
+    version = scope.version(model, command.version)
+    model.version_entry(version.number)
+    request = version.approved_request(stage, model.used_requests)
+    evaluation = gate(model, version)(request or {"approvals": []})
+    overrides = [a["actor"] for a in (request or {}).get("approvals", []) if a.get("override")]
+    passes = evaluation is None or evaluation["passed"] or bool(overrides)
+    return {
+        "dry_run": True,
+        "model": model.name,
+        "version": version.number,
+        "stage": stage.value,
+        "from_stage": model.stage_of(version.number).value,
+        "approved_request": request["id"] if request else None,
+        "would_promote": request is not None and passes,
+        "evaluation": evaluation,
+        "overridden_by": overrides if evaluation and not evaluation["passed"] else [],
+    }
 
 
 @handles(c.Archive)
