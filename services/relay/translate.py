@@ -15,6 +15,7 @@ from cloudevents.v1.kafka import KafkaMessage
 from schemas.messages import AliasChange, Approval, DomainEvent, StageChange
 from services.bus.topics import EVENTS, PROMOTIONS
 from services.eventlog.record import StoredEvent
+from services.registry.domain import cards
 from services.registry.domain.model import version_id_for
 from services.relay.envelope import envelope
 
@@ -69,6 +70,10 @@ def translate(store_id: str, event: StoredEvent, facts: Facts) -> list[Outgoing]
     model_id, number = _subject(event, facts)
     name = facts.model_name(model_id) if model_id else None
     time = event.timestamp.isoformat()
+    details = {k: v for k, v in d.items() if k not in _ENVELOPE_KEYS}
+    if event.kind == "ModelCardUpdated":
+        # Consumers get one shape of card, however old the event (free JSON before).
+        details["card"] = cards.stored_card(d)
     domain = DomainEvent(
         type=event.kind,
         model=name,
@@ -78,7 +83,7 @@ def translate(store_id: str, event: StoredEvent, facts: Facts) -> list[Outgoing]
         command_id=d.get("command_id"),
         time=event.timestamp,
         position=event.position,
-        details={k: v for k, v in d.items() if k not in _ENVELOPE_KEYS},
+        details=details,
     )
     if len(orjson.dumps(domain.details)) > MAX_DETAILS_BYTES:
         domain = domain.model_copy(update={"details": {}, "details_truncated": True})
