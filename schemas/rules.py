@@ -288,8 +288,8 @@ class _KeyRules:
         return schema
 
 
-# Free-form JSON (hyperparameters, a model card's legacy section): no reserved key at any depth, and no NUL
-# in text (the views keep it as jsonb, which refuses NUL).
+# Free-form JSON (hyperparameters, a model card's legacy section): no reserved key at any
+# depth, and no NUL in text (the views keep it as jsonb, which refuses NUL).
 JsonText = Annotated[str, Strict(), Field(pattern=NO_NUL)]
 # Integers are kept exact up to 2^53 (what every JSON reader keeps exact); a larger one is
 # the same JSON number as a float and is kept as one (orjson, among others, stops at 64
