@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from registrum.access import AccessMethods
+from registrum.cards import CardMethods
 from registrum.errors import BadReply, RegistrumError
 from registrum.transfers import FileMethods, is_number, seg
 from registrum.transport import Transport, member
@@ -21,7 +22,7 @@ def _present(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-class Client(FileMethods, AccessMethods):
+class Client(FileMethods, AccessMethods, CardMethods):
     """A client of one registry.
 
     consistency: how reads relate to writes. "session" (default) reads at least what
@@ -231,13 +232,6 @@ class Client(FileMethods, AccessMethods):
         """Links a version to what it came from: [{"kind", "id", "relation"}, ...]."""
         path = f"{self._version(name, number)}/lineage"
         return self._call("POST", path, {"references": references, **fields})
-
-    def update_model_card(
-        self, name: str, number: int, card: dict[str, Any], **fields: Any
-    ) -> dict[str, Any]:
-        """Sets the model card of a version."""
-        path = f"{self._version(name, number)}/model-card"
-        return self._call("PUT", path, {"card": card, **fields})
 
     # -- history -----------------------------------------------------------------------
 

@@ -166,6 +166,21 @@ class Transport:
             self.position = max(self.position, position)
         return payload
 
+    def text(self, path: str, params: dict[str, Any], media_type: str) -> str:
+        """GET path as a document (Markdown, HTML) of media_type; a RegistrumError else."""
+        try:
+            response = self._http.get(path, params=params, headers=self._read_headers())
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            self._failed(exc)
+        if not response.is_success:
+            raise refusal(response)
+        if response.headers.get("content-type", "").split(";")[0].strip() != media_type:
+            raise BadReply(
+                response.status_code,
+                f"{self.url}{path} answered {_kind(response)}, not {media_type}: is it a registry?",
+            )
+        return response.text
+
     @contextmanager
     def stream(self, path: str, what: str) -> Iterator[Iterator[bytes]]:
         """The body of GET path, streamed; `what` names it in errors."""

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas import rules as r
+from schemas.model_card import SECTIONS, CardSections, ModelCard, SectionName
 
 
 class Strict(BaseModel):
@@ -140,7 +141,31 @@ class LinkLineageBody(Body):
 
 
 class UpdateModelCardBody(Body):
-    card: r.JsonObject
+    """Sets the whole model card: sections left out are emptied."""
+
+    card: ModelCard
+
+
+class AmendModelCardBody(Body):
+    """Changes some sections of the model card and keeps the others: the sections named in
+    `remove` are emptied, then those in `sections` set (null or absent: left as they are).
+    An amendment that changes nothing records nothing."""
+
+    sections: CardSections = Field(
+        default_factory=CardSections, description="Sections to set, each replaced whole"
+    )
+    remove: list[SectionName] = Field(
+        default_factory=list,
+        max_length=len(SECTIONS),
+        description="Sections to empty",
+        json_schema_extra={"uniqueItems": True},
+    )
+
+    @model_validator(mode="after")
+    def _once(self) -> AmendModelCardBody:
+        if len(set(self.remove)) != len(self.remove):
+            raise ValueError("a section is named twice in remove")
+        return self
 
 
 class RequestApprovalBody(Body):

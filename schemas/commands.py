@@ -124,7 +124,15 @@ class LinkLineage(b.LinkLineageBody, OnVersion):
 
 
 class UpdateModelCard(b.UpdateModelCardBody, OnVersion):
+    """Sets the whole model card of a version."""
+
     type: Literal["UpdateModelCard"] = "UpdateModelCard"
+
+
+class AmendModelCard(b.AmendModelCardBody, OnVersion):
+    """Sets or empties some sections of a version's model card, keeping the others."""
+
+    type: Literal["AmendModelCard"] = "AmendModelCard"
 
 
 class DeleteVersion(OnVersion):
@@ -231,6 +239,7 @@ AnyCommand = Annotated[
     | RecordMetrics
     | LinkLineage
     | UpdateModelCard
+    | AmendModelCard
     | DeleteVersion
     | RequestApproval
     | Approve

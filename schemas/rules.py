@@ -133,6 +133,7 @@ MAX_PATH = 1024
 MAX_FILES = 10_000
 MAX_LINEAGE = 1000
 MAX_RELATION = 64
+MAX_CARD_BYTES = 256 * 1024  # a model card, as compact JSON
 MAX_INT = 2**31 - 1  # PostgreSQL's integer: version numbers fit in it
 # Sizes and counts: exact in a JSON number everywhere (JavaScript's doubles) and in
 # PostgreSQL's bigint.
@@ -287,8 +288,8 @@ class _KeyRules:
         return schema
 
 
-# Free-form JSON (hyperparameters, model cards): no reserved key at any depth, and no NUL
-# in text (the views keep it as jsonb, which refuses NUL).
+# Free-form JSON (hyperparameters, a model card's legacy section): no reserved key at any
+# depth, and no NUL in text (the views keep it as jsonb, which refuses NUL).
 JsonText = Annotated[str, Strict(), Field(pattern=NO_NUL)]
 # Integers are kept exact up to 2^53 (what every JSON reader keeps exact); a larger one is
 # the same JSON number as a float and is kept as one (orjson, among others, stops at 64

@@ -34,7 +34,19 @@ EXAMPLES: dict[str, c.Command] = {
         c.UntagVersion(**ON_VERSION, key="team"),
         c.RecordMetrics(**ON_VERSION, metrics={"auc": 0.91}),
         c.LinkLineage(**ON_VERSION, references=[LineageReference(kind="dataset", id="txns")]),
-        c.UpdateModelCard(**ON_VERSION, card={"owner": "risk"}),
+        c.UpdateModelCard(
+            **ON_VERSION,
+            card={
+                "intended_use": {"primary_uses": ["flag card fraud"]},
+                "risk": {"class": "high", "reason": "decides on people's payments"},
+                "owners": [{"subject": "risk-team", "role": "accountable"}],
+            },
+        ),
+        c.AmendModelCard(
+            **ON_VERSION,
+            sections={"monitoring_plan": {"signals": ["auc"], "frequency": "daily"}},
+            remove=["legacy"],
+        ),
         c.DeleteVersion(**ON_VERSION),
         c.RequestApproval(**ON_VERSION, stage="production", required_approvals=2),
         c.Approve(**ON_VERSION, request_id="r1", reason="lgtm"),

@@ -20,6 +20,7 @@ from registrum.cli import (
     versions,
     watch,
 )
+from registrum.cli import cards as _cards  # noqa: F401  (adds its commands)
 from registrum.cli import version_edits as _version_edits  # noqa: F401  (adds its commands)
 from registrum.cli.context import Options
 from registrum.cli.group import RegistrumGroup

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from registrum.cli.context import run
+from registrum.cli.failures import Usage
 from registrum.cli.inputs import (
     Model,
     Version,
@@ -116,12 +117,28 @@ def set_card(
     ctx: typer.Context,
     model: Model,
     version: Version,
-    card: str = typer.Argument(..., help="A JSON file holding the card's object; - for stdin."),
+    card: str = typer.Argument(None, help="A JSON file holding the card's object; - for stdin."),
+    merge: bool = typer.Option(
+        False, "--merge", help="Set only the sections in the file, keeping the others."
+    ),
+    remove: list[str] = typer.Option(
+        None, "--remove", help="A section to empty, keeping the others; repeatable."
+    ),
     reason: str = typer.Option(None, help=REASON_HELP),
 ) -> None:
-    """Set the model card of VERSION of MODEL from a JSON file."""
+    """Set the model card of VERSION of MODEL from a JSON file: the whole card, or with
+    --merge and --remove, some of its sections."""
     n = number(version)
-    content = json_object(card, "the model card")
+    if card is None and not remove:
+        raise Usage("give the card's JSON file (- for stdin), or sections to --remove")
+    content = json_object(card, "the model card") if card is not None else {}
+    if merge or remove:
+        run(
+            ctx,
+            lambda c: c.amend_model_card(model, n, content, remove or [], reason=reason),
+            _said("changed the model card of"),
+        )
+        return
     run(
         ctx,
         lambda c: c.update_model_card(model, n, content, reason=reason),

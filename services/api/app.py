@@ -14,7 +14,7 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
-from services.api import access, errors, models, policies, reads, versions
+from services.api import access, cards, errors, models, policies, reads, versions
 from services.api import artifacts as artifacts_api
 from services.api import audit as audit_api
 from services.api import gc as gc_api
@@ -108,6 +108,7 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(versions.router)
     app.include_router(reads.router)
+    app.include_router(cards.router)
     app.include_router(gc_api.router)
     app.include_router(artifacts_api.router)
     app.include_router(artifacts_api.versions_router)

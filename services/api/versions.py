@@ -98,6 +98,17 @@ def update_model_card(
     return dispatch(request, response, c.UpdateModelCard, body, model=name, version=number)
 
 
+@router.patch("/{number}/model-card", openapi_extra=sends(c.AmendModelCard))
+def amend_model_card(
+    name: ModelName,
+    number: VersionNumber,
+    body: b.AmendModelCardBody,
+    request: Request,
+    response: Response,
+) -> dict[str, Any]:
+    return dispatch(request, response, c.AmendModelCard, body, model=name, version=number)
+
+
 @router.delete("/{number}", openapi_extra=sends(c.DeleteVersion))
 def delete_version(
     name: ModelName, number: VersionNumber, request: Request, response: Response

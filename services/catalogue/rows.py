@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from services.registry.domain.cards import typed
+
 
 def json_value(value: Any) -> Any:
     """A json/jsonb column, whether the connection's codec parsed it or not."""
@@ -62,7 +64,8 @@ def version_row(r: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "lineage": json_value(r["lineage"]),
         "tags": json_value(r["tags"]),
         "description": r["description"],
-        "model_card": json_value(r["model_card"]),
+        # Typed, also where the views were made before cards were.
+        "model_card": typed(json_value(r["model_card"])),
         "created_by": r["created_by"],
         "created_at": _time(r["created_at"]),
         "updated_at": _time(r["updated_at"]),

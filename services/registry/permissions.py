@@ -75,6 +75,7 @@ RULES: dict[type[Command], Rule] = {
     c.RecordMetrics: _on_model(P.CONTRIBUTE),
     c.LinkLineage: _on_model(P.CONTRIBUTE),
     c.UpdateModelCard: _on_model(P.CONTRIBUTE),
+    c.AmendModelCard: _on_model(P.CONTRIBUTE),
     c.DeleteVersion: _on_model(P.ADMINISTER),
     c.RequestApproval: _on_model(P.CONTRIBUTE),
     c.Approve: _approve,

@@ -23,6 +23,7 @@ from schemas.messages import (
 )
 from services.bus.topics import AUDIT_CHECKPOINTS, EVENTS, PROMOTIONS
 from services.eventlog.record import StoredEvent
+from services.registry.domain import cards
 from services.registry.domain.model import version_id_for
 from services.relay.envelope import envelope
 
@@ -79,6 +80,10 @@ def translate(store_id: str, event: StoredEvent, facts: Facts) -> list[Outgoing]
     model_id, number = _subject(event, facts)
     name = facts.model_name(model_id) if model_id else None
     time = event.timestamp.isoformat()
+    details = {k: v for k, v in d.items() if k not in _ENVELOPE_KEYS}
+    if event.kind == "ModelCardUpdated":
+        # Consumers get one shape of card, however old the event (free JSON before).
+        details["card"] = cards.stored_card(d)
     domain = DomainEvent(
         type=event.kind,
         model=name,
@@ -88,7 +93,7 @@ def translate(store_id: str, event: StoredEvent, facts: Facts) -> list[Outgoing]
         command_id=d.get("command_id"),
         time=event.timestamp,
         position=event.position,
-        details={k: v for k, v in d.items() if k not in _ENVELOPE_KEYS},
+        details=details,
     )
     if len(orjson.dumps(domain.details)) > MAX_DETAILS_BYTES:
         domain = domain.model_copy(update={"details": {}, "details_truncated": True})

@@ -62,9 +62,22 @@ def test_describe_tag_measure_link_card_and_delete_a_version(
         "code=git:abc123",
     )
     assert "linked 2 references" in ok(linked)
-    card = {"intended_use": "flag card fraud", "risk_class": "high", "owners": ["risk-team"]}
+    card = {
+        "intended_purpose": "flag card fraud",
+        "risk": {"class": "high", "reason": "blocks payments"},
+        "owners": [{"subject": "risk-team", "role": "accountable"}],
+    }
     (tmp_path / "card.json").write_text(json.dumps(card))
     ok(cli(url, "versions", "set-card", name, "1", str(tmp_path / "card.json")))
+    # One section more, one less; the others kept.
+    (tmp_path / "plan.json").write_text(json.dumps({"monitoring_plan": {"frequency": "daily"}}))
+    merged = cli(
+        url, "versions", "set-card", name, "1", str(tmp_path / "plan.json"), "--merge",
+        "--remove", "owners",
+    )  # fmt: skip
+    assert "changed the model card of" in ok(merged)
+    card = {k: v for k, v in card.items() if k != "owners"}
+    card = {"schema_version": 1, **card, "monitoring_plan": {"frequency": "daily"}}
 
     version = cli_json(url, "versions", "show", name, "1")
     assert version["description"] == "baseline, trained on October"
@@ -76,6 +89,11 @@ def test_describe_tag_measure_link_card_and_delete_a_version(
     }
     assert version["model_card"] == card
     assert "flag card fraud" in ok(cli(url, "versions", "show", name, "1"))
+    shown = ok(cli(url, "versions", "card", name, "1"))
+    assert "## Intended purpose\n\nflag card fraud" in shown
+    assert "missing: model_details" in shown
+    assert cli_json(url, "versions", "card", name, "1", "--format", "json")["card"] == card
+    assert "are the same" in ok(cli(url, "versions", "card-diff", name, "1", "1"))
 
     assert f"deleted {name} version 2" in ok(cli(url, "versions", "delete", name, "2"))
     assert cli(url, "versions", "show", name, "2").returncode == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import httpx
 
@@ -24,7 +25,7 @@ def inert(done: subprocess.CompletedProcess[str]) -> str:
     return shown
 
 
-def test_every_listing_shows_stored_text_inert(server: Server, unique: str) -> None:
+def test_every_listing_shows_stored_text_inert(server: Server, unique: str, tmp_path: Path) -> None:
     url = server.url
     model = f"[blink]hostile-{unique}"
     assert cli(url, "models", "create", model, "--description", HOSTILE).returncode == 0
@@ -38,6 +39,9 @@ def test_every_listing_shows_stored_text_inert(server: Server, unique: str) -> N
     approved = cli(url, "approve", model, "1", "--comment", HOSTILE, actor="bob")
     assert approved.returncode == 0, approved.stderr
     assert cli(url, "promote", model, "1", "production", actor="carol").returncode == 0
+    card = {"intended_purpose": HOSTILE, "risk": {"class": "high", "reason": HOSTILE}}
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    assert cli(url, "versions", "set-card", model, "1", str(tmp_path / "card.json")).returncode == 0
     # A person whose display name is hostile, with a grant whose reason is.
     made = httpx.post(
         f"{url}/api/v1/tokens",
@@ -59,6 +63,9 @@ def test_every_listing_shows_stored_text_inert(server: Server, unique: str) -> N
         ("versions", "list", model),
         ("versions", "show", model, "1"),
         ("versions", "search", f"name = '{model}'"),
+        ("versions", "card", model, "1"),
+        ("versions", "card", model, "1", "--format", "html"),
+        ("versions", "card-diff", model, "1", "1"),
         ("timeline", model),
         ("as-of", model, "production"),
         ("grants", "list"),

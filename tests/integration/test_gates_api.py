@@ -17,7 +17,7 @@ from services.catalogue.projector import Projector
 from services.settings import Settings
 from tests.people import Badges, open_to_testers
 from tests.services import fresh_database
-from tests.unit.test_promotion_gates import POLICY
+from tests.unit.test_promotion_gates import CARD, POLICY
 
 BADGES = Badges()
 ALICE, BOB, CAROL = (BADGES.headers(n) for n in ("alice", "bob", "carol"))
@@ -44,7 +44,7 @@ def ok(response: object) -> dict:  # type: ignore[type-arg]
     return response.json()  # type: ignore[attr-defined,no-any-return]
 
 
-def ready_version(http: TestClient, card: dict[str, str] | None = None) -> int:
+def ready_version(http: TestClient, card: dict[str, object] | None = None) -> int:
     """A new version with AUC 0.9 and a dataset, approved by bob for production."""
     number = ok(
         http.post(V, json={"artifact_uri": "s3://m/x", "metrics": {"auc": 0.9}}, headers=ALICE)
@@ -91,7 +91,7 @@ def test_gates_over_rest_the_timeline_and_as_of(http: TestClient) -> None:
     assert ok(http.get(f"{V}/{first}"))["version"]["stage"] == "development"
 
     # With the card completed it passes under policy v1.
-    ok(http.put(f"{V}/{first}/model-card", json={"card": {"intended_use": "x"}}, headers=ALICE))
+    ok(http.put(f"{V}/{first}/model-card", json={"card": CARD}, headers=ALICE))
     done = ok(http.post(f"{V}/{first}/promote", json={"stage": "production"}, headers=CAROL))
     assert done["version"]["evaluation"]["passed"] is True
     between = datetime.now(UTC)
@@ -105,7 +105,7 @@ def test_gates_over_rest_the_timeline_and_as_of(http: TestClient) -> None:
         ]
         == 2
     )
-    second = ready_version(http, card={"intended_use": "x"})
+    second = ready_version(http, card=CARD)
     ok(http.post(f"{V}/{second}/promote", json={"stage": "production"}, headers=CAROL))
 
     # As of each moment, the holder of production and the policy it passed under.

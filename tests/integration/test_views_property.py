@@ -28,6 +28,16 @@ PEOPLE = [person(n) for n in ("alice", "bob", "carol")]
 STAGES = ["staging", "production"]
 numbers = st.integers(min_value=1, max_value=3)
 who = st.sampled_from(PEOPLE)
+# Model card sections and a few values of each.
+CARD_VALUES: dict[str, list[Any]] = {
+    "intended_purpose": ["flag fraud", "rank leads"],
+    "risk": [{"class": "high", "reason": "credit"}, {"class": "minimal", "reason": "spam"}],
+    "owners": [[{"subject": "alice", "role": "accountable"}], []],
+    "legacy": [{"notes": "old wiki"}],
+}
+card_sections = st.lists(
+    st.tuples(st.sampled_from(sorted(CARD_VALUES)), st.integers(0, 1)), max_size=3
+).map(lambda picks: {k: CARD_VALUES[k][i % len(CARD_VALUES[k])] for k, i in picks})
 commands = st.one_of(
     st.tuples(st.just("register"), who, st.floats(0, 1)),
     st.tuples(st.just("describe_model"), who, st.text(max_size=20)),
@@ -45,6 +55,14 @@ commands = st.one_of(
     st.tuples(st.just("unalias"), who, st.sampled_from(["champion", "challenger"])),
     st.tuples(st.just("delete_version"), who, numbers),
     st.tuples(st.just("lineage"), who, numbers, st.sampled_from(["d1", "d2"])),
+    st.tuples(st.just("card"), who, numbers, card_sections),
+    st.tuples(
+        st.just("amend_card"),
+        who,
+        numbers,
+        card_sections,
+        st.lists(st.sampled_from(sorted(CARD_VALUES)), max_size=2, unique=True),
+    ),
 )
 
 
@@ -94,6 +112,10 @@ def run(registry: Registry, name: str, step: tuple[Any, ...]) -> None:
         case "lineage":
             references = [LineageReference(kind="dataset", id=args[1])]
             command = c.LinkLineage(**on, version=args[0], references=references)
+        case "card":
+            command = c.UpdateModelCard(**on, version=args[0], card=args[1])
+        case "amend_card":
+            command = c.AmendModelCard(**on, version=args[0], sections=args[1], remove=args[2])
     registry.handle(command, who)
 
 

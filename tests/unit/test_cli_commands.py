@@ -149,7 +149,7 @@ def test_version_commands(
 
 
 def test_set_card_from_a_file_and_from_stdin(registry: ScriptedRegistry, tmp_path: Path) -> None:
-    card = {"intended_use": "flag card fraud", "risk_class": "high", "owners": ["risk-team"]}
+    card = {"intended_purpose": "flag card fraud", "risk": {"class": "high", "reason": "credit"}}
     (tmp_path / "card.json").write_text(json.dumps(card))
     registry.on("PUT", f"{V}/model-card", echo("version", VERSION))  # type: ignore[arg-type]
 

@@ -241,7 +241,8 @@ def test_replaying_the_events_gives_the_same_state() -> None:
     model.untag("team", ALICE)
     v2.record_metrics({"auc": 0.93}, ALICE)
     v2.link_lineage([{"kind": "dataset", "id": "s3://d/1", "relation": "input"}], ALICE)
-    v2.update_model_card({"intended_use": "card fraud"}, ALICE)
+    v2.update_model_card({"schema_version": 1, "intended_purpose": "card fraud"}, ALICE)
+    v2.amend_model_card({"risk": {"class": "high", "reason": "credit"}}, ["legacy"], ALICE)
     v2.tag("k", "v", ALICE)
     v2.describe("better", ALICE)
 

@@ -54,8 +54,8 @@ def test_not_json_is_malformed() -> None:
 
 def test_more_than_a_mebibyte_is_oversized_without_being_read() -> None:
     # Padding inside an otherwise valid command: the size alone refuses it.
-    # (A model card's text has no limit of its own in the message schema.)
-    body = raw(message("UpdateModelCard", **ON_VERSION, card={"notes": ""}))
+    # (The free JSON a card keeps under `legacy` has no limit of its own in the schema.)
+    body = raw(message("UpdateModelCard", **ON_VERSION, card={"legacy": {"notes": ""}}))
     padded = body.replace(b'"notes":""', b'"notes":"' + b"x" * MAX_COMMAND_BYTES + b'"')
     refused = parse(padded)
     assert isinstance(refused, Refused)

@@ -50,6 +50,7 @@ SPEC: dict[str, tuple[str, tuple[str, ...]]] = {
     "RecordMetrics": ("contribute", CONTRIBUTE),
     "LinkLineage": ("contribute", CONTRIBUTE),
     "UpdateModelCard": ("contribute", CONTRIBUTE),
+    "AmendModelCard": ("contribute", CONTRIBUTE),
     "DeleteVersion": ("administer", ("owner",)),
     "RequestApproval": ("contribute", CONTRIBUTE),
     "Approve": ("review", ("reviewer",)),

@@ -39,6 +39,9 @@ stages:
 """
 
 
+CARD = {"schema_version": 1, "intended_use": {"primary_uses": ["flag card fraud"]}}
+
+
 @pytest.fixture
 def registry() -> Registry:
     registry = memory_registry()
@@ -84,9 +87,7 @@ def test_a_failing_rule_blocks_then_the_completed_card_passes(registry: Registry
     assert promoted_events(registry) == []  # nothing was recorded
 
     # The contributor completes the card and links the data; the same approval now does.
-    registry.handle(
-        c.UpdateModelCard(model="fraud", version=1, card={"intended_use": "card fraud"}), ALICE
-    )
+    registry.handle(c.UpdateModelCard(model="fraud", version=1, card=CARD), ALICE)
     registry.handle(
         c.LinkLineage(
             model="fraud", version=1, references=[LineageReference(kind="dataset", id="txns")]

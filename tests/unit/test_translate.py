@@ -192,10 +192,19 @@ def test_details_too_large_for_a_message_are_left_out_and_flagged() -> None:
     assert data.details == {} and data.details_truncated is True
     assert len(out.message.value) < 10_000
     # A small one is carried whole.
-    (small,) = translate(
-        STORE, stored(9, "ModelCardUpdated", "ModelVersion", VERSION_3, card={"a": 1}), FakeFacts()
-    )
-    assert DomainEvent.model_validate(read(small)[2]).details == {"card": {"a": 1}}
+    card = {"schema_version": 1, "intended_purpose": "flag card fraud"}
+    event = stored(9, "ModelCardUpdated", "ModelVersion", VERSION_3, card=card, class_version=2)
+    (small,) = translate(STORE, event, FakeFacts())
+    assert DomainEvent.model_validate(read(small)[2]).details == {"card": card}
+
+
+def test_a_card_stored_before_cards_were_typed_is_published_as_a_typed_card() -> None:
+    # class_version 1 events held free JSON; consumers get it under `legacy`, as the
+    # registry's own reads show it.
+    event = stored(9, "ModelCardUpdated", "ModelVersion", VERSION_3, card={"owner": "risk"})
+    (out,) = translate(STORE, event, FakeFacts())
+    details = DomainEvent.model_validate(read(out)[2]).details
+    assert details == {"card": {"schema_version": 1, "legacy": {"owner": "risk"}}}
 
 
 def test_a_signed_checkpoint_and_its_key_go_to_the_audit_topic_too() -> None:

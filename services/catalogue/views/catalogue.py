@@ -6,6 +6,7 @@ from typing import Any
 
 from services.catalogue.views import Statement, View, dumps
 from services.eventlog.record import StoredEvent
+from services.registry.domain import cards
 
 view = View(
     name="catalogue",
@@ -201,7 +202,22 @@ def _lineage_linked(e: StoredEvent) -> list[Statement]:
 
 @view.on("ModelCardUpdated")
 def _card_updated(e: StoredEvent) -> list[Statement]:
-    return _on_version(e, "model_card = $2::jsonb", dumps(e.data["card"]))
+    return _on_version(e, "model_card = $2::jsonb", dumps(cards.stored_card(e.data)))
+
+
+# cards.amended in SQL. A card this view stored before cards were typed (free JSON, no
+# schema_version) is first read the way cards.typed reads it.
+_AMENDED = (
+    "model_card = jsonb_build_object('schema_version', 1)"
+    " || (CASE WHEN model_card = '{{}}' OR model_card ? 'schema_version' THEN model_card"
+    " ELSE jsonb_build_object('schema_version', 1, 'legacy', model_card) END - $3::text[])"
+    " || $2::jsonb"
+)
+
+
+@view.on("ModelCardAmended")
+def _card_amended(e: StoredEvent) -> list[Statement]:
+    return _on_version(e, _AMENDED, dumps(e.data["sections"]), list(e.data["removed"]))
 
 
 @view.on("ApprovalRequested")

@@ -88,6 +88,7 @@ for _kind in (
     "MetricsRecorded",
     "LineageLinked",
     "ModelCardUpdated",
+    "ModelCardAmended",
     "ApprovalRequested",
     "ApprovalGranted",
     "ApprovalRejected",

@@ -241,7 +241,7 @@ def check_actor(value: Any) -> str:
 
 
 def check_json_object(value: Any, field: str, limit: int = MAX_TEXT) -> dict[str, Any]:
-    """Free-form objects (hyperparameters, model cards) with a bounded encoded size."""
+    """Free-form objects (hyperparameters) with a bounded encoded size."""
     import json
 
     if value is None:

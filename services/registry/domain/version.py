@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
+from services.registry.domain import cards
 from services.registry.domain.errors import Conflict, NotFound, RuleBroken, SelfApproval
 from services.registry.domain.values import Context, Stage
 
@@ -104,10 +105,24 @@ class ModelVersion(Aggregate):
             version.lineage.extend(dict(ref) for ref in self.references)
 
     class ModelCardUpdated(Event):
-        card: dict[str, Any]
+        card: dict[str, Any]  # since class_version 2 a typed card (schemas/model_card.py)
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Cards were free JSON: kept whole under `legacy` of a typed card.
+            state["card"] = cards.from_untyped(state["card"])
 
         def apply(self, version: ModelVersion) -> None:
             version.model_card = dict(self.card)
+
+    class ModelCardAmended(Event):
+        sections: dict[str, Any]  # each replaced whole
+        removed: list[str]
+
+        def apply(self, version: ModelVersion) -> None:
+            version.model_card = cards.amended(version.model_card, self.sections, self.removed)
 
     class ApprovalRequested(Event):
         request_id: str
@@ -225,7 +240,22 @@ class ModelVersion(Aggregate):
             self.trigger_event(self.LineageLinked, references=references, **ctx.fields())
 
     def update_model_card(self, card: dict[str, Any], ctx: Context) -> None:
-        self.trigger_event(self.ModelCardUpdated, card=card, **ctx.fields())
+        cards.check_card(card)
+        if card != self.model_card:
+            self.trigger_event(self.ModelCardUpdated, card=card, **ctx.fields())
+
+    def amend_model_card(self, sections: dict[str, Any], removed: list[str], ctx: Context) -> None:
+        """Empties the removed sections, then sets the given ones (each replaced whole);
+        what would not change is left out of the event, and nothing changing records
+        nothing."""
+        cards.check_sections([*sections, *removed])
+        current = cards.typed(self.model_card)
+        changed = {k: v for k, v in sections.items() if current.get(k) != v}
+        gone = [k for k in removed if k in current and k not in sections]
+        if not changed and not gone:
+            return
+        cards.check_card(cards.amended(current, changed, gone))
+        self.trigger_event(self.ModelCardAmended, sections=changed, removed=gone, **ctx.fields())
 
     # -- reviews -----------------------------------------------------------------------
 

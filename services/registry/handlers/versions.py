@@ -1,9 +1,10 @@
 """Handlers of the commands on a version's content: register, describe, tag, untag,
-metrics, lineage, model card, delete."""
+metrics, lineage, model card (set whole or amended), delete."""
 
 from __future__ import annotations
 
 from schemas import commands as c
+from schemas.model_card import dump
 from services.registry import inputs
 from services.registry.domain import values
 from services.registry.domain.values import Context
@@ -73,8 +74,15 @@ def link_lineage(command: c.LinkLineage, ctx: Context, scope: Scope) -> Decide:
 
 @handles(c.UpdateModelCard)
 def update_model_card(command: c.UpdateModelCard, ctx: Context, scope: Scope) -> Decide:
-    card = values.check_json_object(command.card, "card")
+    card = command.card.stored()
     return on_version(scope, command, lambda m, v: v.update_model_card(card, ctx))
+
+
+@handles(c.AmendModelCard)
+def amend_model_card(command: c.AmendModelCard, ctx: Context, scope: Scope) -> Decide:
+    sections = dump(command.sections)
+    removed = [str(name) for name in command.remove]
+    return on_version(scope, command, lambda m, v: v.amend_model_card(sections, removed, ctx))
 
 
 @handles(c.DeleteVersion)
