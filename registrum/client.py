@@ -290,6 +290,18 @@ class Client(FileMethods, AccessMethods, CardMethods):
             "PUT", f"{self._model(name)}/aliases/{seg(alias)}", {"version": number, **fields}
         )
 
+    def protect_alias(self, name: str, alias: str, protected: bool = True) -> dict[str, Any]:
+        """Marks alias of model name protected (moves only through an approved request)."""
+        path = f"{self._model(name)}/aliases/{seg(alias)}/protection"
+        return self._call("PUT", path, {"protected": protected})
+
+    def request_alias_approval(
+        self, name: str, number: int, alias: str, **fields: Any
+    ) -> dict[str, Any]:
+        """Asks for sign-off to point a protected alias at version number."""
+        path = f"{self._version(name, number)}/alias-approvals"
+        return self._call("POST", path, {"alias": alias, **_present(fields)})
+
     def remove_alias(self, name: str, alias: str) -> dict[str, Any]:
         """Removes alias from model name."""
         return self._call("DELETE", f"{self._model(name)}/aliases/{seg(alias)}")

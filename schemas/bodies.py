@@ -175,6 +175,21 @@ class RequestApprovalBody(Body):
     )
 
 
+class RequestAliasApprovalBody(Body):
+    alias: r.Alias = Field(description="A protected alias, to point at this version")
+    required_approvals: r.Approvals | None = Field(
+        None, description="More than the registry's minimum, if wanted"
+    )
+
+
+class ProtectAliasBody(Body):
+    protected: bool = Field(
+        True,
+        description="true: the alias moves only through an approved request (like a "
+        "promotion) and cannot be removed; false: back to a plain alias",
+    )
+
+
 class ReviewBody(Body):
     """Approve, reject or withdraw: the reason is the reviewer's comment."""
 

@@ -146,6 +146,12 @@ class RequestApproval(b.RequestApprovalBody, OnVersion):
     type: Literal["RequestApproval"] = "RequestApproval"
 
 
+class RequestAliasApproval(b.RequestAliasApprovalBody, OnVersion):
+    """Asks for sign-off to point a protected alias at this version."""
+
+    type: Literal["RequestAliasApproval"] = "RequestAliasApproval"
+
+
 class OnRequest(b.ReviewBody, OnVersion):
     """A decision on one approval request of a version."""
 
@@ -178,6 +184,14 @@ class Archive(b.ArchiveBody, OnVersion):
 
 class SetAlias(b.SetAliasBody, OnModel):
     type: Literal["SetAlias"] = "SetAlias"
+    alias: r.Alias
+
+
+class ProtectAlias(b.ProtectAliasBody, OnModel):
+    """Marks an alias protected (or not); needs owner on the model."""
+
+    type: Literal["ProtectAlias"] = "ProtectAlias"
+    answers: ClassVar[ResultKind] = "model"
     alias: r.Alias
 
 
@@ -242,6 +256,7 @@ AnyCommand = Annotated[
     | AmendModelCard
     | DeleteVersion
     | RequestApproval
+    | RequestAliasApproval
     | Approve
     | Reject
     | Withdraw
@@ -249,6 +264,7 @@ AnyCommand = Annotated[
     | Archive
     | SetAlias
     | RemoveAlias
+    | ProtectAlias
     | GrantRole
     | RevokeRole
     | PublishPolicy,

@@ -70,6 +70,18 @@ def set_alias(
     return dispatch(request, response, c.SetAlias, body, model=name, alias=alias)
 
 
+@router.put("/{name}/aliases/{alias}/protection", openapi_extra=sends(c.ProtectAlias))
+def protect_alias(
+    name: ModelName,
+    alias: AliasName,
+    body: b.ProtectAliasBody,
+    request: Request,
+    response: Response,
+) -> dict[str, Any]:
+    """Marks the alias protected (it then moves only through an approved request)."""
+    return dispatch(request, response, c.ProtectAlias, body, model=name, alias=alias)
+
+
 @router.delete("/{name}/aliases/{alias}", openapi_extra=sends(c.RemoveAlias))
 def remove_alias(
     name: ModelName, alias: AliasName, request: Request, response: Response

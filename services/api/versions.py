@@ -127,6 +127,20 @@ def request_approval(
     return dispatch(request, response, c.RequestApproval, body, model=name, version=number)
 
 
+@router.post(
+    "/{number}/alias-approvals", status_code=201, openapi_extra=sends(c.RequestAliasApproval)
+)
+def request_alias_approval(
+    name: ModelName,
+    number: VersionNumber,
+    body: b.RequestAliasApprovalBody,
+    request: Request,
+    response: Response,
+) -> dict[str, Any]:
+    """Asks for sign-off to point a protected alias at this version."""
+    return dispatch(request, response, c.RequestAliasApproval, body, model=name, version=number)
+
+
 def _decision_route(kind: type[c.OnRequest], verb: str) -> None:
     """POST .../approvals/{request_id}/{verb}: approve, reject or withdraw a request."""
 

@@ -78,6 +78,7 @@ RULES: dict[type[Command], Rule] = {
     c.AmendModelCard: _on_model(P.CONTRIBUTE),
     c.DeleteVersion: _on_model(P.ADMINISTER),
     c.RequestApproval: _on_model(P.CONTRIBUTE),
+    c.RequestAliasApproval: _on_model(P.CONTRIBUTE),
     c.Approve: _approve,
     c.Reject: _on_model(P.REVIEW),
     # Only the requester may withdraw (a domain rule); they contributed to get there.
@@ -88,6 +89,8 @@ RULES: dict[type[Command], Rule] = {
     c.Archive: _on_model(P.RELEASE_PRODUCTION),
     c.SetAlias: _on_model(P.RELEASE_PRODUCTION),
     c.RemoveAlias: _on_model(P.RELEASE_PRODUCTION),
+    # Which aliases need sign-off to move is governance: the model's owners decide.
+    c.ProtectAlias: _on_model(P.ADMINISTER),
     c.GrantRole: _grant,
     c.RevokeRole: _grant,
     c.PublishPolicy: lambda command, scope: [(P.ADMINISTER, Target(registry=True))],

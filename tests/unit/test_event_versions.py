@@ -88,3 +88,13 @@ def test_a_promotion_from_before_gates_reads_back_without_an_evaluation() -> Non
     promoted = model.collect_events()[-1]
     event = codec.to_domain_event(as_class_version_1(codec, promoted, "evaluation"))  # type: ignore[arg-type]
     assert event.evaluation is None
+
+
+def test_an_alias_set_before_protection_reads_back_without_a_request() -> None:
+    model = RegisteredModel.register("m", Context("alice"))
+    model.add_version(Context("alice"))
+    model.assign_alias("champion", 1, Context("carol"))
+    codec = mapper()
+    assigned = model.collect_events()[-1]
+    event = codec.to_domain_event(as_class_version_1(codec, assigned, "request_id"))  # type: ignore[arg-type]
+    assert event.request_id is None

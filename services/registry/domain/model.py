@@ -11,7 +11,13 @@ from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from services.registry.domain.errors import Conflict, NotChangeable, NotFound
+from services.registry.domain.errors import (
+    Conflict,
+    NotApproved,
+    NotChangeable,
+    NotFound,
+    RuleBroken,
+)
 from services.registry.domain.values import Context, Stage
 
 
@@ -125,9 +131,30 @@ class RegisteredModel(Aggregate):
         alias: str
         number: int
         previous: int | None
+        request_id: str | None  # since class_version 2: the approval a protected alias used
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["request_id"] = None
 
         def apply(self, model: RegisteredModel) -> None:
             model.aliases[self.alias] = self.number
+            if self.request_id is not None:
+                model.used_requests.append(self.request_id)
+
+    class AliasProtectionChanged(Event):
+        alias: str
+        protected: bool
+
+        def apply(self, model: RegisteredModel) -> None:
+            protected = set(model.protected_aliases)
+            if self.protected:
+                protected.add(self.alias)
+            else:
+                protected.discard(self.alias)
+            model.__dict__["protected_aliases"] = sorted(protected)
 
     class AliasRemoved(Event):
         alias: str
@@ -325,8 +352,28 @@ class RegisteredModel(Aggregate):
             self.VersionDeleted, number=number, version_id=self.version_id(number), **ctx.fields()
         )
 
-    def assign_alias(self, alias: str, number: int, ctx: Context) -> bool:
-        """Points alias at version number; returns False when it already did."""
+    @property
+    def protected_aliases(self) -> list[str]:
+        """Aliases that move only through an approved request (models snapshotted before
+        protection existed have none)."""
+        return list(self.__dict__.get("protected_aliases", []))
+
+    def protect_alias(self, alias: str, protected: bool, ctx: Context) -> bool:
+        """Marks alias protected (or not); False when it already was."""
+        self._check_live()
+        if (alias in self.protected_aliases) == protected:
+            return False
+        self.trigger_event(
+            self.AliasProtectionChanged, alias=alias, protected=protected, **ctx.fields()
+        )
+        return True
+
+    def assign_alias(
+        self, alias: str, number: int, ctx: Context, request_id: str | None = None
+    ) -> bool:
+        """Points alias at version number; returns False when it already did. A protected
+        alias moves only on an approved request for it (request_id, checked by the
+        caller, rules.assign_alias)."""
         self._check_live()
         if self.stage_of(number) is Stage.ARCHIVED:
             raise NotChangeable(
@@ -335,12 +382,29 @@ class RegisteredModel(Aggregate):
         previous = self.aliases.get(alias)
         if previous == number:
             return False
+        if alias in self.protected_aliases and request_id is None:
+            raise NotApproved(
+                f"alias {alias!r} of {self.name!r} is protected: it moves only through an "
+                "approved request (request-approval for the alias, then have it signed off)",
+                alias=alias,
+                version=number,
+            )
         self.trigger_event(
-            self.AliasAssigned, alias=alias, number=number, previous=previous, **ctx.fields()
+            self.AliasAssigned,
+            alias=alias,
+            number=number,
+            previous=previous,
+            request_id=request_id,
+            **ctx.fields(),
         )
         return True
 
     def remove_alias(self, alias: str, ctx: Context) -> None:
         self._check_live()
         number = self.resolve_alias(alias)
+        if alias in self.protected_aliases:
+            raise RuleBroken(
+                f"alias {alias!r} is protected; an owner must unprotect it before removing it",
+                alias=alias,
+            )
         self.trigger_event(self.AliasRemoved, alias=alias, number=number, **ctx.fields())

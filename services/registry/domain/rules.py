@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from services.registry.domain.errors import NotApproved, PolicyFailed
+from services.registry.domain.errors import Conflict, NotApproved, PolicyFailed
 from services.registry.domain.model import RegisteredModel
 from services.registry.domain.values import Context, Stage
-from services.registry.domain.version import ModelVersion
+from services.registry.domain.version import ModelVersion, alias_target
 
 
 def request_approval(
@@ -21,6 +21,33 @@ def request_approval(
 ) -> None:
     model.check_version_changeable(version.number)
     version.request_approval(request_id, stage, model.stage_of(version.number), required, ctx)
+
+
+def request_alias_approval(
+    model: RegisteredModel,
+    version: ModelVersion,
+    request_id: str,
+    alias: str,
+    required: int,
+    ctx: Context,
+) -> None:
+    model.check_version_changeable(version.number)
+    if alias not in model.protected_aliases:
+        raise Conflict(
+            f"alias {alias!r} of {model.name!r} is not protected; set it directly", alias=alias
+        )
+    version.request_alias_approval(request_id, alias, required, ctx)
+
+
+def assign_alias(model: RegisteredModel, version: ModelVersion, alias: str, ctx: Context) -> bool:
+    """Points alias at version; a protected alias uses an approved, unused request for it
+    (and the request is used up)."""
+    if alias not in model.protected_aliases:
+        return model.assign_alias(alias, version.number, ctx)
+    request = version.approved_request(alias_target(alias), model.used_requests)
+    return model.assign_alias(
+        alias, version.number, ctx, request_id=request["id"] if request else None
+    )
 
 
 def promote(

@@ -273,19 +273,29 @@ class ModelVersion(Aggregate):
     ) -> None:
         if stage is current:
             raise Conflict(f"version {self.number} is already in {stage.value}", stage=stage.value)
+        self._request(request_id, stage.value, required, ctx)
+
+    def request_alias_approval(
+        self, request_id: str, alias: str, required: int, ctx: Context
+    ) -> None:
+        """Asks for sign-off to point the protected alias at this version. The request's
+        target is `alias:<name>` where a promotion's is its stage."""
+        self._request(request_id, alias_target(alias), required, ctx)
+
+    def _request(self, request_id: str, target: str, required: int, ctx: Context) -> None:
         pending = [
             r["id"]
             for r in self.requests.values()
-            if r["stage"] == stage.value and r["status"] == PENDING
+            if r["stage"] == target and r["status"] == PENDING
         ]
         if pending:
             raise Conflict(
-                f"an approval request for {stage.value} is already pending", request=pending[0]
+                f"an approval request for {target} is already pending", request=pending[0]
             )
         self.trigger_event(
             self.ApprovalRequested,
             request_id=request_id,
-            stage=stage.value,
+            stage=target,
             required_approvals=required,
             **ctx.fields(),
         )
@@ -337,11 +347,17 @@ class ModelVersion(Aggregate):
             raise RuleBroken("only the requester can withdraw a request", actor=ctx.actor)
         self.trigger_event(self.ApprovalWithdrawn, request_id=request_id, **ctx.fields())
 
-    def approved_request(self, stage: Stage, used: list[str]) -> dict[str, Any] | None:
-        """The latest approved, unused request for stage, if any."""
+    def approved_request(self, stage: Stage | str, used: list[str]) -> dict[str, Any] | None:
+        """The latest approved, unused request for stage (or an alias_target), if any."""
+        target = stage.value if isinstance(stage, Stage) else stage
         candidates = [
             r
             for r in self.requests.values()
-            if r["stage"] == stage.value and r["status"] == APPROVED and r["id"] not in used
+            if r["stage"] == target and r["status"] == APPROVED and r["id"] not in used
         ]
         return max(candidates, key=lambda r: r["requested_at"], default=None)
+
+
+def alias_target(alias: str) -> str:
+    """What an approval request for a protected alias names in place of a stage."""
+    return f"alias:{alias}"

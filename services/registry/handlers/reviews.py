@@ -24,10 +24,8 @@ from services.registry.summaries import version_summary
 Gate = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
-@handles(c.RequestApproval)
-def request_approval(command: c.RequestApproval, ctx: Context, scope: Scope) -> Decide:
-    stage = promotable_stage(command.stage)
-    required = command.required_approvals or scope.required_approvals
+def _required(asked: int | None, scope: Scope) -> int:
+    required = asked or scope.required_approvals
     if not 1 <= required <= 10:
         raise InvalidInput("required_approvals is between 1 and 10", field="required_approvals")
     if required < scope.required_approvals:
@@ -35,17 +33,38 @@ def request_approval(command: c.RequestApproval, ctx: Context, scope: Scope) -> 
             f"this registry requires at least {scope.required_approvals} approvals",
             field="required_approvals",
         )
+    return required
+
+
+def _request_id(ctx: Context) -> str:
     # The request id derives from the command id when there is one, so a retried
     # request names the same request.
-    request_id = (
-        str(uuid.uuid5(uuid.NAMESPACE_URL, f"registrum:request:{ctx.command_id}"))
-        if ctx.command_id
-        else str(uuid.uuid4())
-    )
+    if ctx.command_id:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"registrum:request:{ctx.command_id}"))
+    return str(uuid.uuid4())
+
+
+@handles(c.RequestApproval)
+def request_approval(command: c.RequestApproval, ctx: Context, scope: Scope) -> Decide:
+    stage = promotable_stage(command.stage)
+    required = _required(command.required_approvals, scope)
+    request_id = _request_id(ctx)
     return on_version(
         scope,
         command,
         lambda m, v: rules.request_approval(m, v, request_id, stage, required, ctx),
+    )
+
+
+@handles(c.RequestAliasApproval)
+def request_alias_approval(command: c.RequestAliasApproval, ctx: Context, scope: Scope) -> Decide:
+    alias = values.check_alias(command.alias)
+    required = _required(command.required_approvals, scope)
+    request_id = _request_id(ctx)
+    return on_version(
+        scope,
+        command,
+        lambda m, v: rules.request_alias_approval(m, v, request_id, alias, required, ctx),
     )
 
 
@@ -150,7 +169,13 @@ def archive(command: c.Archive, ctx: Context, scope: Scope) -> Decide:
 def set_alias(command: c.SetAlias, ctx: Context, scope: Scope) -> Decide:
     alias = values.check_alias(command.alias)
 
-    return on_stage(scope, command, lambda m, v: m.assign_alias(alias, v.number, ctx))
+    return on_stage(scope, command, lambda m, v: rules.assign_alias(m, v, alias, ctx))
+
+
+@handles(c.ProtectAlias)
+def protect_alias(command: c.ProtectAlias, ctx: Context, scope: Scope) -> Decide:
+    alias = values.check_alias(command.alias)
+    return on_model(scope, command.model, lambda m: m.protect_alias(alias, command.protected, ctx))
 
 
 @handles(c.RemoveAlias)
