@@ -103,6 +103,39 @@ async def _replay(dsn: str, path: Path) -> int:
         await conn.close()
 
 
+@audit_app.command("dossier")
+def dossier(
+    model: str = typer.Argument(..., help="The model's name."),
+    version: int = typer.Argument(..., min=1, help="The version's number."),
+    out: Path = typer.Option(Path("."), "--output", "-o", help="Folder to write into."),
+) -> None:
+    """Write a version's dossier (MODEL-vN.json and .html): Annex IV-shaped evidence with
+    the proof that its record is intact. Exit 0 when the proof verifies, 1 when not."""
+    from services.dossier.assemble import dossier as assemble
+    from services.dossier.gather import gather
+    from services.dossier.render import html
+    from services.registry.domain.errors import DomainError
+
+    with runtime() as running:
+        try:
+            evidence = asyncio.run(
+                gather(running.registry, running.events_url, model, version, running.artifacts)
+            )
+        except DomainError as exc:
+            output.error(exc.message)
+            raise typer.Exit(1) from None
+    doc = assemble(evidence)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"{model}-v{version}"
+    stem.with_suffix(".json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    stem.with_suffix(".html").write_text(html(doc))
+    proof = doc["sections"]["proof"]
+    output.say(f"wrote {stem}.json and {stem}.html")
+    output.say(f"proof: {proof['status']}")
+    if not proof["verified"]:
+        raise typer.Exit(1)
+
+
 async def _verify_database(
     dsn: str, trusted: dict[str, bytes], outside: list[Checkpoint]
 ) -> Report:
