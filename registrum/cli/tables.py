@@ -121,6 +121,30 @@ def version_detail(v: dict[str, Any]) -> None:
                 inert(f"{len(approvals)}/{r.get('required_approvals')} {who}".strip()),
             )
         console.print(reviews)
+    gates = v.get("gates")
+    if gates:
+        verdict = "passed" if gates.get("passed") else "FAILED"
+        if gates.get("overridden_by"):
+            verdict += ", overridden by " + ", ".join(str(s) for s in gates["overridden_by"])
+        console.print(
+            Text.assemble(
+                "gates at the last promotion: policy ",
+                inert(gates.get("policy")),
+                " v",
+                inert(gates.get("policy_version")),
+                ", ",
+                inert(verdict),
+            )
+        )
+        rules = _table("rule", "result", "message", "saw")
+        for r in gates.get("rules") or []:
+            rules.add_row(
+                inert(r.get("name")),
+                inert("pass" if r.get("passed") else "FAIL"),
+                inert(r.get("message")),
+                inert(r.get("saw")),
+            )
+        console.print(rules)
 
 
 def status_table(health: dict[str, Any]) -> None:

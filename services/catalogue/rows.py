@@ -72,6 +72,8 @@ def version_row(r: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
         "stage_changed_at": _time(r["stage_changed_at"]),
         "approval_requests": [approval(_request(a)) for a in json_value(r["approval_requests"])],
         "manifest": json_value(r["manifest"]),
+        # The last promotion's gate evaluation (null without one, or before gates).
+        "gates": json_value(r["gates"]) if r.get("gates") is not None else None,
         "position": r["position"],
     }
 

@@ -94,6 +94,9 @@ def test_gates_over_rest_the_timeline_and_as_of(http: TestClient) -> None:
     ok(http.put(f"{V}/{first}/model-card", json={"card": CARD}, headers=ALICE))
     done = ok(http.post(f"{V}/{first}/promote", json={"stage": "production"}, headers=CAROL))
     assert done["version"]["evaluation"]["passed"] is True
+    # A read of the version (what `versions show` prints) carries the verdict.
+    shown = ok(http.get(f"{V}/{first}"))["version"]["gates"]
+    assert (shown["policy"], shown["policy_version"], shown["passed"]) == ("fraud-gates", 1, True)
     between = datetime.now(UTC)
     time.sleep(0.01)
 

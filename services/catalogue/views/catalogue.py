@@ -10,6 +10,8 @@ from services.registry.domain import cards
 
 view = View(
     name="catalogue",
+    # gates: the last promotion's gate evaluation; null before gates existed.
+    upgrades=["ALTER TABLE {s}.versions ADD COLUMN IF NOT EXISTS gates jsonb"],
     overwrites=frozenset(
         {"VersionAdded", "ModelDescribed", "ModelRenamed", "VersionDescribed", "ModelCardUpdated"}
     ),
@@ -30,7 +32,7 @@ view = View(
             created_by text NOT NULL, created_at timestamptz NOT NULL,
             updated_at timestamptz NOT NULL, stage_changed_at timestamptz NOT NULL,
             deleted boolean NOT NULL DEFAULT false, position bigint NOT NULL,
-            manifest jsonb NOT NULL DEFAULT '[]', UNIQUE (model_id, number))""",
+            manifest jsonb NOT NULL DEFAULT '[]', gates jsonb, UNIQUE (model_id, number))""",
         "CREATE INDEX ON {s}.versions (model_id, stage)",
         """CREATE TABLE {s}.aliases (
             model_id uuid NOT NULL, alias text NOT NULL, number integer NOT NULL,
@@ -279,10 +281,21 @@ def _on_model_version(e: StoredEvent, assignments: str, *args: Any) -> list[Stat
     ]
 
 
-@view.on("VersionPromoted", "VersionArchived")
-def _stage_changed(e: StoredEvent) -> list[Statement]:
-    stage = e.data.get("to_stage", "archived")
-    return _on_model_version(e, "stage = $2, stage_changed_at = $3", stage, e.timestamp)
+@view.on("VersionArchived")
+def _archived(e: StoredEvent) -> list[Statement]:
+    return _on_model_version(e, "stage = $2, stage_changed_at = $3", "archived", e.timestamp)
+
+
+@view.on("VersionPromoted")
+def _promoted(e: StoredEvent) -> list[Statement]:
+    evaluation = e.data.get("evaluation")
+    return _on_model_version(
+        e,
+        "stage = $2, stage_changed_at = $3, gates = $4",
+        e.data["to_stage"],
+        e.timestamp,
+        dumps(evaluation) if evaluation is not None else None,
+    )
 
 
 @view.on("VersionDeleted")
