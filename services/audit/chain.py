@@ -21,7 +21,7 @@ import hashlib
 from uuid import UUID
 
 GENESIS = bytes(32)
-_HEAD = b"registrum.event.v1"
+HEAD_PREFIX = b"registrum.event.v1"
 
 
 def head_digest(stream_id: UUID | str, stream_version: int, topic: str) -> bytes:
@@ -29,7 +29,11 @@ def head_digest(stream_id: UUID | str, stream_version: int, topic: str) -> bytes
     uid = stream_id if isinstance(stream_id, UUID) else UUID(stream_id)
     kind = topic.encode()
     return hashlib.sha256(
-        _HEAD + uid.bytes + stream_version.to_bytes(8, "big") + len(kind).to_bytes(4, "big") + kind
+        HEAD_PREFIX
+        + uid.bytes
+        + stream_version.to_bytes(8, "big")
+        + len(kind).to_bytes(4, "big")
+        + kind
     ).digest()
 
 

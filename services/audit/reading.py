@@ -81,12 +81,13 @@ async def snapshot(conn: asyncpg.Connection) -> AsyncIterator[None]:
         yield
 
 
-async def batches(
+async def spans(
     conn: asyncpg.Connection, batch: int = BATCH
-) -> AsyncIterator[list[tuple[EventRow | None, LinkRow | None]]]:
-    """Every position holding an event or a link, in order, with what it holds, a batch
-    at a time. Call inside snapshot(conn). Each batch takes up to `batch` events and the
-    links up to the last of them (after the last event: every link left)."""
+) -> AsyncIterator[tuple[list[asyncpg.Record], list[asyncpg.Record]]]:
+    """The events and the links of one span of positions at a time, in position order, as
+    the database returned them (for Verifier.feed_batch). Call inside snapshot(conn). Each
+    span holds up to `batch` events and the links up to the last of them (after the last
+    event: every link left). Keyset pages on both primary keys."""
     after = 0
     while True:
         events = await conn.fetch(
@@ -103,10 +104,20 @@ async def batches(
             after,
             last,
         )
-        yield merge([EventRow(*e) for e in events], [LinkRow(*c) for c in links])
+        yield events, links
         if last is None:
             return
         after = last
+
+
+async def batches(
+    conn: asyncpg.Connection, batch: int = BATCH
+) -> AsyncIterator[list[tuple[EventRow | None, LinkRow | None]]]:
+    """Every position holding an event or a link, in order, with what it holds, a batch
+    at a time. Call inside snapshot(conn). Each batch takes up to `batch` events and the
+    links up to the last of them (after the last event: every link left)."""
+    async for events, links in spans(conn, batch):
+        yield merge([EventRow(*e) for e in events], [LinkRow(*c) for c in links])
 
 
 def merge(

@@ -144,8 +144,8 @@ async def _verify_database(
         async with reading.snapshot(conn):
             logged, named = await reading.recorded(conn)
             verifier = Verifier([*logged, *outside], trusted or named)
-            async for pairs in reading.batches(conn):
-                verifier.feed_many(pairs)
+            async for events, links in reading.spans(conn):
+                verifier.feed_batch(events, links)
         return verifier.finish()
     finally:
         await conn.close()

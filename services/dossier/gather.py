@@ -37,8 +37,8 @@ async def gather(
             events = await _events(conn, version["model_id"], version["id"], number)
             checkpoints, keys = await reading.recorded(conn)
             verifier = Verifier(checkpoints, keys)
-            async for pairs in reading.batches(conn):
-                verifier.feed_many(pairs)
+            async for logged, linked in reading.spans(conn):
+                verifier.feed_batch(logged, linked)
             report = verifier.finish()
     finally:
         await conn.close()

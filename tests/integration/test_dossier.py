@@ -93,6 +93,7 @@ def write_dossier(url: str, out: Path) -> tuple[int, str, dict[str, Any], str]:
     done = CliRunner().invoke(
         audit_app, ["dossier", "fraud", "1", "-o", str(out)], env={"REGISTRUM_DATABASE_URL": url}
     )
+    assert (out / "fraud-v1.json").exists(), (done.output, done.exception)
     doc = json.loads((out / "fraud-v1.json").read_text())
     return done.exit_code, done.output, doc, (out / "fraud-v1.html").read_text()
 

@@ -4,13 +4,14 @@ position, and an untouched log verifies clean."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.audit.chain import GENESIS, head_digest, link, payload_digest
 from services.audit.signing import Checkpoint, key_id, raw_public, sign
-from services.audit.verify import EventRow, LinkRow, verify
+from services.audit.verify import EventRow, LinkRow, Verifier, verify
 
 TOPIC = "services.registry.domain.model:RegisteredModel.VersionAdded"
 Rows = list[tuple[EventRow | None, LinkRow | None]]
@@ -34,10 +35,25 @@ def log(count: int, start: int = 1, gap: int = 0) -> Rows:
 
 def kinds(rows: Rows, **kwargs: object) -> list[tuple[str, int | None]]:
     report = verify(rows, **kwargs)  # type: ignore[arg-type]
-    return [(f.kind, f.position) for f in report.findings]
+    found = [(f.kind, f.position) for f in report.findings]
+    # The batch path (what verify against the database takes) finds the same, however
+    # the log is cut into spans.
+    for size in (1, 3, 1000):
+        assert batched(rows, size, **kwargs) == (found, report.events, report.links, report.head)
+    return found
+
+
+def batched(rows: Rows, size: int, **kwargs: object) -> tuple[Any, int, int, int]:
+    verifier = Verifier(kwargs.get("checkpoints", ()), kwargs.get("keys") or {})  # type: ignore[arg-type]
+    for start in range(0, len(rows), size):
+        span = rows[start : start + size]
+        verifier.feed_batch([e for e, _ in span if e], [c for _, c in span if c])
+    report = verifier.finish()
+    return [(f.kind, f.position) for f in report.findings], report.events, report.links, report.head
 
 
 def test_an_untouched_log_verifies_clean_gaps_and_all() -> None:
+    assert kinds(log(50, gap=2)) == []
     report = verify(log(50, gap=2))
     assert report.clean
     assert (report.events, report.links, report.head) == (50, 50, 1 + 49 * 3)
