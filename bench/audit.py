@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import database, machine
 from bench.read import bulk_events
-from services.audit import export, reading
-from services.audit.signing import raw_public
+from services.audit import export
 from services.audit.verify import Verifier
 from services.bootstrap import build_registry
 from services.checkpoints.signer import Cadence, Signer
@@ -37,17 +34,12 @@ from services.settings import Settings
 
 async def sign_head(database_url: str) -> None:
     registry = build_registry(Settings(db_pool_size=1), database_url)
-    key = Ed25519PrivateKey.generate()
-    signer = Signer(registry, database_url, key, Cadence())
-    registry.introduce_signing_key(signer.key_id, base64.b64encode(raw_public(key)).decode())
-    conn = await asyncpg.connect(database_url)
     try:
-        top = await reading.head(conn)
+        assert await Signer(
+            registry, database_url, Ed25519PrivateKey.generate(), Cadence()
+        ).sign_now()
     finally:
-        await conn.close()
-    assert top is not None
-    await signer.checkpoint(*top)
-    registry.close()
+        registry.close()
 
 
 def verify_file(path: Path) -> tuple[int, bool]:

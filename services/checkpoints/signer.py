@@ -44,10 +44,25 @@ class Signer:
         self.cadence = cadence
         self.key_id = key_id(raw_public(key))
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def introduce(self) -> None:
+        """Records this signer's public key in the log, unless it already signs."""
         public = base64.b64encode(raw_public(self.key)).decode()
         if await asyncio.to_thread(self.registry.introduce_signing_key, self.key_id, public):
             log.info("checkpoints are now signed with key %s", self.key_id)
+
+    async def sign_now(self) -> bool:
+        """Introduces the key if needed and signs the chain's head at once (operators,
+        tests and benches; run() signs on its cadence). False with nothing to sign."""
+        await self.introduce()
+        conn = await asyncpg.connect(self.events_dsn)
+        try:
+            top = await reading.head(conn)
+        finally:
+            await conn.close()
+        return top is not None and await self.checkpoint(*top)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.introduce()
         conn = await asyncpg.connect(self.events_dsn)
         try:
             await self._loop(conn, stop)

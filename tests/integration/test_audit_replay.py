@@ -15,7 +15,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
-from services.audit import reading
 from services.audit.signing import public_pem, raw_public
 from services.bootstrap import build_registry
 from services.catalogue import queries
@@ -40,9 +39,6 @@ def write_history(url: str) -> None:
     refusals), with a checkpoint in the middle and one at the end."""
     registry = build_registry(Settings(db_pool_size=2), url)
     signer = Signer(registry, url, KEY, Cadence())
-    import base64
-
-    registry.introduce_signing_key(signer.key_id, base64.b64encode(raw_public(KEY)).decode())
     rng, models = random.Random(11), []  # type: ignore[var-annotated]
     open_to_testers(registry)
     try:
@@ -50,19 +46,9 @@ def write_history(url: str) -> None:
             with contextlib.suppress(DomainError):
                 step(registry, rng, models, "replayed")
             if i in (150, 299):
-                asyncio.run(sign_head(signer, url))
+                asyncio.run(signer.sign_now())
     finally:
         registry.close()
-
-
-async def sign_head(signer: Signer, url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        top = await reading.head(conn)
-    finally:
-        await conn.close()
-    assert top is not None
-    await signer.checkpoint(*top)
 
 
 async def views(url: str) -> dict[str, list[tuple[Any, ...]]]:

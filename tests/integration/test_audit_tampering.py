@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from schemas import commands as c
-from services.audit import reading
 from services.audit.signing import public_pem, raw_public
 from services.bootstrap import build_registry
 from services.checkpoints.signer import Cadence, Signer
@@ -55,21 +54,9 @@ def write_history(registry: Registry, url: str) -> None:
     for i in range(4):
         registry.handle(c.RegisterVersion(model="fraud", artifact_uri=f"s3://b/{i}"), ALICE)
     signer = Signer(registry, url, KEY, Cadence())
-    asyncio.run(signer_checkpoint(signer, url))
+    assert asyncio.run(signer.sign_now())
     for i in range(3):
         registry.handle(c.RegisterVersion(model="fraud", artifact_uri=f"s3://c/{i}"), ALICE)
-
-
-async def signer_checkpoint(signer: Signer, url: str) -> None:
-    await asyncio.to_thread(
-        signer.registry.introduce_signing_key, signer.key_id, _b64(raw_public(KEY))
-    )
-    conn = await asyncpg.connect(url)
-    try:
-        position, link = await reading.head(conn)  # type: ignore[misc]
-    finally:
-        await conn.close()
-    assert await signer.checkpoint(position, link)
 
 
 def _b64(data: bytes) -> str:

@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 
 from schemas import commands as c
 from schemas.bodies import LineageReference
-from services.audit import reading
 from services.bootstrap import build_registry
 from services.checkpoints.signer import Cadence, Signer
 from services.cli.audit import audit_app
@@ -68,25 +67,10 @@ def promoted(database_url: str, unique: str) -> str:
             )
         registry.handle(c.Promote(model="fraud", version=1, stage="production"), CAROL)
         signer = Signer(registry, url, Ed25519PrivateKey.generate(), Cadence())
-        asyncio.run(sign(signer, url))
+        assert asyncio.run(signer.sign_now())
     finally:
         registry.close()
     return url
-
-
-async def sign(signer: Signer, url: str) -> None:
-    import base64
-
-    from services.audit.signing import raw_public
-
-    public = base64.b64encode(raw_public(signer.key)).decode()
-    await asyncio.to_thread(signer.registry.introduce_signing_key, signer.key_id, public)
-    conn = await asyncpg.connect(url)
-    try:
-        top = await reading.head(conn)
-    finally:
-        await conn.close()
-    assert top is not None and await signer.checkpoint(*top)
 
 
 def write_dossier(url: str, out: Path) -> tuple[int, str, dict[str, Any], str]:
