@@ -27,6 +27,9 @@ SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 SEED = "20261127"  # fixed, so a failure reproduces; change it to explore further
 EXAMPLES = "6"
 
+# The longest test of the suite: under xdist it starts first, on a worker of its own.
+pytestmark = pytest.mark.first
+
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
