@@ -22,8 +22,14 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-deps
 	$(BIN)/registrum serve
 
+# Test files run in parallel (pytest-xdist), each whole on one worker so its module-scoped
+# servers start once; in the order tests/conftest.py sets, so the longest test starts
+# first on a worker of its own. Two workers fit the 2-core machines CI runs on.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.test-deps
-	$(BIN)/pytest --require-tiers=unit,integration,e2e
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+		--require-tiers=unit,integration,e2e
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ REGISTRUM_TEST_* URL, Docker, local process."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,11 +26,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+TIERS = ("unit", "integration", "e2e")
+
 _outcomes: dict[str, dict[str, int]] = {}
 
 
+def _on_worker(config: pytest.Config) -> bool:
+    """Whether this process is a pytest-xdist worker, which runs only a share of the tests;
+    its reports reach the controller's pytest_runtest_logreport."""
+    return hasattr(config, "workerinput")
+
+
+# GNU readline, which pytest imports early in every process, exports COLUMNS and LINES
+# (80x24 without a terminal) into the C environment, not into os.environ. A serial run
+# never sees them; an xdist worker inherits them from the controller, and rich, which
+# reads COLUMNS once when registrum.cli.output builds its console at import, would then
+# ignore the COLUMNS the CLI tests give. So workers get the controller's os.environ values.
+_TERMINAL_VARS = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, on the controller: what each worker is told before it starts."""
+    node.workerinput["terminal_env"] = {name: os.environ.get(name) for name in _TERMINAL_VARS}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _on_worker(config):
+        return
+    terminal_env: dict[str, str | None] = config.workerinput["terminal_env"]  # type: ignore[attr-defined]
+    for name, value in terminal_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    tier = next((m for m in ("unit", "integration", "e2e") if m in report.keywords), None)
+    # On the controller, report.keywords (a plain dict) arrives from the workers intact.
+    tier = next((m for m in TIERS if m in report.keywords), None)
     if tier is None:
         return
     counts = _outcomes.setdefault(tier, {"passed": 0, "skipped": 0})
@@ -41,7 +76,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # CI must not go green on a suite that silently ran nothing, or skipped a tier
-    # for want of a service.
+    # for want of a service. Judged where every report arrives: in a serial run, or on
+    # the xdist controller; a worker may have run one tier only.
+    if _on_worker(session.config):
+        return
     required = [t for t in session.config.getoption("--require-tiers").split(",") if t]
     problems = []
     for tier in required:
@@ -61,9 +99,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The folder names the tier; a test outside the three tiers is a mistake.
     for item in items:
         tier = item.path.parent.name
-        if tier not in ("unit", "integration", "e2e"):
+        if tier not in TIERS:
             raise pytest.UsageError(f"{item.nodeid} is not under unit/, integration/ or e2e/")
         item.add_marker(getattr(pytest.mark, tier))
+    # Modules marked `first` lead, then the tiers from the quickest. Under `make test`
+    # (xdist, --dist loadfile --no-loadscope-reorder) files are handed out in this order:
+    # the longest test starts at once on a worker of its own, the others run the rest
+    # meanwhile, and the file queued behind it on its worker is a quick unit one.
+    # A stable sort: within a file, tests keep their order.
+    items.sort(key=lambda item: (item.get_closest_marker("first") is None, _tier_rank(item)))
+
+
+def _tier_rank(item: pytest.Item) -> int:
+    return TIERS.index(item.path.parent.name)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,10 @@ check, and why, is in schemathesis.toml beside this file.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,14 +27,27 @@ SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 SEED = "20261127"  # fixed, so a failure reproduces; change it to explore further
 EXAMPLES = "6"
 
+# The longest test of the suite: under xdist it starts first, on a worker of its own.
+pytestmark = pytest.mark.first
+
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # Kafka off: the contract under test is HTTP's, and the fuzzer keeps both cores busy.
-    running = start_server(tmp_path_factory.mktemp("fuzzed") / "data", kafka="false")
-    yield running
-    if running.process.poll() is None:
-        running.stop()
+    # The data lives outside pytest's tmp root: a pytest session starting anywhere on the
+    # machine resets that root to 0700, and the embedded PostgreSQL's checkpointer (its
+    # own user, every 5 minutes; this server runs for 10 or more) then cannot reach the
+    # data directory and PANICs, and every request after that is a 500.
+    kept = tmp_path_factory.mktemp("fuzzed")
+    with tempfile.TemporaryDirectory(prefix="registrum-test-fuzzed-") as home:
+        running = start_server(Path(home) / "data", kafka="false")
+        try:
+            yield running
+        finally:
+            if running.process.poll() is None:
+                running.stop()
+            for log in Path(home).glob("serve-*.log"):
+                shutil.copy(log, kept)  # the server's log stays with the test's files
 
 
 @pytest.mark.timeout(1700)  # the fuzzer's own bound is below; 2 shared cores are slow
