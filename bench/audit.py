@@ -24,11 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import database, machine
 from bench.read import bulk_events
-from services.audit import export
-from services.audit.verify import Verifier
 from services.bootstrap import build_registry
 from services.checkpoints.signer import Cadence, Signer
-from services.cli.audit import _export, _verify_database
+from services.cli.audit import _export, _verify_database, _verify_file
 from services.settings import Settings
 
 
@@ -40,16 +38,6 @@ async def sign_head(database_url: str) -> None:
         ).sign_now()
     finally:
         registry.close()
-
-
-def verify_file(path: Path) -> tuple[int, bool]:
-    with path.open("rb") as lines:
-        reader = export.Reader(iter(lines))
-        verifier = Verifier(reader.checkpoints, reader.keys)
-        for event, chained in reader.rows():
-            verifier.feed(event, chained)
-        report = verifier.finish()
-    return report.events, report.clean
 
 
 def main() -> None:
@@ -86,10 +74,11 @@ def main() -> None:
         print(f"audit export: {rows} rows, {size / 2**20:.0f} MiB in {seconds:.2f} s")
 
         started = time.perf_counter()
-        events, clean = verify_file(path)
+        checked = _verify_file(path, {}, [])
         seconds = time.perf_counter() - started
-        assert clean
-        print(f"audit verify --file: {events} events in {seconds:.2f} s, {events / seconds:,.0f}/s")
+        assert checked.clean
+        rate = checked.events / seconds
+        print(f"audit verify --file: {checked.events} events in {seconds:.2f} s, {rate:,.0f}/s")
 
 
 if __name__ == "__main__":

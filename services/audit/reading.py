@@ -151,14 +151,6 @@ async def rows(
             yield pair
 
 
-async def tables_exist(conn: asyncpg.Connection) -> bool:
-    found = await conn.fetchval(
-        "SELECT count(*) FROM pg_tables WHERE tablename = ANY($1::text[])",
-        [EVENTS_TABLE, CHAIN_TABLE],
-    )
-    return int(found) == 2
-
-
 @dataclass(frozen=True)
 class Recorded:
     """An audit event as the log holds it: where, when, and its fields."""

@@ -86,6 +86,15 @@ def audit(url: str, *args: str) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def edit_payload(url: str, position: int, old: str, new: str) -> None:
+    """Replaces old by new in the stored bytes of the event at position, with plain SQL."""
+    run_sql(
+        url,
+        "UPDATE registry_events SET state = convert_to(replace(convert_from(state, 'UTF8'),"
+        f" '{old}', '{new}'), 'UTF8') WHERE notification_id = {position}",
+    )
+
+
 def found(url: str, *args: str) -> list[tuple[str, int]]:
     code, report = audit(url, *args)
     assert code == (0 if report["clean"] else 1)
@@ -128,11 +137,7 @@ def test_an_untouched_log_verifies_clean(log_url: str) -> None:
 
 def test_an_updated_payload_is_named(log_url: str) -> None:
     target = version_rows(log_url)[1]
-    run_sql(
-        log_url,
-        "UPDATE registry_events SET state = convert_to(replace(convert_from(state, 'UTF8'),"
-        f" 's3://b/1', 's3://evil/1'), 'UTF8') WHERE notification_id = {target}",
-    )
+    edit_payload(log_url, target, "s3://b/1", "s3://evil/1")
     assert found(log_url) == [("payload_altered", target)]
 
 
@@ -219,11 +224,7 @@ def test_a_rewrite_with_recomputed_links_is_caught_by_the_checkpoint(log_url: st
     from services.audit.chain import GENESIS, head_digest, link, payload_digest
 
     target = version_rows(log_url)[0]
-    run_sql(
-        log_url,
-        "UPDATE registry_events SET state = convert_to(replace(convert_from(state, 'UTF8'),"
-        f" 's3://b/0', 's3://evil/0'), 'UTF8') WHERE notification_id = {target}",
-    )
+    edit_payload(log_url, target, "s3://b/0", "s3://evil/0")
     # The forger knows the chain's rules and rewrites every link after the edit.
     rows = run_sql(
         log_url,
