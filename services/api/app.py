@@ -116,6 +116,12 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(audit_api.router)
     app.include_router(policies.router)
 
+    @app.get("/health/live", tags=["operations"])
+    async def live() -> dict[str, str]:
+        """Whether the process answers at all: no database, no work (a liveness probe,
+        and the floor a read's round trip is measured against)."""
+        return {"status": "ok"}
+
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:
         """Liveness, the log's head, and how far each view lags behind it."""

@@ -87,6 +87,7 @@ def test_create_register_review_promote_and_read_back(http: TestClient, unique: 
     listed = http.get(f"/api/v1/models/{name}/versions", params={"stage": "production"})
     assert [v["number"] for v in listed.json()["versions"]] == [1]
     assert http.get("/health").json()["status"] == "ok"
+    assert http.get("/health/live", headers={"Authorization": ""}).json() == {"status": "ok"}
 
 
 def test_the_same_command_id_twice_gives_the_same_response_and_one_event(
