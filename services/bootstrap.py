@@ -234,12 +234,14 @@ class Runtime:
 
     def followers(self) -> list[Runner]:
         """What `serve` runs beside the API: the projector, the checkpoint signer, and
-        with Kafka the relay and the intake."""
-        runners = [self.projector()]
-        if self.settings.audit_checkpoints:
+        with Kafka the relay and the intake (each unless turned off)."""
+        settings = self.settings
+        runners = [self.projector()] if settings.projector else []
+        if settings.audit_checkpoints:
             runners.append(self.signer())
         if self.kafka_bootstrap is not None:
-            runners += [self.relay(), self.intake()]
+            runners += [self.relay()] if settings.relay else []
+            runners += [self.intake()] if settings.intake else []
         return runners
 
     def api(self, background: list[Runner] | None = None) -> ASGIApp:

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         9092, ge=1, le=65535, description="Port of the embedded broker on 127.0.0.1."
     )
     kafka: bool = Field(True, description="Run the relay and the intake in `registrum serve`.")
+    # Which followers `registrum serve` runs (each off: another process runs that role).
+    projector: bool = Field(
+        True, description="Run the projector in `registrum serve` (off: reads wait for another)."
+    )
+    relay: bool = Field(True, description="Run the relay in `registrum serve` (needs kafka).")
+    intake: bool = Field(True, description="Run the intake in `registrum serve` (needs kafka).")
     store_id: str = Field(
         "registry",
         description="Names this registry in CloudEvents ids (store id:position) and sources.",
