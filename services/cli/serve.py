@@ -8,6 +8,7 @@ import signal
 import uvicorn
 
 from services.bootstrap import Runtime
+from services.cli.followers import FollowerProcess
 from services.embedded import DataDirLock
 from services.settings import Settings
 
@@ -25,7 +26,9 @@ def serve(settings: Settings, announce: bool = True) -> None:
     try:
         with Runtime(settings, start_embedded=True) as runtime:
             created = runtime.first_administrator()
-            app = runtime.api(background=runtime.followers())
+            # Built here too, so that a misconfigured follower stops serve at its start.
+            followers = runtime.followers()
+            app = runtime.api(background=[FollowerProcess(runtime).run] if followers else [])
             config = uvicorn.Config(
                 app,
                 host=settings.host,

@@ -27,6 +27,9 @@ from psycopg.sql import SQL, Identifier
 
 from services.audit import chain_table
 
+# The advisory lock held while the event store's tables are created ("rgm-schm").
+SCHEMA_LOCK = 0x72676D2D7363686D
+
 
 @dataclass(frozen=True)
 class CommandRecord:
@@ -54,9 +57,16 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
         )
 
     def create_table(self) -> None:
-        super().create_table()
+        # Processes starting together on a new database (serve and its followers, several
+        # replicas) take turns: concurrent DDL on one catalogue row fails ("tuple
+        # concurrently updated"). The library creates the tables on another connection.
         with self.datastore.get_connection() as conn:
-            chain_table.backfill(conn, self.datastore.schema, self.events_table_name)
+            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                super().create_table()
+                chain_table.backfill(conn, self.datastore.schema, self.events_table_name)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
     # -- writes, inside the events' transaction ------------------------------------------
     # After the events are inserted, under the events table's lock: no other writer holds

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
 
 from tests.e2e.conftest import REGISTRUM, Server, bearer, cli, cli_json, start_server, token
-from tests.services import free_port
+from tests.services import free_port, fresh_database
 
 
 def test_create_register_review_promote_show(server: Server, unique: str) -> None:
@@ -112,3 +113,47 @@ def test_sigterm_stops_the_registry_and_its_database_and_data_survives(
         assert admin.read_text() == made
     finally:
         assert again.stop() == 0
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is pid, with their command lines."""
+    found = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rpartition(")")[2].split()
+            command = (stat_file.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue  # it ended while we looked
+        if int(fields[1]) == pid:
+            found[int(stat_file.parent.name)] = command.decode()
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_followers_run_in_a_process_of_their_own_that_ends_with_serve(
+    tmp_path: Path, database_url: str, unique: str
+) -> None:
+    url = fresh_database(database_url, f"followers_{unique}")
+    serve = start_server(tmp_path / "data", database_url=url, kafka="false")
+    try:
+        children = _children(serve.process.pid)
+        followers = [pid for pid, cmd in children.items() if "services.cli.followers" in cmd]
+        assert len(followers) == 1
+        # They work from there: a write is read back from the projected views.
+        assert cli(serve.url, "models", "create", f"seen-{unique}").returncode == 0
+        assert cli_json(serve.url, "models", "show", f"seen-{unique}")["name"] == f"seen-{unique}"
+    finally:
+        serve.process.kill()
+        serve.process.wait(timeout=30)
+    # Killed outright, serve told them nothing: they find out by themselves and stop.
+    deadline = time.monotonic() + 30
+    while _alive(followers[0]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(followers[0])
