@@ -11,23 +11,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError
 
+from schemas import commands as c
 from schemas.commands import Command
 from services.artifacts.port import ArtifactStore
 from services.auth.identity import Principal
-from services.registry.commandlog import CommandRecord
-from services.registry.domain.access import ROLE_PERMISSIONS, Permission, Target
+from services.registry.commandlog import CommandRecord, Group, State
+from services.registry.domain.access import ACCESS_ID, ROLE_PERMISSIONS, Permission, Target
 from services.registry.domain.audit import SIGNING_KEYS_ID, Checkpoint, SigningKeys
-from services.registry.domain.model import RegisteredModel
+from services.registry.domain.errors import Forbidden
+from services.registry.domain.model import RegisteredModel, version_id_for
+from services.registry.domain.names import ModelName, name_id
+from services.registry.domain.policies import POLICY_ID
 from services.registry.domain.values import Context
-from services.registry.execution import CommandIdReused, Executor, Outcome
+from services.registry.execution import (
+    CommandIdReused,
+    Decide,
+    Decision,
+    Executor,
+    Outcome,
+    Ticket,
+)
 from services.registry.handlers import HANDLERS
 from services.registry.permissions import authorise, principals
 from services.registry.scope import Scope
+from services.registry.state import Aggregates, Working
 from services.registry.summaries import model_summary, version_summary
 
 POSTGRES = "eventsourcing.postgres"
@@ -45,6 +57,12 @@ class CommandLog(Protocol):
     def find_command(self, command_id: str) -> CommandRecord | None: ...
 
     def count_events(self) -> int: ...
+
+    def read_state(
+        self, streams: Sequence[tuple[UUID, int]], command_ids: Sequence[str]
+    ) -> State: ...
+
+    def insert_group(self, group: Group, snapshots_table: str | None = None) -> list[int]: ...
 
 
 class Registry(Application):
@@ -69,6 +87,8 @@ class Registry(Application):
         self.scope = Scope(
             self.repository, artifacts=artifacts, required_approvals=required_approvals
         )
+        self.aggregates = Aggregates(self.repository, self.command_log)
+        self.scope.aggregates = self.aggregates
         self.executor = Executor(self, max_attempts)
 
     @property
@@ -83,10 +103,23 @@ class Registry(Application):
     def handle(self, command: Command, caller: Principal) -> Outcome:
         """Runs one command for caller, an authenticated principal: Forbidden unless its
         grants allow it; domain errors say why else it was refused."""
+        # A promotion may re-hash its artefact while deciding: it never holds up a group.
+        alone = isinstance(command, c.Promote)
+        return self.executor.run(self.ticket(command, caller), alone=alone)
+
+    def ticket(self, command: Command, caller: Principal) -> Ticket:
+        """The command checked ahead and ready to decide, for the executor."""
         handler = HANDLERS.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
-        authorise(command, caller, self.scope)
+        # Checked ahead on the grants as held (no round trip), so that nobody makes the
+        # handler look anything up without the right; a refusal is checked again on fresh
+        # grants. The executor checks once more on the state it decides on.
+        try:
+            with self.scope.checking_ahead():
+                authorise(command, caller, self.scope, log=False)
+        except Forbidden:
+            authorise(command, caller, self.scope)
         ctx = Context(
             actor=caller.subject,
             reason=command.reason,
@@ -94,17 +127,78 @@ class Registry(Application):
             principals=tuple(principals(caller)),
         )
         decide = handler(command, ctx, self.scope)
-        return self.executor.run(command, ctx, decide)
+        return Ticket(command, ctx, decide, context=caller)
 
     # -- the executor's port (CommandStore) ----------------------------------------------
 
-    def find_command(self, command_id: str) -> CommandRecord | None:
-        return self.command_log.find_command(command_id)
+    def prepare(self, tickets: Sequence[Ticket]) -> tuple[Working, State]:
+        streams: set[UUID] = {ACCESS_ID}
+        for ticket in tickets:
+            streams |= self._streams_of(ticket.command)
+        command_ids = [t.ctx.command_id for t in tickets if t.ctx.command_id is not None]
+        state = self.aggregates.refresh(streams, command_ids)
+        return Working(self.aggregates, fresh=streams), state
 
-    def save_decision(
-        self, aggregates: Sequence[Aggregate], record: CommandRecord | None
-    ) -> list[Recording]:
-        return self.save(*aggregates, command=record)
+    def _streams_of(self, command: Command) -> set[UUID]:
+        """The aggregates command will read: its name's index, the model it names now
+        (as far as this process knows), the version, the promotion policy."""
+        streams: set[UUID] = set()
+        for name in (command.model_name, getattr(command, "new_name", None)):
+            if name:
+                streams.add(name_id(name))
+        if command.model_name:
+            index = self.aggregates.held(name_id(command.model_name))
+            if isinstance(index, ModelName) and index.model_id is not None:
+                streams.add(index.model_id)
+                number = getattr(command, "version", None)
+                if isinstance(number, int) and not isinstance(number, bool):
+                    streams.add(version_id_for(index.model_id, number))
+        if isinstance(command, (c.Promote, c.PublishPolicy)):
+            streams.add(POLICY_ID)
+        return streams
+
+    def check(self, working: Working, ticket: Ticket) -> None:
+        with self.scope.deciding(working):
+            authorise(ticket.command, ticket.context, self.scope)
+
+    def decide_on(self, working: Working, decide: Decide) -> Decision:
+        with self.scope.deciding(working):
+            return decide()
+
+    def record(self, working: Working, group: Group) -> list[int]:
+        mapper = self.mapper
+        stored = Group(
+            events=[mapper.to_stored_event(e) for e in group.events],
+            commands=group.commands,
+            snapshots=self._snapshots(working, group),
+        )
+        positions = self.command_log.insert_group(stored, self._snapshots_table())
+        committed = [a for a in working.copies.values() if a is not None]
+        for aggregate in committed:
+            aggregate.collect_events()
+        self.aggregates.saved(committed)
+        return positions
+
+    def _snapshots(self, working: Working, group: Group) -> list[Any]:
+        """A snapshot of each model whose stream passed a multiple of the interval."""
+        interval = self.snapshotting_intervals.get(RegisteredModel)
+        if not interval or self.snapshots is None:
+            return []
+        due = {
+            UUID(str(e.originator_id)) for e in group.events if e.originator_version % interval == 0
+        }
+        taken = []
+        for aggregate_id in due:
+            model = working.copies.get(aggregate_id)
+            if isinstance(model, RegisteredModel):
+                # Its state has every pending event applied: as it stands once recorded.
+                kind: Any = getattr(RegisteredModel, "Snapshot", self.snapshot_class)
+                taken.append(self.mapper.to_stored_event(kind.take(model)))
+        return taken
+
+    def _snapshots_table(self) -> str | None:
+        recorder: Any = self.snapshots.recorder if self.snapshots is not None else None
+        return getattr(recorder, "events_table_name", None)
 
     def head_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -102,8 +102,9 @@ def principals(caller: Principal) -> list[str]:
     return [f"user:{caller.subject}", *(f"group:{g}" for g in sorted(caller.groups))]
 
 
-def authorise(command: Command, caller: Principal, scope: Scope) -> None:
-    """Raises Forbidden, naming the missing permission, unless caller may run command."""
+def authorise(command: Command, caller: Principal, scope: Scope, *, log: bool = True) -> None:
+    """Raises Forbidden, naming the missing permission, unless caller may run command
+    (and records the refusal in the security log, unless not to log: a check ahead)."""
     if caller.via == "system":
         return  # the registry's own start-up (the first administrator)
     rule = RULES.get(type(command))
@@ -112,12 +113,12 @@ def authorise(command: Command, caller: Principal, scope: Scope) -> None:
     needs = rule(command, scope)
     signs_off = isinstance(command, c.Approve)
     if (signs_off or any(p is P.REVIEW for p, _ in needs)) and caller.is_service:
-        _refuse(command, caller, P.REVIEW, needs[0][1], "service accounts never review")
+        _refuse(command, caller, P.REVIEW, needs[0][1], "service accounts never review", log)
     policy = scope.current_access()
     ids = principals(caller)
     for permission, target in needs:
         if policy is None or not _holds(policy, ids, permission, target, scope):
-            _refuse(command, caller, permission, target, f"{permission} on {target} is needed")
+            _refuse(command, caller, permission, target, f"{permission} on {target} is needed", log)
 
 
 def _holds(
@@ -132,7 +133,26 @@ def _holds(
 
 
 def _refuse(
-    command: Command, caller: Principal, permission: Permission, target: Target, why: str
+    command: Command,
+    caller: Principal,
+    permission: Permission,
+    target: Target,
+    why: str,
+    log: bool,
+) -> None:
+    kind = type(command).__name__
+    if log:
+        _log_refusal(command, caller, permission, target)
+    raise Forbidden(
+        f"{caller.subject} may not {kind}: {why}",
+        permission=str(permission),
+        on=str(target),
+        subject=caller.subject,
+    )
+
+
+def _log_refusal(
+    command: Command, caller: Principal, permission: Permission, target: Target
 ) -> None:
     kind = type(command).__name__
     security_log.record(
@@ -143,10 +163,4 @@ def _refuse(
         command_id=command.command_id,
         permission=str(permission),
         target=str(target),
-    )
-    raise Forbidden(
-        f"{caller.subject} may not {kind}: {why}",
-        permission=str(permission),
-        on=str(target),
-        subject=caller.subject,
     )

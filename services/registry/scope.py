@@ -3,12 +3,14 @@ store, and the registry's own rules (how many approvals it requires)."""
 
 from __future__ import annotations
 
-import copy
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.domain import Aggregate
 
 from services.artifacts.port import ArtifactNotFound, ArtifactStore
 from services.registry import inputs
@@ -19,6 +21,7 @@ from services.registry.domain.model import RegisteredModel
 from services.registry.domain.names import ModelName, name_id
 from services.registry.domain.policies import POLICY_ID, PromotionPolicy
 from services.registry.domain.version import ModelVersion
+from services.registry.state import Aggregates, Working
 
 
 class Scope:
@@ -32,8 +35,51 @@ class Scope:
         self.repository = repository
         self.artifacts = artifacts
         self.required_approvals = required_approvals
-        self._access: AccessPolicy | None = None
-        self._access_lock = threading.Lock()
+        self.aggregates: Aggregates | None = None  # the registry's, when it keeps them
+        self._local = threading.local()
+
+    # -- where reads come from ------------------------------------------------------------
+    # Deciding (the executor): the working copies of the command or group. Checking ahead
+    # (the dispatcher, before a command is queued): the aggregates as held, no round trip.
+    # Otherwise: loaded fresh.
+
+    @contextmanager
+    def deciding(self, working: Working) -> Iterator[None]:
+        self._local.working = working
+        try:
+            yield
+        finally:
+            self._local.working = None
+
+    @contextmanager
+    def checking_ahead(self) -> Iterator[None]:
+        self._local.ahead = self.aggregates is not None
+        try:
+            yield
+        finally:
+            self._local.ahead = False
+
+    def _get(self, aggregate_id: UUID) -> Any:
+        working: Working | None = getattr(self._local, "working", None)
+        if working is not None:
+            return working.get(aggregate_id)
+        if getattr(self._local, "ahead", False) and self.aggregates is not None:
+            return self.aggregates.held(aggregate_id)
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate
+
+    def _read(self, aggregate_id: UUID) -> Any:
+        """For reading only: the held aggregate itself when nothing copied it (never
+        change what this returns)."""
+        working: Working | None = getattr(self._local, "working", None)
+        if working is not None and aggregate_id not in working.copies:
+            return working.read(aggregate_id)
+        return self._get(aggregate_id)
+
+    # -- reads ------------------------------------------------------------------------
 
     def model(self, name: str) -> RegisteredModel:
         """The live model named name, or NotFound."""
@@ -41,50 +87,33 @@ class Scope:
         index = self.name_index(name)
         if index is None or index.model_id is None:
             raise NotFound(f"no model named {name!r}", model=name)
-        model: RegisteredModel = self.repository.get(index.model_id)
-        if model.deleted:
+        model: RegisteredModel | None = self._get(index.model_id)
+        if model is None or model.deleted:
             raise NotFound(f"no model named {name!r}", model=name)
         return model
 
     def version(self, model: RegisteredModel, number: int) -> ModelVersion:
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise InvalidInput("a version number is a positive integer", field="version")
-        version: ModelVersion = self.repository.get(model.version_id(number))
+        version: ModelVersion | None = self._get(model.version_id(number))
+        if version is None:
+            raise NotFound(f"model {model.name!r} has no version {number}", version=number)
         return version
 
     def name_index(self, name: str) -> ModelName | None:
-        try:
-            index: ModelName = self.repository.get(name_id(name))
-            return index
-        except AggregateNotFoundError:
-            return None
+        index: ModelName | None = self._get(name_id(name))
+        return index
 
     def current_access(self) -> AccessPolicy | None:
         """Every grant in force, for checking (never change what this returns: it is
-        shared). Kept between commands and brought up to date with the events appended
-        since (one indexed read, usually of nothing) instead of loaded whole each time."""
-        with self._access_lock:
-            cached = self._access
-            if cached is None:
-                cached = self.access()
-            else:
-                newer: list[Any] = list(
-                    self.repository.event_store.get(ACCESS_ID, gt=cached.version)
-                )
-                if newer:
-                    cached = copy.deepcopy(cached)  # others may be reading the old one
-                    for event in newer:
-                        event.mutate(cached)
-            self._access = cached
-            return cached
+        shared)."""
+        policy: AccessPolicy | None = self._read(ACCESS_ID)
+        return policy
 
     def policy(self) -> PromotionPolicy | None:
-        """The promotion policy's aggregate, fresh; None before the first publication."""
-        try:
-            policy: PromotionPolicy = self.repository.get(POLICY_ID)
-            return policy
-        except AggregateNotFoundError:
-            return None
+        """The promotion policy's aggregate; None before the first publication."""
+        policy: PromotionPolicy | None = self._get(POLICY_ID)
+        return policy
 
     def published_policy(self) -> dict[str, Any] | None:
         """The policy in force (its version, name and document); None when none was ever
@@ -93,12 +122,9 @@ class Scope:
         return policy.current() if policy is not None else None
 
     def access(self) -> AccessPolicy | None:
-        """Every grant in force, fresh, for a command to change; None before the first."""
-        try:
-            policy: AccessPolicy = self.repository.get(ACCESS_ID)
-            return policy
-        except AggregateNotFoundError:
-            return None
+        """Every grant in force, for a command to change; None before the first."""
+        policy: AccessPolicy | None = self._get(ACCESS_ID)
+        return policy
 
     def target(self, name: str) -> Target:
         """What a command on the model named name acts on: the model (by id, so grants on
@@ -183,10 +209,7 @@ class Scope:
                 "a parent version is NAME/NUMBER, NAME@ALIAS or a version id",
                 field="lineage.id",
             ) from None
-        try:
-            version: object = self.repository.get(version_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"no version with id {ref}", version=ref) from None
+        version: object = self._get(version_id)
         if not isinstance(version, ModelVersion):
             raise NotFound(f"no version with id {ref}", version=ref)
         return version_id

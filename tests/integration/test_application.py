@@ -207,3 +207,52 @@ def test_writers_in_separate_application_instances_still_get_gapless_numbers(
         for app in apps:
             app.close()
     assert sorted(numbers) == list(range(1, 321))
+
+
+def test_a_group_with_one_conflicting_command_commits_the_others_and_retries_that_one(
+    registry: Registry, database_url: str, unique: str
+) -> None:  # registry: the testers hold every role on the shared log
+    # Two processes' registries on one log. In `ours`, three registrations are decided
+    # as one group; while the first is decided, `theirs` takes the next number of the
+    # second's model, so the group's transaction conflicts. Each command then runs
+    # alone: the other two commit as decided, the conflicting one is decided again.
+    from services.bootstrap import build_registry
+    from services.registry.execution import Decision, Ticket
+    from services.settings import Settings
+
+    ours, theirs = (build_registry(Settings(db_pool_size=3), database_url) for _ in range(2))
+    names = [f"group-{k}-{unique}" for k in range(3)]
+    try:
+        for name in names:
+            ours.handle(c.RegisterModel(name=name), ALICE)
+            ours.handle(version(name), ALICE)  # each model at number 1, held by ours
+        tickets = [ours.ticket(version(n, command_id=f"{n}:2"), ALICE) for n in names]
+        first = tickets[0].decide
+        raced: list[int] = []
+
+        def decide_while_they_write() -> Decision:
+            if not raced:
+                raced.append(theirs.handle(version(names[1]), BOB).result["number"])
+            return first()
+
+        tickets[0] = Ticket(
+            tickets[0].command, tickets[0].ctx, decide_while_they_write, context=ALICE
+        )
+        ours.executor.run_group(tickets)
+        outcomes = [t.answer() for t in tickets]
+    finally:
+        ours.close()
+        theirs.close()
+    assert raced == [2]
+    assert [o.result["number"] for o in outcomes] == [2, 3, 2]
+    # Each answered with its own position, and recorded once under its command id.
+    assert len({o.position for o in outcomes}) == 3
+    check = build_registry(Settings(db_pool_size=1), database_url)
+    try:
+        for name, outcome in zip(names, outcomes, strict=True):
+            record = check.command_log.find_command(f"{name}:2")
+            assert record is not None and record.position == outcome.position
+        numbers = [check.get_model(n)["latest_version"] for n in names]
+    finally:
+        check.close()
+    assert numbers == [2, 3, 2]
