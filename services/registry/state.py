@@ -43,7 +43,7 @@ def version_of(aggregate: Aggregate | None) -> int:
 
 
 class Aggregates:
-    def __init__(self, repository: Repository, reader: StateReader, maxsize: int = 20_000):
+    def __init__(self, repository: Repository, reader: StateReader, maxsize: int = 4096):
         self.repository = repository
         self.reader = reader
         self.maxsize = maxsize
