@@ -20,9 +20,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -49,7 +49,7 @@ def fresh_database(url: str) -> str:
     name = f"bench_followers_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return make_conninfo(**{**conninfo_to_dict(url), "dbname": name})
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def registrations(url: str, headers: dict[str, str], count: int) -> list[float]:
