@@ -107,6 +107,14 @@ class Scope:
     def current_access(self) -> AccessPolicy | None:
         """Every grant in force, for checking (never change what this returns: it is
         shared)."""
+        deciding = getattr(self._local, "working", None) is not None
+        ahead = getattr(self._local, "ahead", False)
+        if not deciding and not ahead and self.aggregates is not None:
+            # Outside a command: the held grants brought up to date (one indexed read,
+            # usually of nothing), not the whole stream loaded again.
+            self.aggregates.refresh([ACCESS_ID])
+            held: Any = self.aggregates.held(ACCESS_ID)
+            return held
         policy: AccessPolicy | None = self._read(ACCESS_ID)
         return policy
 
