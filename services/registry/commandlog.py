@@ -13,6 +13,7 @@ recorder extended with a dict written under the events' lock, for unit tests.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg import Cursor
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composable, Identifier
 
 from services.audit import chain_table
 
@@ -100,6 +101,7 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
         self.sql_find_commands = SQL(
             "SELECT command_id, fingerprint, result, position FROM {} WHERE command_id = ANY(%s)"
         ).format(self.t_commands)
+        self._statements: dict[str, Any] | None = None
 
     def create_table(self) -> None:
         # Processes starting together on a new database (serve and its followers, several
@@ -178,13 +180,16 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
     ) -> None:
         # Prepared: psycopg remembers a preparation only from a successful result, so one
         # skipped after an earlier failure in the pipeline is made again next time
-        # (checked against psycopg 3.3; planning is a third of the chain's cost).
+        # (checked against psycopg 3.3; planning is a third of the chain's cost). The
+        # statements are rendered once (composing them again is most of the client's time).
+        sql = self._rendered(curs)
         events = group.events
         if events:
-            self._lock_table(curs)
-            self._notify_channel(curs)
+            for statement in sql["lock"]:
+                curs.execute(statement, prepare=True)
+            curs.execute(sql["notify"])
             inserted.execute(
-                self.sql_insert_many,
+                sql["insert_many"],
                 (
                     [e.originator_id for e in events],
                     [e.originator_version for e in events],
@@ -194,10 +199,10 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
                 prepare=True,
             )
             for event in events:
-                curs.execute(self.sql_link, chain_table.link_parameters(event), prepare=True)
+                curs.execute(sql["link"], chain_table.link_parameters(event), prepare=True)
         for record, streams in group.commands:
             curs.execute(
-                self.sql_record_command,
+                sql["record_command"],
                 (
                     record.command_id,
                     record.fingerprint,
@@ -208,13 +213,13 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
                 prepare=True,
             )
         if group.snapshots and snapshots_table is not None:
-            sql = SQL(
+            insert_snapshot = SQL(
                 "INSERT INTO {}.{} (originator_id, originator_version, topic, state)"
                 " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
             ).format(Identifier(self.datastore.schema), Identifier(snapshots_table))
             for snapshot in group.snapshots:
                 curs.execute(
-                    sql,
+                    insert_snapshot,
                     (
                         snapshot.originator_id,
                         snapshot.originator_version,
@@ -223,6 +228,20 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
                     ),
                     prepare=False,
                 )
+
+    def _rendered(self, curs: Cursor[DictRow]) -> dict[str, Any]:
+        if self._statements is None:
+            render = functools.partial(_render, curs)
+            self._statements = {
+                "lock": [render(q) for q in self.lock_table_statements],
+                "notify": render(SQL("NOTIFY {}").format(Identifier(self.channel_name))),
+                "insert_many": render(self.sql_insert_many),
+                "link": render(self.sql_link),
+                "record_command": render(self.sql_record_command),
+                "events_after": render(self.sql_events_after),
+                "find_commands": render(self.sql_find_commands),
+            }
+        return self._statements
 
     # -- reads -----------------------------------------------------------------------
 
@@ -234,15 +253,16 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
             conn.cursor() as events,
             conn.cursor() as commands,
         ):
+            sql = self._rendered(events)
             with conn.pipeline():
                 if streams:
                     events.execute(
-                        self.sql_events_after,
+                        sql["events_after"],
                         ([s for s, _ in streams], [v for _, v in streams]),
                         prepare=True,
                     )
                 if command_ids:
-                    commands.execute(self.sql_find_commands, (list(command_ids),), prepare=True)
+                    commands.execute(sql["find_commands"], (list(command_ids),), prepare=True)
             rows = events.fetchall() if streams else []
             found = commands.fetchall() if command_ids else []
         return State(
@@ -285,6 +305,13 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
             )
             row = curs.fetchone()
         return int(row["n"]) if row else 0
+
+
+def _render(curs: Cursor[DictRow], query: Any) -> bytes:
+    """A composed statement as the bytes psycopg sends (it caches their parsing)."""
+    if isinstance(query, Composable):
+        return query.as_bytes(curs)
+    return query if isinstance(query, bytes) else str(query).encode()
 
 
 class MemoryCommandRecorder(POPOApplicationRecorder):
