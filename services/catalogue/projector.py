@@ -52,6 +52,7 @@ class Projector(Follower):
     nothing is skipped, and /health shows the lag growing meanwhile."""
 
     role = "projector"
+    step_gap_seconds = 0.01
     lock_key = PROJECTOR_LOCK
 
     def __init__(

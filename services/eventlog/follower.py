@@ -57,6 +57,14 @@ class Waker:
         self._wake.clear()
 
 
+async def settle(stop: asyncio.Event, since: float, gap: float) -> None:
+    """Waits until gap seconds have passed since since (the event loop's clock), or stop."""
+    remaining = gap - (asyncio.get_running_loop().time() - since)
+    if remaining > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=remaining)
+
+
 async def keep_running(
     name: str, run_once: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
 ) -> None:
@@ -80,6 +88,11 @@ class Follower:
 
     role: ClassVar[str]  # names it in logs and in application_name
     lock_key: ClassVar[int]  # the advisory lock that keeps one instance active
+    # The least time between two steps that follow notifications: events committed in
+    # a burst are handled in one batch, not one step each (each step costs queries and
+    # CPU that a busy registry's requests would share). After a quiet spell a step runs at
+    # once, so a lone write is seen without delay.
+    step_gap_seconds: ClassVar[float] = 0.0
 
     def __init__(
         self, read_dsn: str, events_dsn: str | None, batch_size: int, poll_seconds: float
@@ -123,9 +136,12 @@ class Follower:
             log.info("%s active", self.role)
             self.active.set()
             await self._waker.listen(events)
+            loop = asyncio.get_running_loop()
             while not stop.is_set():
+                stepped = loop.time()
                 if await self.step(read, events) < self.batch_size:
                     await self._waker.sleep(stop)
+                    await settle(stop, stepped, self.step_gap_seconds)
         finally:
             self.active.clear()
             await close(read, events)

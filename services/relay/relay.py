@@ -105,6 +105,7 @@ class Relay(Follower):
     read database (table relay_positions, its row named `name`)."""
 
     role = "relay"
+    step_gap_seconds = 0.02
     lock_key = RELAY_LOCK
 
     def __init__(

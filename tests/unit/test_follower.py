@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from services.eventlog.follower import Waker
+from services.eventlog.follower import Waker, settle
 
 
 def test_a_notification_during_work_is_not_lost() -> None:
@@ -40,3 +40,21 @@ def test_a_notification_is_consumed_by_one_sleep() -> None:
         return time.monotonic() - started
 
     assert asyncio.run(scenario()) >= 0.19
+
+
+def test_steps_after_notifications_keep_their_gap_but_a_quiet_follower_steps_at_once() -> None:
+    async def scenario() -> tuple[float, float]:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        # A step just ran: the next waits out the gap, so a burst lands in one batch.
+        started = loop.time()
+        await settle(stop, started, 0.2)
+        burst = loop.time() - started
+        # The last step was long ago: no wait.
+        started = loop.time()
+        await settle(stop, started - 1.0, 0.2)
+        return burst, loop.time() - started
+
+    burst, quiet = asyncio.run(scenario())
+    assert burst >= 0.19
+    assert quiet < 0.05
