@@ -136,18 +136,16 @@ class Registry(Application):
         for ticket in tickets:
             streams |= self._streams_of(ticket.command)
         command_ids = [t.ctx.command_id for t in tickets if t.ctx.command_id is not None]
-        state = self.aggregates.refresh(streams, command_ids)
+        names = {name_id(n) for t in tickets for n in _names(t.command)}
+        state = self.aggregates.refresh(streams, command_ids, small=names)
         return Working(self.aggregates, fresh=streams), state
 
     def _streams_of(self, command: Command) -> set[UUID]:
         """The aggregates command will read: its name's index, the model it names now
         (as far as this process knows), the version, the promotion policy."""
-        streams: set[UUID] = set()
-        for name in (command.model_name, getattr(command, "new_name", None)):
-            if name:
-                streams.add(name_id(name))
+        streams = {name_id(name) for name in _names(command)}
         if command.model_name:
-            index = self.aggregates.held(name_id(command.model_name))
+            index = self.aggregates.peek(name_id(command.model_name))
             if isinstance(index, ModelName) and index.model_id is not None:
                 streams.add(index.model_id)
                 number = getattr(command, "version", None)
@@ -283,6 +281,11 @@ class Registry(Application):
         """Whether anyone holds any role yet (none before the first administrator)."""
         policy = self.scope.current_access()
         return policy is not None and bool(policy.all_grants())
+
+
+def _names(command: Command) -> list[str]:
+    """The model names a command reads the index of."""
+    return [n for n in (command.model_name, getattr(command, "new_name", None)) if n]
 
 
 __all__ = [

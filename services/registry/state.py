@@ -50,18 +50,36 @@ class Aggregates:
         self._held: OrderedDict[UUID, Aggregate | None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def refresh(self, ids: Iterable[UUID], command_ids: Sequence[str] = ()) -> State:
-        """Brings these aggregates up to date (those not held yet are loaded whole, once)
-        and reads the records of command_ids: one round trip for what is held."""
+    def refresh(
+        self,
+        ids: Iterable[UUID],
+        command_ids: Sequence[str] = (),
+        small: Iterable[UUID] = (),
+    ) -> State:
+        """Brings these aggregates up to date and reads the records of command_ids, in one
+        round trip. One not held yet is read whole in that same trip when it is among the
+        small streams (a name's index); another is loaded through its snapshot, once."""
         wanted = list(dict.fromkeys(ids))
+        short = set(small)
         with self._lock:
             held = {i: self._held[i] for i in wanted if i in self._held}
-        state = self.reader.read_state([(i, version_of(a)) for i, a in held.items()], command_ids)
+        streams = [(i, version_of(a)) for i, a in held.items()]
+        streams += [(i, 0) for i in wanted if i not in held and i in short]
+        state = self.reader.read_state(streams, command_ids)
         if state.events:
             self._apply(state)
-        for missing in (i for i in wanted if i not in held):
+        with self._lock:
+            for i in wanted:
+                if i in short and i not in held and i not in self._held:
+                    self._put(i, _ABSENT)  # read whole just now: it has no events
+        for missing in (i for i in wanted if i not in held and i not in short):
             self._load(missing)
         return state
+
+    def peek(self, aggregate_id: UUID) -> Aggregate | None:
+        """The aggregate if held (never change it), else None; never reads."""
+        with self._lock:
+            return self._held.get(aggregate_id)
 
     def held(self, aggregate_id: UUID) -> Aggregate | None:
         """The aggregate as held (never change it: it is shared), loaded when not held;
