@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -98,7 +99,7 @@ def writes(url: str, api: Api, models: list[str], per_writer: int, warm_up: int)
 
 def reads(url: str, api: Api, args: argparse.Namespace) -> dict[str, Outcome]:
     """Gets and searches on the model of the sequential workload, once its reads have
-    caught up; the rows a search answers are counted once, outside the timing."""
+    caught up; the rows and bytes a search answers are counted once, outside the timing."""
     middle = max(args.sequential // 2, 1)
     with closing(Client(url, api.headers)) as client:
         client.ok(api.set_alias(SEQUENTIAL, "champion", middle))
@@ -114,7 +115,7 @@ def reads(url: str, api: Api, args: argparse.Namespace) -> dict[str, Outcome]:
     outcomes = {}
     for key, (call, count, warm_up) in cases.items():
         with closing(Client(url, api.headers)) as client:
-            rows = len(api.rows(client.ok(call))) if key in ("search", "filtered") else 0
+            answer = client.ok(call)
             for _ in range(warm_up):
                 client.ok(call)
         settle()
@@ -123,7 +124,10 @@ def reads(url: str, api: Api, args: argparse.Namespace) -> dict[str, Outcome]:
             started = time.perf_counter()
             timed(client, [call] * count, run)
             run.seconds = time.perf_counter() - started
-        outcomes[key] = Outcome(run, str(rows) if rows else "")
+        note = ""
+        if key in ("search", "filtered"):
+            note = f"{len(api.rows(answer))} / {len(answer) / 1024:.0f} KiB"
+        outcomes[key] = Outcome(run, note)
     return outcomes
 
 
@@ -161,12 +165,11 @@ def measure(name: str, start: Start, server_url: str, tmp: Path, args: argparse.
     """Every workload on one side, on a database of its own; or why it could not run."""
     print(f"{name}: starting", flush=True)
     began = time.perf_counter()
+    slug = re.sub(r"\W+", "_", name).strip("_")
     try:
         with (
-            fresh_database(
-                server_url, f"peer_{name.replace(' ', '_')}_{uuid.uuid4().hex[:6]}"
-            ) as url,
-            start(url, tmp / name.replace(" ", "-")) as (api_url, api),
+            fresh_database(server_url, f"peer_{slug}_{uuid.uuid4().hex[:6]}") as url,
+            start(url, tmp / slug) as (api_url, api),
         ):
             print(f"{name}: up, idle {settle():.0f} s later", flush=True)
             outcomes = workloads(api_url, api, args)

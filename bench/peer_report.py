@@ -15,7 +15,7 @@ WRITES = ("sequential", "one model", "8 models")
 @dataclass
 class Outcome:
     """A workload's run on one side, and a note: for writes whether numbering stayed
-    gapless, for searches how many rows each answer held."""
+    gapless, for searches how many rows each answer held and its size."""
 
     run: Run
     note: str = ""
@@ -38,7 +38,7 @@ WIDTH = 17
 def _metrics(key: str) -> list[Metric]:
     if key in WRITES:
         return [("versions/s", lambda o: o.run.rate, True), *LATENCY, ("numbering", _note, None)]
-    return [*LATENCY, ("rows", _note, None)] if key in ("search", "filtered") else LATENCY
+    return [*LATENCY, ("rows / answer", _note, None)] if key in ("search", "filtered") else LATENCY
 
 
 def _note(outcome: Outcome) -> str:
