@@ -36,7 +36,15 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy services registrum schemas
 
-bench: $(VENV)/.test-deps
+# The bench extra (MLflow, the peer bench/peer.py measures us against) shares the virtualenv:
+# it changes nothing the server needs (only graphql-core goes 3.3 -> 3.2, which schemathesis
+# uses for GraphQL APIs, not ours).
+$(VENV)/.bench-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[server,embedded,test,dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-deps
+	$(BIN)/python bench/peer.py
 	$(BIN)/python bench/write.py
 	$(BIN)/python bench/read.py
 	$(BIN)/python bench/artifacts.py

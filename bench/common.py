@@ -79,11 +79,18 @@ def server(
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"registrum serve exited ({process.returncode}) before it answered; "
+                    "its log is above"
+                )
             try:
                 httpx.get(f"{url}/health", timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        else:
+            raise RuntimeError("registrum serve did not answer /health in time")
         yield url
     finally:
         process.terminate()
