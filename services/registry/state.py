@@ -145,7 +145,11 @@ class Working:
         self.aggregates = aggregates
         self.fresh = set(fresh)
         self.copies: dict[UUID, Aggregate | None] = {}
-        self._backups: dict[UUID, Aggregate | bool | None] | None = None
+        # What each copy was made from (held, never changed; None for a new aggregate).
+        self._bases: dict[UUID, Aggregate | None] = {}
+        # While a command of a group runs: how many pending events each copy it touched
+        # had when it began (None: the copy did not exist yet).
+        self._marks: dict[UUID, int | None] | None = None
 
     def get(self, aggregate_id: UUID) -> Aggregate | None:
         """The aggregate to decide on (a copy, changed by the decision); None when it
@@ -154,10 +158,12 @@ class Working:
             if aggregate_id not in self.fresh:
                 self.aggregates.refresh([aggregate_id])
                 self.fresh.add(aggregate_id)
-            self._back_up(aggregate_id, known=False)
-            self.copies[aggregate_id] = copy.deepcopy(self.aggregates.held(aggregate_id))
+            self._mark(aggregate_id, existed=False)
+            base = self.aggregates.held(aggregate_id)
+            self._bases[aggregate_id] = base
+            self.copies[aggregate_id] = copy.deepcopy(base)
         else:
-            self._back_up(aggregate_id, known=True)
+            self._mark(aggregate_id, existed=True)
         return self.copies[aggregate_id]
 
     def read(self, aggregate_id: UUID) -> Aggregate | None:
@@ -172,27 +178,41 @@ class Working:
     def add(self, aggregates: Iterable[Aggregate]) -> None:
         """Aggregates a decision made (new ones): later commands of the group see them."""
         for aggregate in aggregates:
-            if aggregate.id not in self.copies:
-                self._back_up(aggregate.id, known=False)
+            if self.copies.get(aggregate.id) is None:  # new, or where none existed
+                existed = aggregate.id in self.copies
+                self._mark(aggregate.id, existed=existed)
+                self._bases.setdefault(aggregate.id, None)
                 self.copies[aggregate.id] = aggregate
 
     # -- one command of a group at a time ----------------------------------------------
 
     def begin(self) -> None:
         """A command starts: what it changes can be rolled back."""
-        self._backups = {}
+        self._marks = {}
 
     def roll_back(self) -> None:
-        """The command failed: its aggregates are as they were when it began."""
-        for aggregate_id, backup in (self._backups or {}).items():
-            if backup is False:
+        """The command failed: its aggregates are as they were when it began, rebuilt
+        from what they were copied from and the earlier commands' pending events (no
+        copy is made while commands succeed)."""
+        for aggregate_id, mark in (self._marks or {}).items():
+            if mark is None:
                 self.copies.pop(aggregate_id, None)
-            else:
-                self.copies[aggregate_id] = backup  # type: ignore[assignment]
-        self._backups = None
+                self._bases.pop(aggregate_id, None)
+                continue
+            current = self.copies[aggregate_id]
+            kept = list(current.pending_events[:mark]) if current is not None else []
+            rebuilt: Any = copy.deepcopy(self._bases[aggregate_id])
+            for event in kept:
+                rebuilt = event.mutate(rebuilt)
+            if rebuilt is not None:
+                rebuilt.pending_events[:] = kept
+            self.copies[aggregate_id] = rebuilt
+        self._marks = None
 
-    def _back_up(self, aggregate_id: UUID, *, known: bool) -> None:
-        if self._backups is None or aggregate_id in self._backups:
+    def _mark(self, aggregate_id: UUID, *, existed: bool) -> None:
+        if self._marks is None or aggregate_id in self._marks:
             return
-        # False: the copy did not exist before this command (dropped on roll back).
-        self._backups[aggregate_id] = copy.deepcopy(self.copies[aggregate_id]) if known else False
+        current = self.copies.get(aggregate_id) if existed else None
+        self._marks[aggregate_id] = (
+            len(current.pending_events) if current is not None else (0 if existed else None)
+        )
