@@ -53,15 +53,15 @@ async def whoami(request: Request) -> dict[str, Any]:
 # -- grants ------------------------------------------------------------------------------
 
 
-@router.post("/grants", status_code=201, responses=COMMAND_ERRORS, openapi_extra=sends(c.GrantRole))
-def grant_role(body: b.GrantBody, request: Request, response: Response) -> dict[str, Any]:
+@router.post("/grants", status_code=201, responses=COMMAND_ERRORS, **sends(c.GrantRole))
+def grant_role(body: b.GrantBody, request: Request) -> Response:
     """Gives a role to user:ID or group:NAME on the registry, a model or a name prefix."""
-    return dispatch(request, response, c.GrantRole, body)
+    return dispatch(request, c.GrantRole, body)
 
 
-@router.post("/grants/revoke", responses=COMMAND_ERRORS, openapi_extra=sends(c.RevokeRole))
-def revoke_role(body: b.GrantBody, request: Request, response: Response) -> dict[str, Any]:
-    return dispatch(request, response, c.RevokeRole, body)
+@router.post("/grants/revoke", responses=COMMAND_ERRORS, **sends(c.RevokeRole))
+def revoke_role(body: b.GrantBody, request: Request) -> Response:
+    return dispatch(request, c.RevokeRole, body)
 
 
 @router.get("/grants", responses=READ_ERRORS)

@@ -18,10 +18,10 @@ from services.api.params import COMMAND_ERRORS, Moment, errors
 router = APIRouter(prefix="/api/v1/policies", tags=["policies"], dependencies=[CALLER])
 
 
-@router.post("", status_code=201, openapi_extra=sends(c.PublishPolicy), responses=COMMAND_ERRORS)
-def publish(body: b.PublishPolicyBody, request: Request, response: Response) -> dict[str, Any]:
+@router.post("", status_code=201, **sends(c.PublishPolicy), responses=COMMAND_ERRORS)
+def publish(body: b.PublishPolicyBody, request: Request) -> Response:
     """Makes the document the policy in force: a new version, unless it is the same text."""
-    return dispatch(request, response, c.PublishPolicy, body)
+    return dispatch(request, c.PublishPolicy, body)
 
 
 @router.get("", responses=errors(401, 422))

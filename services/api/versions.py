@@ -4,8 +4,6 @@ it to the dispatcher. Reads are in reads.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from schemas import bodies as b
@@ -28,172 +26,152 @@ router = APIRouter(
 )
 
 
-@router.post("", status_code=201, openapi_extra=sends(c.RegisterVersion))
-def register_version(
-    name: ModelName, body: b.RegisterVersionBody, request: Request, response: Response
-) -> dict[str, Any]:
-    return dispatch(request, response, c.RegisterVersion, body, model=name)
+@router.post("", status_code=201, **sends(c.RegisterVersion))
+def register_version(name: ModelName, body: b.RegisterVersionBody, request: Request) -> Response:
+    return dispatch(request, c.RegisterVersion, body, model=name)
 
 
-@router.patch("/{number}", openapi_extra=sends(c.DescribeVersion))
+@router.patch("/{number}", **sends(c.DescribeVersion))
 def describe_version(
     name: ModelName,
     number: VersionNumber,
     body: b.DescribeBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    return dispatch(request, response, c.DescribeVersion, body, model=name, version=number)
+) -> Response:
+    return dispatch(request, c.DescribeVersion, body, model=name, version=number)
 
 
-@router.put("/{number}/tags/{key}", openapi_extra=sends(c.TagVersion))
+@router.put("/{number}/tags/{key}", **sends(c.TagVersion))
 def tag_version(
     name: ModelName,
     number: VersionNumber,
     key: TagKey,
     body: b.TagBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    return dispatch(request, response, c.TagVersion, body, model=name, version=number, key=key)
+) -> Response:
+    return dispatch(request, c.TagVersion, body, model=name, version=number, key=key)
 
 
-@router.delete("/{number}/tags/{key}", openapi_extra=sends(c.UntagVersion))
+@router.delete("/{number}/tags/{key}", **sends(c.UntagVersion))
 def untag_version(
-    name: ModelName, number: VersionNumber, key: TagKey, request: Request, response: Response
-) -> dict[str, Any]:
-    return dispatch(request, response, c.UntagVersion, model=name, version=number, key=key)
+    name: ModelName, number: VersionNumber, key: TagKey, request: Request
+) -> Response:
+    return dispatch(request, c.UntagVersion, model=name, version=number, key=key)
 
 
-@router.post("/{number}/metrics", openapi_extra=sends(c.RecordMetrics))
+@router.post("/{number}/metrics", **sends(c.RecordMetrics))
 def record_metrics(
     name: ModelName,
     number: VersionNumber,
     body: b.RecordMetricsBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    return dispatch(request, response, c.RecordMetrics, body, model=name, version=number)
+) -> Response:
+    return dispatch(request, c.RecordMetrics, body, model=name, version=number)
 
 
-@router.post("/{number}/lineage", openapi_extra=sends(c.LinkLineage))
+@router.post("/{number}/lineage", **sends(c.LinkLineage))
 def link_lineage(
     name: ModelName,
     number: VersionNumber,
     body: b.LinkLineageBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    return dispatch(request, response, c.LinkLineage, body, model=name, version=number)
+) -> Response:
+    return dispatch(request, c.LinkLineage, body, model=name, version=number)
 
 
-@router.put("/{number}/model-card", openapi_extra=sends(c.UpdateModelCard))
+@router.put("/{number}/model-card", **sends(c.UpdateModelCard))
 def update_model_card(
     name: ModelName,
     number: VersionNumber,
     body: b.UpdateModelCardBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    return dispatch(request, response, c.UpdateModelCard, body, model=name, version=number)
+) -> Response:
+    return dispatch(request, c.UpdateModelCard, body, model=name, version=number)
 
 
-@router.patch("/{number}/model-card", openapi_extra=sends(c.AmendModelCard))
+@router.patch("/{number}/model-card", **sends(c.AmendModelCard))
 def amend_model_card(
     name: ModelName,
     number: VersionNumber,
     body: b.AmendModelCardBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    return dispatch(request, response, c.AmendModelCard, body, model=name, version=number)
+) -> Response:
+    return dispatch(request, c.AmendModelCard, body, model=name, version=number)
 
 
-@router.delete("/{number}", openapi_extra=sends(c.DeleteVersion))
-def delete_version(
-    name: ModelName, number: VersionNumber, request: Request, response: Response
-) -> dict[str, Any]:
-    return dispatch(request, response, c.DeleteVersion, model=name, version=number)
+@router.delete("/{number}", **sends(c.DeleteVersion))
+def delete_version(name: ModelName, number: VersionNumber, request: Request) -> Response:
+    return dispatch(request, c.DeleteVersion, model=name, version=number)
 
 
-@router.post("/{number}/approvals", status_code=201, openapi_extra=sends(c.RequestApproval))
+@router.post("/{number}/approvals", status_code=201, **sends(c.RequestApproval))
 def request_approval(
     name: ModelName,
     number: VersionNumber,
     body: b.RequestApprovalBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    return dispatch(request, response, c.RequestApproval, body, model=name, version=number)
+) -> Response:
+    return dispatch(request, c.RequestApproval, body, model=name, version=number)
 
 
-@router.post(
-    "/{number}/alias-approvals", status_code=201, openapi_extra=sends(c.RequestAliasApproval)
-)
+@router.post("/{number}/alias-approvals", status_code=201, **sends(c.RequestAliasApproval))
 def request_alias_approval(
     name: ModelName,
     number: VersionNumber,
     body: b.RequestAliasApprovalBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
+) -> Response:
     """Asks for sign-off to point a protected alias at this version."""
-    return dispatch(request, response, c.RequestAliasApproval, body, model=name, version=number)
+    return dispatch(request, c.RequestAliasApproval, body, model=name, version=number)
 
 
 def _decision_route(kind: type[c.OnRequest], verb: str) -> None:
     """POST .../approvals/{request_id}/{verb}: approve, reject or withdraw a request."""
 
-    @router.post(
-        f"/{{number}}/approvals/{{request_id}}/{verb}", openapi_extra=sends(kind), name=verb
-    )
+    @router.post(f"/{{number}}/approvals/{{request_id}}/{verb}", **sends(kind), name=verb)
     def decide(
         name: ModelName,
         number: VersionNumber,
         request_id: RequestId,
         body: b.ReviewBody,
         request: Request,
-        response: Response,
-    ) -> dict[str, Any]:
+    ) -> Response:
         address = {"model": name, "version": number, "request_id": request_id}
-        return dispatch(request, response, kind, body, **address)
+        return dispatch(request, kind, body, **address)
 
 
 for kind, verb in ((c.Reject, "reject"), (c.Withdraw, "withdraw")):
     _decision_route(kind, verb)
 
 
-@router.post("/{number}/approvals/{request_id}/approve", openapi_extra=sends(c.Approve))
+@router.post("/{number}/approvals/{request_id}/approve", **sends(c.Approve))
 def approve(
     name: ModelName,
     number: VersionNumber,
     request_id: RequestId,
     body: b.ApproveBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
+) -> Response:
     """Signs the request off; with override, an administrator's break-glass approval."""
     address = {"model": name, "version": number, "request_id": request_id}
-    return dispatch(request, response, c.Approve, body, **address)
+    return dispatch(request, c.Approve, body, **address)
 
 
-@router.post("/{number}/promote", openapi_extra=sends(c.Promote))
+@router.post("/{number}/promote", **sends(c.Promote))
 def promote(
     name: ModelName,
     number: VersionNumber,
     body: b.PromoteBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    return dispatch(request, response, c.Promote, body, model=name, version=number)
+) -> Response:
+    return dispatch(request, c.Promote, body, model=name, version=number)
 
 
-@router.post("/{number}/archive", openapi_extra=sends(c.Archive))
+@router.post("/{number}/archive", **sends(c.Archive))
 def archive(
     name: ModelName,
     number: VersionNumber,
     body: b.ArchiveBody,
     request: Request,
-    response: Response,
-) -> dict[str, Any]:
-    return dispatch(request, response, c.Archive, body, model=name, version=number)
+) -> Response:
+    return dispatch(request, c.Archive, body, model=name, version=number)
