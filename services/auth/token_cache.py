@@ -94,8 +94,14 @@ class CachedTokenStore:
 
     async def _listen(self) -> None:
         connection = await asyncpg.connect(self.store.dsn)
-        connection.add_termination_listener(self._lost)
-        await connection.add_listener(CHANNEL, self._changed)
+        try:
+            connection.add_termination_listener(self._lost)
+            await connection.add_listener(CHANNEL, self._changed)
+        except BaseException:
+            # Failed or cancelled (close() while listening again): never left to the
+            # garbage collector, which would warn about it in whatever runs next.
+            connection.terminate()
+            raise
         self._forget()  # what was cached before we listened may have changed unheard
         self._listener = connection
 
@@ -118,7 +124,7 @@ class CachedTokenStore:
         while not self._closing and not self.listening:
             try:
                 await self._listen()
-            except (OSError, asyncpg.PostgresError):
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 await asyncio.sleep(self.retry_seconds)
 
     def _forget(self) -> None:
