@@ -7,11 +7,10 @@ the previous event's, and links are written in position order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
-from psycopg import Connection, Cursor
+from psycopg import Connection
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
@@ -31,31 +30,10 @@ def create_statement(schema: str) -> Composed:
     ).format(table(schema))
 
 
-def append(
-    curs: Cursor[DictRow],
-    schema: str,
-    stored_events: Sequence[StoredEvent],
-    positions: Sequence[int],
-) -> None:
-    """Links the events just inserted at positions, in the same transaction: a statement
-    each, pipelined with the insert (no extra round trip), each taking the last link the
-    table holds (the one before it)."""
-    statement = _append_statement(schema)
-    for event, position in zip(stored_events, positions, strict=True):
-        head = head_digest(event.originator_id, event.originator_version, event.topic)
-        payload = payload_digest(event.state)
-        tail = position.to_bytes(8, "big") + head + payload
-        # Prepared (a third of the chain's cost is planning it; measured in the issue
-        # note). It follows a successful sync, so only a failure of an earlier link in
-        # this same save could make the server skip its preparation, and a link cannot
-        # fail under the writers' lock unless its table was edited by hand.
-        curs.execute(statement, (position, head, payload, GENESIS, tail), prepare=True)
-
-
 def link_by_stream(schema: str, events_table: str) -> Composed:
     """Links one event found by its stream and version (inserted earlier in the same
-    transaction, its position not yet known to the client): what a save that takes one
-    round trip pipelines after its insert, once per event, in position order. Parameters:
+    transaction, its position not yet known to the client to a save that takes one round
+    trip): every save runs it once per event, in position order. Parameters:
     head, payload, GENESIS, head, payload, stream id, stream version."""
     t = table(schema)
     events = SQL("{}.{}").format(Identifier(schema), Identifier(events_table))
@@ -73,14 +51,6 @@ def link_parameters(event: StoredEvent) -> tuple[Any, ...]:
     head = head_digest(event.originator_id, event.originator_version, event.topic)
     payload = payload_digest(event.state)
     return (head, payload, GENESIS, head, payload, event.originator_id, event.originator_version)
-
-
-def _append_statement(schema: str) -> Composed:
-    t = table(schema)
-    return SQL(
-        "INSERT INTO {t} (position, head, payload, link) VALUES (%s, %s, %s,"
-        " sha256(COALESCE((SELECT link FROM {t} ORDER BY position DESC LIMIT 1), %s) || %s))"
-    ).format(t=t)
 
 
 def backfill(conn: Connection[DictRow], schema: str, events_table: str) -> int:

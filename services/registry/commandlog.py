@@ -5,10 +5,10 @@ HTTP and Kafka).
 The PostgreSQL recorder also links every event into the audit hash chain
 (services/audit/chain_table.py), in the same transaction.
 
-Two adapters of one port (find_command, count_events, and a `command=` keyword on
-insert_events): eventsourcing's PostgreSQL recorder extended with a table
-(registrum_commands) written in the events' own transaction, and its in-memory (POPO)
-recorder extended with a dict written under the events' lock, for unit tests.
+Two adapters of one port (insert_group, read_state, find_command, count_events):
+eventsourcing's PostgreSQL recorder extended with a table (registrum_commands) written
+in the events' own transaction, and its in-memory (POPO) recorder extended with a dict
+written under the events' lock, for unit tests.
 """
 
 from __future__ import annotations
@@ -115,34 +115,17 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
-    # -- writes, inside the events' transaction ------------------------------------------
-    # After the events are inserted, under the events table's lock: no other writer holds
-    # an uncommitted command row then, so this never waits or deadlocks, and a concurrency
-    # conflict has already aborted the transaction before it runs.
-    # prepare=False: in pipeline mode, psycopg may remember a statement as prepared when
-    # the server skipped it in an aborted pipeline.
+    # -- the library's own saves (checkpoints, signing keys) -----------------------------
+    # Linked into the chain in the events' transaction, after the insert's sync, with the
+    # statement a group save uses: one way of linking.
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids:
-            chain_table.append(curs, self.datastore.schema, stored_events, ids)
-        command: CommandRecord | None = kwargs.get("command")
-        if command is not None:
-            curs.execute(
-                SQL(
-                    "INSERT INTO {} (command_id, fingerprint, result, position)"
-                    " VALUES (%s, %s, %s, %s)"
-                ).format(self.t_commands),
-                (
-                    command.command_id,
-                    command.fingerprint,
-                    json.dumps(command.result),
-                    max(ids) if ids else None,
-                ),
-                prepare=False,
-            )
+        link = self._rendered(curs)["link"]
+        for event in stored_events:
+            curs.execute(link, chain_table.link_parameters(event), prepare=True)
         return ids
 
     # -- a group of commands saved in one round trip ------------------------------------
@@ -320,21 +303,6 @@ class MemoryCommandRecorder(POPOApplicationRecorder):
     def __init__(self) -> None:
         super().__init__()
         self._commands: dict[str, CommandRecord] = {}
-
-    def _insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        command: CommandRecord | None = kwargs.get("command")
-        with self._database_lock:
-            if command is not None and command.command_id in self._commands:
-                raise IntegrityError(f"command id {command.command_id!r} already recorded")
-            ids = super()._insert_events(stored_events, **kwargs)
-            if command is not None:
-                position = max(ids) if ids else None
-                self._commands[command.command_id] = CommandRecord(
-                    command.command_id, command.fingerprint, command.result, position
-                )
-            return ids
 
     def insert_group(self, group: Group, snapshots_table: str | None = None) -> list[int]:
         with self._database_lock:

@@ -113,7 +113,6 @@ class Ticket:
     lead: bool = False
     wake: threading.Event = field(default_factory=threading.Event)
     # Set while its group is decided:
-    decided: Decision | None = None
     result: dict[str, Any] | None = None
     own: list[Any] = field(default_factory=list)
 
@@ -232,7 +231,7 @@ class Executor:
             ticket.finish(error=exc)
             return False
         working.add(decision.save)
-        ticket.decided, ticket.result = decision, result
+        ticket.result = result
         ticket.own = [
             event
             for aggregate in decision.save

@@ -72,11 +72,16 @@ class Scope:
         return aggregate
 
     def _read(self, aggregate_id: UUID) -> Any:
-        """For reading only: the held aggregate itself when nothing copied it (never
-        change what this returns)."""
+        """For reading only (never change what this returns): the held aggregate itself
+        when nothing copied it; outside a command, the held one brought up to date (one
+        indexed read, usually of nothing) rather than the stream loaded again."""
         working: Working | None = getattr(self._local, "working", None)
         if working is not None and aggregate_id not in working.copies:
             return working.read(aggregate_id)
+        ahead = getattr(self._local, "ahead", False)
+        if working is None and not ahead and self.aggregates is not None:
+            self.aggregates.refresh([aggregate_id])
+            return self.aggregates.held(aggregate_id)
         return self._get(aggregate_id)
 
     # -- reads ------------------------------------------------------------------------
@@ -107,14 +112,6 @@ class Scope:
     def current_access(self) -> AccessPolicy | None:
         """Every grant in force, for checking (never change what this returns: it is
         shared)."""
-        deciding = getattr(self._local, "working", None) is not None
-        ahead = getattr(self._local, "ahead", False)
-        if not deciding and not ahead and self.aggregates is not None:
-            # Outside a command: the held grants brought up to date (one indexed read,
-            # usually of nothing), not the whole stream loaded again.
-            self.aggregates.refresh([ACCESS_ID])
-            held: Any = self.aggregates.held(ACCESS_ID)
-            return held
         policy: AccessPolicy | None = self._read(ACCESS_ID)
         return policy
 

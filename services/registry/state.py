@@ -96,11 +96,6 @@ class Aggregates:
             for aggregate in aggregates:
                 self._put(aggregate.id, aggregate)
 
-    def forget(self, ids: Iterable[UUID]) -> None:
-        with self._lock:
-            for i in ids:
-                self._held.pop(i, None)
-
     def _load(self, aggregate_id: UUID) -> Aggregate | None:
         try:
             aggregate: Aggregate | None = self.repository.get(aggregate_id)
