@@ -88,8 +88,9 @@ class Client(FileMethods, AccessMethods, CardMethods):
     # -- models ----------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        """The registry's head position and how far each view and relay lags."""
-        return self._call("GET", "/health")
+        """The registry's head position, how far each view and relay lags, and whether its
+        followers run (status "starting" or "restarting", answered with HTTP 503, when not)."""
+        return self._call("GET", "/health", accept=(503,))
 
     def create_model(self, name: str, **fields: Any) -> dict[str, Any]:
         """Registers a model name (fields: description, tags, allow_multiple_production)."""

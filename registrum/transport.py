@@ -6,7 +6,7 @@ exception and no JSON decoding error reaches the caller.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -141,8 +141,10 @@ class Transport:
         body: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         content: Iterator[bytes] | None = None,
+        accept: Collection[int] = (),
     ) -> dict[str, Any]:
-        """One request; the reply's JSON object, or a RegistrumError."""
+        """One request; the reply's JSON object, or a RegistrumError (unless its status is
+        a success or in accept)."""
         headers = self._read_headers() if method == "GET" else {}
         if content is not None:
             headers["Content-Type"] = "application/octet-stream"
@@ -152,7 +154,7 @@ class Transport:
             )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             self._failed(exc)
-        if not response.is_success:
+        if not response.is_success and response.status_code not in accept:
             raise refusal(response)
         payload = reply_object(response)
         if payload is None:

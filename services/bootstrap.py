@@ -244,7 +244,9 @@ class Runtime:
             runners += [self.intake()] if settings.intake else []
         return runners
 
-    def api(self, background: list[Runner] | None = None) -> ASGIApp:
+    def api(
+        self, background: list[Runner] | None = None, followers: Callable[[], str] | None = None
+    ) -> ASGIApp:
         from services.api.app import create_app
 
         return create_app(
@@ -257,6 +259,7 @@ class Runtime:
             max_artifact_bytes=self.settings.max_artifact_bytes,
             artifact_gc_grace_hours=self.settings.artifact_gc_grace_hours,
             events_dsn=self.events_url,
+            followers=followers,
         )
 
     def first_administrator(self) -> Path | None:

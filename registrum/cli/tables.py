@@ -154,6 +154,7 @@ def status_table(health: dict[str, Any]) -> None:
             inert(health.get("status")),
             ", log head at position ",
             inert(health.get("position")),
+            *(() if "followers" not in health else (", followers ", inert(health["followers"]))),
         )
     )
     table = _table("view", "position", "behind (events)", "behind (seconds)")

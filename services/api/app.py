@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp
 
 from services.api import access, cards, errors, models, policies, reads, versions
@@ -37,11 +37,13 @@ def create_app(
     max_artifact_bytes: int = 50 * 1024**3,
     artifact_gc_grace_hours: float = 24,
     events_dsn: str | None = None,
+    followers: Callable[[], str] | None = None,
 ) -> ASGIApp:
     """The API over registry and the views in read_dsn, its callers authenticated by
-    authenticator. It runs the background runners it is given (bootstrap passes the
-    projector, relay and intake) for as long as it serves. Artefact garbage collection
-    reads the event log at events_dsn (default: read_dsn)."""
+    authenticator. It runs the background runners it is given (serve passes the one that
+    runs the followers' process) for as long as it serves; followers, when given, says
+    how that process is ("running" or not), and /health answers 503 while it is not.
+    Artefact garbage collection reads the event log at events_dsn (default: read_dsn)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +74,7 @@ def create_app(
     app.state.max_artifact_bytes = max_artifact_bytes
     app.state.artifact_gc_grace_hours = artifact_gc_grace_hours
     app.state.events_dsn = events_dsn or read_dsn
+    app.state.followers = followers
     return BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,))
 
 
@@ -131,9 +134,15 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
         and the floor a read's round trip is measured against)."""
         return {"status": "ok"}
 
-    @app.get("/health", tags=["operations"])
-    async def health(request: Request) -> dict[str, Any]:
-        """Liveness, the log's head, and how far each view lags behind it."""
+    @app.get(
+        "/health",
+        tags=["operations"],
+        response_model=dict[str, Any],
+        responses={503: {"description": "The followers' process is starting or restarting"}},
+    )
+    async def health(request: Request) -> Response:
+        """The log's head, how far each view and relay lags behind it, and whether the
+        followers' process runs (503 while it starts or restarts)."""
         registry: Registry = request.app.state.registry
         head = await asyncio.to_thread(registry.head_position)
         async with request.app.state.read_pool.acquire() as conn:
@@ -152,11 +161,21 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
             }
             for r in rows
         }
-        return {
+        body: dict[str, Any] = {
             "status": "ok",
             "position": head,
             "views": lag,
             "relays": await _relays(request, head),
         }
+        followers = getattr(request.app.state, "followers", None)
+        if followers is not None:
+            body["followers"] = followers()
+            if body["followers"] != "running":
+                body["status"] = body["followers"]
+        return Response(
+            orjson.dumps(body),
+            status_code=200 if body["status"] == "ok" else 503,
+            media_type="application/json",
+        )
 
     return app

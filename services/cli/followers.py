@@ -8,6 +8,10 @@ exits, even by SIGKILL, the child reads end-of-file and stops by itself, and is 
 outright if stopping takes longer than STOP_SECONDS. A child that exits on its own is
 started again, after a pause that doubles (up to a minute) while it keeps failing.
 
+The child says it is running by writing one line on a pipe of its own (its file
+descriptor is the only argument on its command line); until then, and while it is being
+started again, the parent's `state` is not "running" and the API's /health answers 503.
+
 The child has a session of its own, so a Ctrl-C meant for `serve` reaches it only
 through the parent, which stops it after the API.
 """
@@ -29,37 +33,54 @@ from services.settings import Settings
 log = logging.getLogger("registrum")
 
 STOP_SECONDS = 15.0
+READY = b"running\n"
 RESTART_SECONDS = (1.0, 60.0)  # the first pause, and the longest
 HEALTHY_SECONDS = 60.0  # a child that ran this long failed afresh: the pause starts again
 
 
 class FollowerProcess:
-    """The parent's side: runs the followers' process for as long as the API runs."""
+    """The parent's side: runs the followers' process for as long as the API runs.
 
-    def __init__(self, runtime: Runtime) -> None:
-        settings = runtime.settings
-        # The addresses as this process resolved them (the embedded servers it started).
-        self.settings = settings.model_copy(
-            update={
-                "database_url": runtime.events_url,
-                "read_database_url": runtime.read_url,
-                "kafka_bootstrap": runtime.kafka_bootstrap,
-                "data_dir": runtime.data_dir,
-            }
+    state: "starting" until the child says it runs, "running", then "restarting" after
+    it exited on its own, until the next child says it runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state = "starting"
+        self.restarts = 0
+        self.pid: int | None = None
+
+    @classmethod
+    def of(cls, runtime: Runtime) -> FollowerProcess:
+        """The followers of runtime, at the addresses it resolved (the embedded servers
+        it started)."""
+        return cls(
+            runtime.settings.model_copy(
+                update={
+                    "database_url": runtime.events_url,
+                    "read_database_url": runtime.read_url,
+                    "kafka_bootstrap": runtime.kafka_bootstrap,
+                    "data_dir": runtime.data_dir,
+                }
+            )
         )
 
     async def run(self, stop: asyncio.Event) -> None:
         pause = RESTART_SECONDS[0]
         while not stop.is_set():
             started = time.monotonic()
-            child = await self._start()
+            child, ready = await self._start()
             waiting = asyncio.ensure_future(child.wait())
             stopping = asyncio.ensure_future(stop.wait())
+            running = asyncio.ensure_future(self._running(ready))
             await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
+            running.cancel()
             if not waiting.done():
                 await self._stop(child, waiting)
                 return
+            self.state = "restarting"
+            self.restarts += 1
             if time.monotonic() - started > HEALTHY_SECONDS:
                 pause = RESTART_SECONDS[0]
             log.error(
@@ -71,18 +92,36 @@ class FollowerProcess:
                 await asyncio.wait_for(stop.wait(), pause)
             pause = min(pause * 2, RESTART_SECONDS[1])
 
-    async def _start(self) -> asyncio.subprocess.Process:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "services.cli.followers",
-            stdin=asyncio.subprocess.PIPE,
-            start_new_session=True,
+    async def _start(self) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader]:
+        """The child, and the reading end of the pipe on which it says it runs."""
+        read_end, write_end = os.pipe()
+        try:
+            child = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "services.cli.followers",
+                str(write_end),
+                stdin=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=(write_end,),
+            )
+        finally:
+            os.close(write_end)
+        self.pid = child.pid
+        ready = asyncio.StreamReader()
+        await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(ready), os.fdopen(read_end, "rb", 0)
         )
         assert child.stdin is not None
         child.stdin.write(self.settings.model_dump_json().encode() + b"\n")
         await child.stdin.drain()
-        return child
+        return child, ready
+
+    async def _running(self, ready: asyncio.StreamReader) -> None:
+        line = await ready.readline()
+        if line == READY:
+            self.state = "running"
+            log.info("the followers' process is running")
 
     async def _stop(self, child: asyncio.subprocess.Process, waiting: asyncio.Future[int]) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -128,7 +167,15 @@ def _first_line() -> bytes:
     return line
 
 
+def _say_running(fd: int) -> None:
+    os.write(fd, READY)
+    os.close(fd)
+
+
 def main() -> None:
+    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
+        raise SystemExit("usage: python -m services.cli.followers READY_FD (settings on stdin)")
+    ready_fd = int(sys.argv[1])
     settings = Settings.model_validate_json(_first_line())
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -143,7 +190,10 @@ def main() -> None:
                 loop.add_signal_handler(sig, stop.set)
             watcher = threading.Thread(target=_watch_parent, args=(loop, stop), daemon=True)
             watcher.start()
-            await runner(stop)
+            running = asyncio.ensure_future(runner(stop))
+            await asyncio.sleep(0)  # started, on a runtime whose connections are made
+            _say_running(ready_fd)
+            await running
 
         asyncio.run(run())
 

@@ -28,8 +28,12 @@ def serve(settings: Settings, announce: bool = True) -> None:
         with Runtime(settings, start_embedded=True) as runtime:
             created = runtime.first_administrator()
             # Built here too, so that a misconfigured follower stops serve at its start.
-            followers = runtime.followers()
-            app = runtime.api(background=[FollowerProcess(runtime).run] if followers else [])
+            process = FollowerProcess.of(runtime) if runtime.followers() else None
+            app = (
+                runtime.api(background=[process.run], followers=lambda: process.state)
+                if process
+                else runtime.api()
+            )
             _tune_garbage_collector()
             config = uvicorn.Config(
                 app,

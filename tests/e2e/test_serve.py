@@ -146,6 +146,8 @@ def test_the_followers_run_in_a_process_of_their_own_that_ends_with_serve(
         children = _children(serve.process.pid)
         followers = [pid for pid, cmd in children.items() if "services.cli.followers" in cmd]
         assert len(followers) == 1
+        # serve answered /health with 200 only once they said they run.
+        assert httpx.get(f"{serve.url}/health").json()["followers"] == "running"
         # They work from there: a write is read back from the projected views.
         assert cli(serve.url, "models", "create", f"seen-{unique}").returncode == 0
         assert cli_json(serve.url, "models", "show", f"seen-{unique}")["name"] == f"seen-{unique}"

@@ -331,3 +331,21 @@ def test_openapi_and_docs_are_served(http: TestClient) -> None:
     spec = http.get("/openapi.json").json()
     assert "/api/v1/models/{name}/versions/{number}/promote" in spec["paths"]
     assert http.get("/docs").status_code == 200
+
+
+def test_health_answers_503_while_the_followers_process_is_not_running(
+    registry: Registry, database_url: str
+) -> None:
+    state = ["starting"]
+    app = create_app(
+        registry, database_url, authenticator=BADGES.authenticator(), followers=lambda: state[0]
+    )
+    with TestClient(app) as client:
+        starting = client.get("/health")
+        assert (starting.status_code, starting.json()["status"]) == (503, "starting")
+        state[0] = "running"
+        running = client.get("/health")
+        assert (running.status_code, running.json()["status"]) == (200, "ok")
+        assert running.json()["followers"] == "running"
+        state[0] = "restarting"
+        assert client.get("/health").status_code == 503

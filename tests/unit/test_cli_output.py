@@ -179,3 +179,12 @@ def test_watch_lines_are_inert(capsys: pytest.CaptureFixture[str]) -> None:
     assert_inert(printed)
     assert "\\x1b[31mbob" in printed and "staging -> production" in printed
     assert len(printed.splitlines()) == 2
+
+
+def test_status_shows_followers_that_are_starting_again(registry: ScriptedRegistry) -> None:
+    health = {"status": "restarting", "position": 3, "views": {}, "relays": {}}
+    registry.on("GET", "/health", ok({**health, "followers": "restarting"}, status=503))
+    done = run_cli("status")
+    assert done.exit_code == 0, done.stderr
+    assert "status restarting" in done.stdout
+    assert "followers restarting" in done.stdout
