@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from psycopg.conninfo import conninfo_to_dict
 
@@ -37,9 +38,29 @@ ADMIN_TOKEN_FILE = "admin.token"
 AUDIT_KEY_FILE = "audit-signing.key"
 ADMIN_SUBJECT = "admin"
 
+_log = logging.getLogger("registrum")
+
 
 class NotConfigured(RuntimeError):
-    """A role needs a service that is neither configured nor embedded here."""
+    """A role needs a service that is neither configured nor embedded here, or a database
+    whose schema is not the one this Registrum needs (the message says what to run)."""
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _on_current_schema(
+    build: Callable[Concatenate[Runtime, P], T],
+) -> Callable[Concatenate[Runtime, P], T]:
+    """Builds a component only once the databases' schema is the one this code needs."""
+
+    @functools.wraps(build)
+    def built(runtime: Runtime, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        runtime.require_schema()
+        return build(runtime, *args, **kwargs)
+
+    return built
 
 
 def eventstore_env(database_url: str, pool_size: int = 10) -> dict[str, str]:
@@ -92,12 +113,18 @@ def build_artifact_store(settings: Settings) -> ArtifactStore:
 class Runtime:
     """What one process runs on. With start_embedded (`registrum serve`), a missing
     database or broker URL starts the embedded server in the data directory, stopped by
-    close(); otherwise a role attaches to the servers a running `serve` started there."""
+    close(); otherwise a role attaches to the servers a running `serve` started there.
+    Before it builds a component, the databases' schema must be current: `serve` (migrate,
+    by default with start_embedded) brings it there; every other role refuses to start."""
 
-    def __init__(self, settings: Settings, *, start_embedded: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, *, start_embedded: bool = False, migrate: bool | None = None
+    ) -> None:
         self.settings = settings
         self.data_dir = Path(settings.data_dir).resolve()
         self.start_embedded = start_embedded
+        self.migrate = start_embedded if migrate is None else migrate
+        self._schema_current = False
         self.embedded_postgres: EmbeddedPostgres | None = None
         self.embedded_kafka: EmbeddedKafka | None = None
         self._events_url: str | None = None
@@ -157,6 +184,31 @@ class Runtime:
         self.embedded_kafka = EmbeddedKafka(port=self.settings.embedded_kafka_port)
         return self.embedded_kafka.start()
 
+    # -- the schema ----------------------------------------------------------------------
+
+    def require_schema(self) -> None:
+        """Migrates the databases (serve) or checks that they are current (every other role),
+        once; NotConfigured says what to run when they are not."""
+        if self._schema_current:
+            return
+        from services.schema.migrator import migrate
+        from services.schema.status import SchemaMismatch, require_current
+
+        try:
+            if self.migrate:
+                for done in migrate(self.events_url, self.read_url):
+                    _log.info(
+                        "schema: applied version %s to %s (%s)",
+                        done.migration.version,
+                        done.target.label,
+                        done.migration.description,
+                    )
+            else:
+                require_current(self.events_url, self.read_url)
+        except SchemaMismatch as exc:
+            raise NotConfigured(str(exc)) from None
+        self._schema_current = True
+
     # -- components --------------------------------------------------------------------
 
     @property
@@ -166,16 +218,19 @@ class Runtime:
         return self._artifacts
 
     @property
+    @_on_current_schema
     def registry(self) -> Registry:
         if self._registry is None:
             self._registry = build_registry(self.settings, self.events_url, self.artifacts)
         return self._registry
 
+    @_on_current_schema
     def projector(self) -> Runner:
         from services.catalogue.projector import Projector
 
         return Projector(self.read_url, self.events_url).run
 
+    @_on_current_schema
     def relay(self) -> Runner:
         from services.bus.security import server_security
         from services.relay.runtime import run_relay
@@ -191,6 +246,7 @@ class Runtime:
             security=security,
         )
 
+    @_on_current_schema
     def authenticator(self) -> Authenticator:
         """A new Authenticator (its own connections: one per event loop that uses it):
         API tokens from the event store's database, and OIDC JWTs when an issuer is set."""
@@ -206,6 +262,7 @@ class Runtime:
                 oidc = OidcVerifier(config)
         return Authenticator(CachedTokenStore(PostgresTokenStore(self.events_url)), oidc)
 
+    @_on_current_schema
     def intake(self) -> Runner:
         from services.bus.security import server_security
         from services.intake.runtime import run_intake
@@ -219,6 +276,7 @@ class Runtime:
     def signing_key_file(self) -> Path:
         return self.settings.audit_key_file or self.data_dir / AUDIT_KEY_FILE
 
+    @_on_current_schema
     def signer(self) -> Runner:
         """The checkpoint signer, with the registry's key (made on first use, 0600)."""
         from services.audit.signing import load_or_create

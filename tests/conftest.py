@@ -15,7 +15,7 @@ from services.bootstrap import build_registry
 from services.registry.application import Registry
 from services.settings import Settings
 from tests.people import open_to_testers
-from tests.services import kafka_bootstrap, postgres_url
+from tests.services import kafka_bootstrap, migrated, postgres_url
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -117,7 +117,7 @@ def _tier_rank(item: pytest.Item) -> int:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     with postgres_url() as url:
-        yield url
+        yield migrated(url)
 
 
 @pytest.fixture

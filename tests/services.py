@@ -139,9 +139,20 @@ def kafka_bootstrap() -> Iterator[str]:
         broker.stop()
 
 
-def fresh_database(url: str, name: str) -> str:
-    """A new, empty database named name on the server at url; returns its URL. For tests
-    that edit a whole log by hand (tampering, replay), away from the shared one."""
+def migrated(url: str, read_url: str | None = None) -> str:
+    """url's database (and read_url's, when the views live elsewhere) brought to this
+    Registrum's schema, as `registrum db migrate` does before any process starts; returns
+    url. Repeating it changes nothing."""
+    from services.schema.migrator import migrate
+
+    migrate(url, read_url or url)
+    return url
+
+
+def fresh_database(url: str, name: str, *, migrate: bool = True) -> str:
+    """A new database named name on the server at url, at this Registrum's schema (empty
+    with migrate=False); returns its URL. For tests that edit a whole log by hand
+    (tampering, replay), away from the shared one."""
     import asyncio
     from urllib.parse import urlsplit, urlunsplit
 
@@ -156,4 +167,5 @@ def fresh_database(url: str, name: str) -> str:
 
     asyncio.run(create())
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    made = urlunsplit(parts._replace(path=f"/{name}"))
+    return migrated(made) if migrate else made

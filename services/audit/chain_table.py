@@ -1,5 +1,7 @@
 """The chain's table beside the events table (psycopg, the write side's driver): one row
-per event with its digests and link, written in the events' own transaction.
+per event with its digests and link, written in the events' own transaction. The table
+is made by the schema migrations (services/schema/v1_baseline.py), which also call
+backfill once.
 
 The events table's lock serialises writers, so "the last link" read inside the insert is
 the previous event's, and links are written in position order.
@@ -21,13 +23,6 @@ CHAIN_TABLE = "registrum_chain"
 
 def table(schema: str) -> Composed:
     return SQL("{}.{}").format(Identifier(schema), Identifier(CHAIN_TABLE))
-
-
-def create_statement(schema: str) -> Composed:
-    return SQL(
-        "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY,"
-        " head bytea NOT NULL, payload bytea NOT NULL, link bytea NOT NULL)"
-    ).format(table(schema))
 
 
 def link_by_stream(schema: str, events_table: str) -> Composed:

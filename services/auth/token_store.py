@@ -2,7 +2,7 @@
 
 Every use of a token reads its row, so a revocation made through any API process is
 refused by all of them on the token's next use; the lookup is one indexed primary-key read
-on a prepared statement.
+on a prepared statement. The table is made by the schema migrations (services/schema).
 """
 
 from __future__ import annotations
@@ -17,23 +17,6 @@ from services.auth.tokens import TokenRecord
 TABLE = "registrum_tokens"
 CHANNEL = "registrum_tokens"  # NOTIFY payload: the id of a token that changed
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    token_id text PRIMARY KEY,
-    secret_sha256 bytea NOT NULL,
-    subject text NOT NULL,
-    display_name text NOT NULL,
-    kind text NOT NULL CHECK (kind IN ('user', 'service')),
-    groups text[] NOT NULL DEFAULT '{{}}',
-    description text NOT NULL DEFAULT '',
-    created_by text NOT NULL,
-    created_at timestamptz NOT NULL,
-    expires_at timestamptz NOT NULL,
-    revoked_at timestamptz,
-    revoked_by text
-);
-CREATE INDEX IF NOT EXISTS {TABLE}_subject ON {TABLE} (subject);
-"""
 _COLUMNS = (
     "token_id, secret_sha256, subject, display_name, kind, groups, description, created_by, "
     "created_at, expires_at, revoked_at, revoked_by"
@@ -60,10 +43,6 @@ class PostgresTokenStore:
             self._pool = await asyncpg.create_pool(
                 self.dsn, min_size=1, max_size=self.max_size, command_timeout=30
             )
-        # Two processes starting at once must not race on CREATE TABLE.
-        async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock(7262001)")
-            await connection.execute(_SCHEMA)
 
     @property
     def pool(self) -> asyncpg.Pool:

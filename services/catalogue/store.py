@@ -3,6 +3,8 @@
 Each view has generations: its tables live in schema `catalogue_<view>_g<N>`, and
 catalogue_meta.views names the active one. A rebuild fills generation N+1 from
 position 0 while queries keep reading N, then swaps the pointer in one transaction.
+The generations are made here, at run time; the catalogue they are named in (schema
+catalogue_meta) is made by the schema migrations (services/schema).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncpg
 from services.catalogue.views import View
 
 META = "catalogue_meta"
-_SETUP_LOCK = 0x5245_4749  # "REGI": serialises schema setup between processes
+_SETUP_LOCK = 0x5245_4749  # "REGI": serialises making generations between processes
 
 
 def schema_name(view: str, generation: int) -> str:
@@ -28,9 +30,9 @@ def quoted(view: str, generation: int) -> str:
 
 
 async def ensure(conn: asyncpg.Connection, views: list[View]) -> None:
-    """Creates the meta tables and generation 1 of every view that has none."""
+    """Creates generation 1 of every view that has none."""
     async with conn.transaction():
-        await _ensure_meta(conn)
+        await _serialise(conn)
         for view in views:
             exists = await conn.fetchval(f"SELECT 1 FROM {META}.views WHERE view = $1", view.name)
             if not exists:
@@ -47,18 +49,9 @@ async def ensure(conn: asyncpg.Connection, views: list[View]) -> None:
                         await conn.execute(upgrade.format(s=quoted(view.name, generation)))
 
 
-async def _ensure_meta(conn: asyncpg.Connection) -> None:
+async def _serialise(conn: asyncpg.Connection) -> None:
+    """Until the transaction ends, other processes making generations wait."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _SETUP_LOCK)
-    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
-    await conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {META}.views ("
-        " view text PRIMARY KEY, generation integer NOT NULL)"
-    )
-    await conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {META}.positions ("
-        " view text NOT NULL, generation integer NOT NULL, position bigint NOT NULL,"
-        " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (view, generation))"
-    )
 
 
 async def _create_generation(conn: asyncpg.Connection, view: View, generation: int) -> None:
@@ -78,7 +71,7 @@ async def _create_generation(conn: asyncpg.Connection, view: View, generation: i
 async def new_generation(conn: asyncpg.Connection, view: View) -> int:
     """An empty, inactive generation after every existing one."""
     async with conn.transaction():
-        await _ensure_meta(conn)
+        await _serialise(conn)
         latest = await conn.fetchval(
             f"SELECT max(generation) FROM {META}.positions WHERE view = $1", view.name
         )

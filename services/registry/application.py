@@ -70,6 +70,8 @@ class Registry(Application):
     env: ClassVar[dict[str, str]] = {
         "PERSISTENCE_MODULE": POSTGRES,
         "APPLICATION_RECORDER_TOPIC": "services.registry.commandlog:PostgresCommandRecorder",
+        # The tables are the schema migrations' (services/schema), made before any start.
+        "CREATE_TABLE": "false",
     }
     # A model's stream grows by one event per version; snapshots keep loading it cheap.
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {RegisteredModel: 20}

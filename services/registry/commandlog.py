@@ -30,9 +30,6 @@ from psycopg.sql import SQL, Composable, Identifier
 
 from services.audit import chain_table
 
-# The advisory lock held while the event store's tables are created ("rgm-schm").
-SCHEMA_LOCK = 0x72676D2D7363686D
-
 
 @dataclass(frozen=True)
 class CommandRecord:
@@ -66,18 +63,8 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(self.datastore.schema)
+        # Its table, like the events', is made by the schema migrations (services/schema).
         self.t_commands = SQL("{}.{}").format(schema, Identifier("registrum_commands"))
-        self.sql_create_statements.extend(
-            [
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {} ("
-                    " command_id text PRIMARY KEY, fingerprint text NOT NULL,"
-                    " result jsonb NOT NULL, position bigint,"
-                    " recorded_at timestamptz NOT NULL DEFAULT now())"
-                ).format(self.t_commands),
-                chain_table.create_statement(self.datastore.schema),
-            ]
-        )
         events = SQL("{}.{}").format(schema, Identifier(events_table_name))
         self.sql_insert_many = SQL(
             "INSERT INTO {} (originator_id, originator_version, topic, state)"
@@ -102,18 +89,6 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
             "SELECT command_id, fingerprint, result, position FROM {} WHERE command_id = ANY(%s)"
         ).format(self.t_commands)
         self._statements: dict[str, Any] | None = None
-
-    def create_table(self) -> None:
-        # Processes starting together on a new database (serve and its followers, several
-        # replicas) take turns: concurrent DDL on one catalogue row fails ("tuple
-        # concurrently updated"). The library creates the tables on another connection.
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-            try:
-                super().create_table()
-                chain_table.backfill(conn, self.datastore.schema, self.events_table_name)
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
     # -- the library's own saves (checkpoints, signing keys) -----------------------------
     # Linked into the chain in the events' transaction, after the insert's sync, with the

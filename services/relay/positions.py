@@ -1,24 +1,16 @@
 """Where the relay is: the last log position the broker acknowledged, and what it knows of
 the cluster it publishes to: how many messages it sent to registry.events there, and the
 highest offset acknowledged on each of its partitions (offsets only grow in one cluster,
-so a lower one after a write means a new cluster)."""
+so a lower one after a write means a new cluster). The table relay_positions is made by the
+schema migrations (services/schema)."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import asyncpg
 import orjson
-
-_DDL = [
-    """CREATE TABLE IF NOT EXISTS relay_positions (
-        name text PRIMARY KEY, position bigint NOT NULL, events_end bigint NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now())""",
-    "ALTER TABLE relay_positions ADD COLUMN IF NOT EXISTS"
-    " events_offsets jsonb NOT NULL DEFAULT '{}'",
-]
 
 
 @dataclass(frozen=True)
@@ -41,7 +33,7 @@ class Marks(Protocol):
 
 
 class PostgresMarks:
-    """The relay's row in relay_positions (created by `ensure`)."""
+    """The relay's row in relay_positions."""
 
     def __init__(self, conn: asyncpg.Connection, name: str) -> None:
         self.conn = conn
@@ -52,13 +44,6 @@ class PostgresMarks:
 
     async def store(self, mark: Mark) -> None:
         await store(self.conn, self.name, mark)
-
-
-async def ensure(conn: asyncpg.Connection) -> None:
-    # Two relays starting at once on a new database may both create the table.
-    for statement in _DDL:
-        with contextlib.suppress(asyncpg.UniqueViolationError):
-            await conn.execute(statement)
 
 
 async def load(conn: asyncpg.Connection, name: str) -> Mark:

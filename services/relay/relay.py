@@ -22,7 +22,6 @@ from services.eventlog.follower import Follower
 from services.eventlog.port import EventLog
 from services.eventlog.postgres import PostgresEventLog
 from services.eventlog.record import StoredEvent
-from services.relay import positions
 from services.relay.facts import StoreFacts
 from services.relay.port import Sink
 from services.relay.positions import Mark, Marks, PostgresMarks
@@ -129,7 +128,6 @@ class Relay(Follower):
         return self.publisher.published
 
     async def prepare(self, read: asyncpg.Connection) -> None:
-        await positions.ensure(read)
         self.publisher.forget()  # another instance may have moved on meanwhile
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:

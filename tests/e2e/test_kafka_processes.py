@@ -52,7 +52,6 @@ def test_relay_process_sigkilled_mid_stream_resumes(
     async def stored() -> int:
         conn = await asyncpg.connect(database_url)
         try:
-            await positions.ensure(conn)
             return (await positions.load(conn, "kafka")).position
         finally:
             await conn.close()

@@ -12,7 +12,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.relay import positions
 from services.relay.positions import Mark, Marks, PostgresMarks
 from tests.fakes.marks import MemoryMarks
 
@@ -35,7 +34,6 @@ def open_marks(
     async def in_postgres() -> AsyncIterator[Marks]:
         conn = await asyncpg.connect(url)
         try:
-            await positions.ensure(conn)
             yield PostgresMarks(conn, f"contract-{unique}")
         finally:
             await conn.close()

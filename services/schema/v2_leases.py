@@ -1,0 +1,17 @@
+"""Version 2: the leases single-active followers hold, with a fencing token, in the read
+database (where the followers write their effects)."""
+
+from __future__ import annotations
+
+from services.schema.migration import Migration
+
+READ = Migration(
+    version=2,
+    database="read",
+    description="registrum_leases: single-active followers' leases with fencing tokens",
+    statements=(
+        "CREATE TABLE IF NOT EXISTS registrum_leases (name text PRIMARY KEY,"
+        " holder text NOT NULL, token bigint NOT NULL, expires_at timestamptz NOT NULL,"
+        " renewed_at timestamptz NOT NULL)",
+    ),
+)
