@@ -85,7 +85,7 @@ def replay(
         output.error(f"{file} does not verify; nothing was loaded")
         raise typer.Exit(1)
     with runtime() as running:
-        running.registry  # noqa: B018 - makes the event store's tables, as a first start does
+        running.require_schema()  # the tables are made by `registrum db migrate`
         try:
             loaded = asyncio.run(_replay(running.events_url, file))
         except replay_module.NotEmpty as exc:

@@ -29,6 +29,7 @@ def rebuild(view: list[str] = typer.Option(None, help="Only this view; repeatabl
         raise typer.BadParameter(f"unknown view {unknown[0]!r}; views: {', '.join(VIEWS)}")
     chosen = [VIEWS[v] for v in view] if view else list(VIEWS.values())
     with runtime() as running:
+        running.require_schema()
         applied = asyncio.run(run(running.read_url, running.events_url, chosen))
     for name, count in applied.items():
         output.console.print(f"rebuilt {name}: {count} events")
