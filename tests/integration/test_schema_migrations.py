@@ -82,9 +82,7 @@ def test_a_database_at_the_previous_version_migrates_to_the_latest_and_then_work
         {"name": f"m-{unique}", "latest_version": 1}
     ]
     with psycopg.connect(url) as conn:  # the leases' table, as the followers will use it
-        conn.execute(
-            "INSERT INTO registrum_leases VALUES ('projector', 'here', 1, now(), now())"
-        )
+        conn.execute("INSERT INTO registrum_leases VALUES ('projector', 'here', 1, now(), now())")
 
 
 def test_each_database_keeps_its_own_versions(database_url: str, unique: str) -> None:
