@@ -68,7 +68,7 @@ def status() -> None:
         elif isinstance(problem, SchemaAhead):
             verdict = f"newer than this Registrum: {UPGRADE}"
         else:
-            missing = ", ".join(str(m.version) for m in state.pending)
+            missing = ", ".join(map(str, sorted({m.version for m in state.pending})))
             verdict = f"behind (lacks {missing}): {MIGRATE}"
         output.say(
             f"{state.target.label} ({', '.join(state.target.databases)}): version "

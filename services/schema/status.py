@@ -87,7 +87,7 @@ class State:
                     f"{label} is at schema version {current}, this Registrum needs "
                     f"{expected}: {MIGRATE}"
                 )
-            versions = ", ".join(str(m.version) for m in self.pending)
+            versions = ", ".join(map(str, sorted({m.version for m in self.pending})))
             return SchemaBehind(f"{label} lacks schema version(s) {versions}: {MIGRATE}")
         return None
 

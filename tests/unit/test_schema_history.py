@@ -1,0 +1,61 @@
+"""The migrations this Registrum knows, as data: released ones never change, versions are
+unique per database, and the refusal names both versions and what to run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.schema import history
+from services.schema.record import Applied
+from services.schema.status import SchemaAhead, SchemaBehind, State, Target
+
+# A released migration is never edited (a change is a new version): its checksum, once
+# recorded in operators' databases, is pinned here.
+RELEASED = {
+    (1, "events"): "2311916749e9bb52b766fa66cfe0ecacdfed9d1b43b69f6b25af683112f05452",
+    (1, "read"): "5fbbf079a2f9a604f360509932d60167310195110308af62fc8992ed996958ff",
+    (2, "read"): "064d6b266bedc234823e02f75d103f25413bb7850d416696d3446dd781fde85b",
+}
+
+
+def test_released_migrations_are_unchanged() -> None:
+    known = {(m.version, m.database): m.checksum for m in history.MIGRATIONS}
+    assert {key: known.get(key) for key in RELEASED} == RELEASED
+
+
+def test_versions_are_unique_per_database_and_in_order() -> None:
+    keys = [(m.version, m.database) for m in history.MIGRATIONS]
+    assert len(set(keys)) == len(keys)
+    assert [v for v, _ in keys] == sorted(v for v, _ in keys)
+    assert history.expected("events") == 1 and history.expected("read") == 2
+
+
+def at(*versions: int, databases: tuple[str, ...] = ("events", "read")) -> State:
+    """A database playing both roles that has versions applied (as the read database)."""
+    target = Target(databases, "postgresql://x/db", "the database")  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    applied = [Applied(v, "", "", now, "someone") for v in versions]
+    known = {m.version for m in history.MIGRATIONS}
+    pending = [m for m in history.MIGRATIONS if m.version not in versions]
+    return State(target, applied, pending, [v for v in versions if v not in known])
+
+
+def test_behind_says_what_to_run() -> None:
+    problem = at(1).problem
+    assert isinstance(problem, SchemaBehind)
+    assert str(problem) == (
+        "the database is at schema version 1, this Registrum needs 2: run `registrum db migrate`"
+    )
+
+
+def test_ahead_says_to_upgrade() -> None:
+    problem = at(1, 2, 3).problem
+    assert isinstance(problem, SchemaAhead)
+    assert str(problem) == (
+        "the database is at schema version 3, newer than this Registrum knows (2): "
+        "upgrade Registrum"
+    )
+
+
+def test_current_is_no_problem() -> None:
+    assert at(1, 2).problem is None
