@@ -40,13 +40,22 @@ def summary(label: str, seconds: list[float]) -> str:
 
 
 @contextmanager
-def database(tmp: Path, url: str | None) -> Iterator[str]:
+def database(tmp: Path, url: str | None, *, migrated: bool = True) -> Iterator[str]:
+    """url, or a throwaway embedded server's; migrated as `registrum db migrate` does,
+    unless it only serves to make other databases on (migrated=False)."""
+    from services.schema.migrator import migrate
+
     if url:
+        if migrated:
+            migrate(url, url)
         yield url
         return
     postgres = EmbeddedPostgres(tmp / "pg")
     try:
-        yield postgres.start()
+        started = postgres.start()
+        if migrated:
+            migrate(started, started)
+        yield started
     finally:
         postgres.stop()
 

@@ -85,7 +85,7 @@ def main() -> None:
     means: dict[str, float] = {}
     with (
         tempfile.TemporaryDirectory(prefix="registrum-bench-") as tmp,
-        database(Path(tmp), args.database_url) as root,
+        database(Path(tmp), args.database_url, migrated=False) as root,
     ):
         for label, settings in CONFIGURATIONS.items():
             url = fresh_database(root)

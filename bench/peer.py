@@ -230,7 +230,7 @@ def main() -> None:
     }
     with (
         tempfile.TemporaryDirectory(prefix="registrum-peer-") as tmp,
-        database(Path(tmp), args.database_url) as server_url,
+        database(Path(tmp), args.database_url, migrated=False) as server_url,
     ):
         results = {
             name: measure(name, start, server_url, Path(tmp), args) for name, start in sides.items()
