@@ -174,7 +174,9 @@ class Runtime:
     def projector(self) -> Runner:
         from services.catalogue.projector import Projector
 
-        return Projector(self.read_url, self.events_url).run
+        return Projector(
+            self.read_url, self.events_url, lease_seconds=self.settings.lease_seconds
+        ).run
 
     def relay(self) -> Runner:
         from services.bus.security import server_security
@@ -189,6 +191,7 @@ class Runtime:
             self.events_url,
             self.settings.store_id,
             security=security,
+            lease_seconds=self.settings.lease_seconds,
         )
 
     def authenticator(self) -> Authenticator:

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from services.catalogue.views import View
+from services.eventlog.lease import Lease
 
 META = "catalogue_meta"
 _SETUP_LOCK = 0x5245_4749  # "REGI": serialises schema setup between processes
@@ -97,10 +98,12 @@ async def active(conn: asyncpg.Connection) -> dict[str, tuple[int, int]]:
 
 
 class PostgresViewStore:
-    """The ViewStore port on one asyncpg connection to the read database."""
+    """The ViewStore port on one asyncpg connection to the read database. With a fence (the
+    projector's lease), a position moves only while the lease is held: LeaseLost if not."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, fence: Lease | None = None) -> None:
         self.conn = conn
+        self.fence = fence
 
     async def active(self) -> dict[str, tuple[int, int]]:
         return await active(self.conn)
@@ -109,15 +112,19 @@ class PostgresViewStore:
         return self.conn.transaction()  # type: ignore[no-any-return]
 
     async def move_position(self, view: str, generation: int, expected: int, new: int) -> bool:
-        moved = await self.conn.execute(
+        sql = (
             f"UPDATE {META}.positions SET position = $4, updated_at = now()"
-            " WHERE view = $1 AND generation = $2 AND position = $3",
-            view,
-            generation,
-            expected,
-            new,
+            " WHERE view = $1 AND generation = $2 AND position = $3"
         )
-        return bool(moved == "UPDATE 1")
+        fenced = () if self.fence is None else self.fence.params()
+        if self.fence is not None:
+            sql += " AND " + self.fence.condition(5)
+        moved = await self.conn.execute(sql, view, generation, expected, new, *fenced)
+        if moved == "UPDATE 1":
+            return True
+        if self.fence is not None:
+            await self.fence.check()
+        return False
 
     async def run(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if len(rows) == 1:
