@@ -263,7 +263,14 @@ class Runtime:
             artifact_gc_grace_hours=self.settings.artifact_gc_grace_hours,
             events_dsn=self.events_url,
             followers=followers,
+            expected_leases=self.expected_leases(),
+            max_lag_seconds=self.settings.health_max_lag_seconds,
         )
+
+    def expected_leases(self) -> tuple[str, ...]:
+        """The followers this registry needs somewhere: the projector, and the Kafka relay
+        when Kafka is on (in this process's `serve`, or as roles elsewhere)."""
+        return ("projector", "relay:kafka") if self.settings.kafka else ("projector",)
 
     def first_administrator(self) -> Path | None:
         """On a registry where nobody holds any role yet: a token for the subject `admin`,

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         description="How long a projector or relay that stops making progress keeps its "
         "lease before a standby takes over.",
     )
+    health_max_lag_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="/health reports a view or relay with events waiting that has not "
+        "moved for longer than this as degraded (HTTP 503).",
+    )
     store_id: str = Field(
         "registry",
         description="Names this registry in CloudEvents ids (store id:position) and sources.",

@@ -71,9 +71,12 @@ class Projector(Follower):
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Applies one batch to every view; returns how many events were read."""
         fence = self.lease if self.active.is_set() else None
-        return await project_batch(
+        read_count = await project_batch(
             PostgresEventLog(events), PostgresViewStore(read, fence), self.views, self.batch_size
         )
+        if read_count == 0:
+            await store.touch(read)
+        return read_count
 
     async def catch_up(self) -> int:
         """Runs batches until every view reaches the head; returns the head (for tools)."""

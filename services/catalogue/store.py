@@ -97,6 +97,21 @@ async def active(conn: asyncpg.Connection) -> dict[str, tuple[int, int]]:
     return {r["view"]: (r["generation"], r["position"]) for r in rows}
 
 
+# How stale a caught-up view's updated_at may grow before the projector touches it.
+FRESH_SECONDS = 5
+
+
+async def touch(conn: asyncpg.Connection) -> None:
+    """Marks the active views as checked now, when the last mark is FRESH_SECONDS old: a
+    projector that finds nothing new says so, and /health can then tell "waiting for
+    events" from "stuck" by the age of updated_at (a no-op write otherwise)."""
+    await conn.execute(
+        f"UPDATE {META}.positions p SET updated_at = now() FROM {META}.views v"
+        " WHERE p.view = v.view AND p.generation = v.generation"
+        f" AND p.updated_at < now() - make_interval(secs => {FRESH_SECONDS})"
+    )
+
+
 class PostgresViewStore:
     """The ViewStore port on one asyncpg connection to the read database. With a fence (the
     projector's lease), a position moves only while the lease is held: LeaseLost if not."""

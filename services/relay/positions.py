@@ -94,3 +94,14 @@ async def store(
     if stored != "INSERT 0 1" and fence is not None:
         await fence.check()
         raise LeaseLost(f"{fence.name}: the mark was not stored")
+
+
+async def touch(conn: asyncpg.Connection, name: str, fresh_seconds: int = 5) -> None:
+    """Marks the relay name as checked now when its last mark is fresh_seconds old (a
+    relay with nothing to publish says so; see store.touch for the views)."""
+    await conn.execute(
+        "UPDATE relay_positions SET updated_at = now() WHERE name = $1"
+        " AND updated_at < now() - make_interval(secs => $2)",
+        name,
+        fresh_seconds,
+    )

@@ -135,7 +135,10 @@ class Relay(Follower):
         """Publishes one batch; returns how many events it read."""
         fence = self.lease if self.active.is_set() else None
         marks = PostgresMarks(read, self.name, fence)
-        return await self.publisher.step(PostgresEventLog(events), marks)
+        read_count = await self.publisher.step(PostgresEventLog(events), marks)
+        if read_count == 0:
+            await positions.touch(read, self.name)
+        return read_count
 
     @property
     def lease_name(self) -> str:
