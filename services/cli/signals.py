@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 
@@ -13,17 +15,28 @@ from registrum.cli import output
 from services.bootstrap import NotConfigured, Runner, Runtime
 from services.settings import Settings
 
+log = logging.getLogger("registrum")
+
 
 @contextmanager
-def runtime() -> Iterator[Runtime]:
-    """The runtime of one role, from REGISTRUM_* settings; a missing service is a one-line
-    error, exit 1."""
-    with Runtime(Settings()) as running:
+def runtime(**overrides: Any) -> Iterator[Runtime]:
+    """The runtime of one role, from REGISTRUM_* settings (and overrides); a missing
+    service is a one-line error, exit 1."""
+    settings = Settings(**overrides)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with Runtime(settings) as running:
         try:
             yield running
         except NotConfigured as exc:
             output.error(str(exc))
             raise typer.Exit(1) from None
+
+
+def say(line: str) -> None:
+    """A role's start-up line, in its log."""
+    log.info("%s", line)
 
 
 def until_signal(main: Runner) -> None:

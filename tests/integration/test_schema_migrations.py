@@ -16,6 +16,7 @@ from schemas import commands as c
 from services.bootstrap import NotConfigured, Runtime, build_registry
 from services.catalogue import queries
 from services.catalogue.projector import Projector
+from services.eventlog.lease import Lease
 from services.schema import history
 from services.schema.migrator import LOCKS, migrate
 from services.schema.status import SchemaAhead, SchemaBehind, require_current, states
@@ -60,6 +61,14 @@ def registers_and_projects(events_url: str, read_url: str, name: str) -> list[di
     return asyncio.run(catalogue())
 
 
+async def takes_a_lease(url: str) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        return await Lease(conn, "projector", 5).take()
+    finally:
+        await conn.close()
+
+
 def test_a_database_at_the_previous_version_migrates_to_the_latest_and_then_works(
     database_url: str, unique: str
 ) -> None:
@@ -81,8 +90,7 @@ def test_a_database_at_the_previous_version_migrates_to_the_latest_and_then_work
     assert registers_and_projects(url, url, f"m-{unique}") == [
         {"name": f"m-{unique}", "latest_version": 1}
     ]
-    with psycopg.connect(url) as conn:  # the leases' table, as the followers will use it
-        conn.execute("INSERT INTO registrum_leases VALUES ('projector', 'here', 1, now(), now())")
+    assert asyncio.run(takes_a_lease(url))  # the followers' leases live in version 2
 
 
 def test_each_database_keeps_its_own_versions(database_url: str, unique: str) -> None:

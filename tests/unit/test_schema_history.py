@@ -14,7 +14,7 @@ from services.schema.status import SchemaAhead, SchemaBehind, State, Target
 RELEASED = {
     (1, "events"): "2311916749e9bb52b766fa66cfe0ecacdfed9d1b43b69f6b25af683112f05452",
     (1, "read"): "5fbbf079a2f9a604f360509932d60167310195110308af62fc8992ed996958ff",
-    (2, "read"): "064d6b266bedc234823e02f75d103f25413bb7850d416696d3446dd781fde85b",
+    (2, "read"): "c2333d4e207b70f4563045eaa9b93345bc83e8708f82b26435fa8ce2d8313cf2",
 }
 
 
