@@ -358,7 +358,7 @@ def test_health_is_degraded_while_nobody_holds_an_expected_lease(
 
     import asyncpg
 
-    from services.eventlog.lease import Lease, ensure
+    from services.eventlog.lease import Lease
 
     name = f"projector-{unique}"
     app = create_app(
@@ -368,7 +368,6 @@ def test_health_is_degraded_while_nobody_holds_an_expected_lease(
     async def take() -> None:
         conn = await asyncpg.connect(database_url)
         try:
-            await ensure(conn)
             assert await Lease(conn, name, seconds=60).take()
         finally:
             await conn.close()
