@@ -232,13 +232,13 @@ class Runtime:
             self.read_url, self.events_url, lease_seconds=self.settings.lease_seconds
         ).run
 
-    @_on_current_schema
     def relay(self) -> Runner:
         from services.bus.security import server_security
         from services.relay.runtime import run_relay
 
         security = server_security(self.settings)  # checked now, at start-up
         bootstrap = self._require_kafka()
+        self.require_schema()  # after the settings, which need no database to refuse
         return functools.partial(
             run_relay,
             bootstrap,
@@ -265,8 +265,7 @@ class Runtime:
                 oidc = OidcVerifier(config)
         return Authenticator(CachedTokenStore(PostgresTokenStore(self.events_url)), oidc)
 
-    @_on_current_schema
-    def intake(self) -> Runner:
+    def intake(self) -> Runner:  # the registry it builds checks the schema
         from services.bus.security import server_security
         from services.intake.runtime import run_intake
 
