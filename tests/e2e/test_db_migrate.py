@@ -36,10 +36,12 @@ def test_a_role_refuses_until_db_migrate_has_run(
 ) -> None:
     url = fresh_database(database_url, f"ops_{unique}", migrate=False)
 
-    # A projector on a database nobody migrated: one line saying what to run, exit 1.
-    refused = registrum(url, "projector", data_dir=tmp_path)
-    assert refused.returncode == 1
-    assert BEHIND in refused.stderr and "Traceback" not in refused.stderr
+    # A projector or an API on a database nobody migrated: one line saying what to run,
+    # exit 1.
+    for role in ("projector", "api"):
+        refused = registrum(url, role, data_dir=tmp_path)
+        assert refused.returncode == 1, role
+        assert BEHIND in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
 
     status = registrum(url, "db", "status", data_dir=tmp_path)
     assert status.returncode == 1
