@@ -108,7 +108,8 @@ class Follower:
         return self.role
 
     async def prepare(self, read: asyncpg.Connection) -> None:
-        """Creates what the follower stores its position in, if missing, and forgets what
+        """Readies what the follower keeps its position in (the projector makes its views'
+        first generation; the tables themselves are the schema migrations') and forgets what
         it held in memory (it runs again after each takeover: another instance may have
         moved on meanwhile)."""
 
