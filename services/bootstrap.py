@@ -154,7 +154,9 @@ class Runtime:
             return f"127.0.0.1:{self.settings.embedded_kafka_port}"
         from services.embedded import EmbeddedKafka
 
-        self.embedded_kafka = EmbeddedKafka(port=self.settings.embedded_kafka_port)
+        self.embedded_kafka = EmbeddedKafka(
+            port=self.settings.embedded_kafka_port, data_dir=self.data_dir
+        )
         return self.embedded_kafka.start()
 
     # -- components --------------------------------------------------------------------
