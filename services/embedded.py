@@ -152,9 +152,10 @@ class EmbeddedKafka:
         assert self._process is not None
         broker = ProcessId.of(self._process.pid)
         if broker is None:
-            return  # it exited already; start() says so
+            return  # it exited already (start() says so), or no /proc (not Linux)
         self._watchdog = Watchdog("embedded Kafka-compatible broker", broker, _SHUTDOWN)
         if self.note is not None:
+            self.note.parent.mkdir(parents=True, exist_ok=True)
             write_private(self.note, json.dumps({"pid": broker.pid, "start": broker.start}))
 
     def _stop_left_behind(self, broker_bin: str) -> None:

@@ -131,8 +131,9 @@ class EmbeddedPostgres:
         """A watchdog that stops the postmaster if this process ends without stop() (see
         services.watchdog): pg_ctl daemonizes it, so it would outlive a killed serve."""
         postmaster = ProcessId.of(self._postmaster_pid())
-        if postmaster is None:
-            raise EmbeddedError(f"the PostgreSQL in {self.pgdata} exited as it started")
+        if postmaster is None:  # no /proc (not Linux), or it exited: nothing to watch
+            log.debug("the postmaster of %s cannot be watched", self.pgdata)
+            return
         self._watchdog = Watchdog("embedded PostgreSQL", postmaster, _SHUTDOWN)
 
     def _postmaster_pid(self) -> int:

@@ -13,6 +13,7 @@ stops the server. The pipe's write end never reaches another process: Python mak
 descriptors non-inheritable and subprocess closes the rest.
 
 Only the standard library, so that it starts in a few milliseconds and weighs little.
+Processes are known through /proc: where there is none (not Linux), nothing is watched.
 """
 
 from __future__ import annotations
