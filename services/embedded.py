@@ -115,12 +115,14 @@ class EmbeddedKafka:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        self._watch()
+        self._watch(self._process)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
+                code = self._process.returncode
+                self.stop()  # its watchdog and note go too
                 raise EmbeddedError(
-                    f"the Kafka-compatible broker exited ({self._process.returncode}); "
+                    f"the Kafka-compatible broker exited ({code}); "
                     f"is {self.bootstrap} already in use?"
                 )
             with socket.socket() as probe:
@@ -148,9 +150,8 @@ class EmbeddedKafka:
         if self.note is not None:
             self.note.unlink(missing_ok=True)
 
-    def _watch(self) -> None:
-        assert self._process is not None
-        broker = ProcessId.of(self._process.pid)
+    def _watch(self, process: subprocess.Popen[bytes]) -> None:
+        broker = ProcessId.of(process.pid)
         if broker is None:
             return  # it exited already (start() says so), or no /proc (not Linux)
         self._watchdog = Watchdog("embedded Kafka-compatible broker", broker, _SHUTDOWN)
