@@ -147,6 +147,7 @@ class EmbeddedPostgres:
         to stop, which is as good."""
         if not self._running():
             return
+        log.warning("stopping the PostgreSQL left running in %s", self.pgdata)
         try:
             self._pg_ctl("stop", "-m", "fast")
         except EmbeddedError:
