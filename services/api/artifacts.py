@@ -35,7 +35,7 @@ from services.artifacts.port import (
     rehash,
     verified,
 )
-from services.artifacts.verify import CannotVerify
+from services.artifacts.verify import CannotVerify, status_of
 from services.artifacts.verify import verify_version as check
 from services.catalogue import queries
 from services.registry.domain.errors import Forbidden
@@ -244,7 +244,13 @@ async def verify(sha256: Digest, request: Request) -> dict[str, Any]:
         actual = await asyncio.to_thread(rehash, _store(request), digest)
     except ArtifactNotFound:
         raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest) from None
-    return {"sha256": digest, "ok": actual == digest, "actual": actual}
+    # A missing object is 404 above: what is stored either hashes to its name or was altered.
+    return {
+        "sha256": digest,
+        "ok": actual == digest,
+        "status": status_of(digest, actual),
+        "actual": actual,
+    }
 
 
 versions_router = APIRouter(
@@ -281,7 +287,9 @@ async def version_file(
 async def verify_version(
     name: ModelName, number: VersionNumber, request: Request
 ) -> dict[str, Any]:
-    """Re-hash the version's stored files, or its s3:// reference, against its digests."""
+    """Re-hash the version's stored files, or its s3:// reference, against its digests:
+    each file's status, and the report's, is ok, missing (the store lacks the bytes) or
+    altered (the bytes hash to another digest)."""
     async with views(request, None, 5.0) as (conn, s):  # honours X-Registrum-Min-Position
         version = await queries.get_version(conn, s, name, number, readers(request))
     try:

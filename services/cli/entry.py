@@ -23,6 +23,7 @@ def serve(
     data_dir: Path = typer.Option(None, help="Data directory (REGISTRUM_DATA_DIR)."),
 ) -> None:
     """Run the registry: API and event store (embedded PostgreSQL unless a URL is set)."""
+    from services.bootstrap import NotConfigured
     from services.cli.serve import serve as run
     from services.embedded import EmbeddedError
     from services.settings import Settings
@@ -33,7 +34,7 @@ def serve(
     settings = Settings(**overrides)
     try:
         run(settings)
-    except EmbeddedError as exc:
+    except (EmbeddedError, NotConfigured) as exc:
         output.errors.print(f"[red]error[/red]: {exc}", highlight=False)
         raise typer.Exit(1) from None
     except ModuleNotFoundError as exc:
