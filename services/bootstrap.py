@@ -260,6 +260,7 @@ class Runtime:
             artifact_gc_grace_hours=self.settings.artifact_gc_grace_hours,
             events_dsn=self.events_url,
             followers=followers,
+            access_log=self.settings.access_log,
         )
 
     def first_administrator(self) -> Path | None:

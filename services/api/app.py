@@ -14,7 +14,7 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp
 
-from services.api import access, cards, errors, models, policies, reads, versions
+from services.api import access, cards, errors, models, operations, policies, reads, versions
 from services.api import artifacts as artifacts_api
 from services.api import audit as audit_api
 from services.api import gc as gc_api
@@ -23,6 +23,7 @@ from services.artifacts.port import ArtifactStore
 from services.auth.authenticate import Authenticator
 from services.catalogue import store
 from services.catalogue.views.all import VIEWS
+from services.observability.requests import Observed
 from services.registry.application import Registry
 
 
@@ -38,11 +39,14 @@ def create_app(
     artifact_gc_grace_hours: float = 24,
     events_dsn: str | None = None,
     followers: Callable[[], str] | None = None,
+    access_log: bool = True,
 ) -> ASGIApp:
     """The API over registry and the views in read_dsn, its callers authenticated by
     authenticator. It runs the background runners it is given (serve passes the one that
     runs the followers' process) for as long as it serves; followers, when given, says
     how that process is ("running" or not), and /health answers 503 while it is not.
+    Every request is observed (services/observability/requests.py): request id, latency,
+    an access log line unless access_log is off, a span when tracing is on.
     Artefact garbage collection reads the event log at events_dsn (default: read_dsn)."""
 
     @asynccontextmanager
@@ -75,7 +79,9 @@ def create_app(
     app.state.artifact_gc_grace_hours = artifact_gc_grace_hours
     app.state.events_dsn = events_dsn or read_dsn
     app.state.followers = followers
-    return BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,))
+    return Observed(
+        BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,)), access=access_log
+    )
 
 
 async def _relays(request: Request, head: int) -> dict[str, Any]:
@@ -127,6 +133,7 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(access.router)
     app.include_router(audit_api.router)
     app.include_router(policies.router)
+    app.include_router(operations.router)
 
     @app.get("/health/live", tags=["operations"])
     async def live() -> dict[str, str]:

@@ -3,16 +3,17 @@ user command, in registrum/cli/watch.py)."""
 
 from __future__ import annotations
 
-from services.cli.signals import runtime, until_signal
+from services.cli.ops import run_role
+from services.cli.signals import runtime
 
 
 def relay() -> None:
     """Run the relay alone: publish the event log to Kafka (REGISTRUM_KAFKA_BOOTSTRAP)."""
-    with runtime() as running:
-        until_signal(running.relay())
+    with runtime("relay") as running:
+        run_role(running, "relay", running.relay())
 
 
 def intake() -> None:
     """Run the intake alone: execute commands from registry.commands."""
-    with runtime() as running:
-        until_signal(running.intake())
+    with runtime("intake") as running:
+        run_role(running, "intake", running.intake())

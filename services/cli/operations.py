@@ -7,15 +7,16 @@ import asyncio
 import typer
 
 from registrum.cli import output
-from services.cli.signals import runtime, until_signal
+from services.cli.ops import run_role
+from services.cli.signals import runtime
 
 views_app = typer.Typer(help="The read views.", no_args_is_help=True)
 
 
 def projector() -> None:
     """Run the projector alone: keep the read views up to date until SIGINT/SIGTERM."""
-    with runtime() as running:
-        until_signal(running.projector())
+    with runtime("projector") as running:
+        run_role(running, "projector", running.projector())
 
 
 @views_app.command("rebuild")

@@ -11,14 +11,18 @@ import typer
 
 from registrum.cli import output
 from services.bootstrap import NotConfigured, Runner, Runtime
+from services.cli.observe import observe
 from services.settings import Settings
 
 
 @contextmanager
-def runtime() -> Iterator[Runtime]:
+def runtime(role: str | None = None) -> Iterator[Runtime]:
     """The runtime of one role, from REGISTRUM_* settings; a missing service is a one-line
-    error, exit 1."""
-    with Runtime(Settings()) as running:
+    error, exit 1. A long-running role (named) has its logs and traces set up first."""
+    settings = Settings()
+    if role is not None:
+        observe(settings, role)
+    with Runtime(settings) as running:
         try:
             yield running
         except NotConfigured as exc:
