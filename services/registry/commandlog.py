@@ -278,15 +278,18 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
     def find_command(self, command_id: str) -> CommandRecord | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
-                SQL("SELECT fingerprint, result, position FROM {} WHERE command_id = %s").format(
-                    self.t_commands
-                ),
+                SQL(
+                    "SELECT fingerprint, result, position, traceparent FROM {}"
+                    " WHERE command_id = %s"
+                ).format(self.t_commands),
                 (command_id,),
             )
             row = curs.fetchone()
         if row is None:
             return None
-        return CommandRecord(command_id, row["fingerprint"], row["result"], row["position"])
+        return CommandRecord(
+            command_id, row["fingerprint"], row["result"], row["position"], row["traceparent"]
+        )
 
     def count_events(self) -> int:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
