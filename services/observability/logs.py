@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from datetime import UTC, datetime
+from collections.abc import MutableMapping
 from typing import Any, Literal
 
+import orjson
 import structlog
+
+from services.observability.requests import request_fields
 
 LogFormat = Literal["auto", "json", "console"]
 
@@ -33,15 +39,16 @@ def formatter(fmt: Literal["json", "console"]) -> structlog.stdlib.ProcessorForm
     """The formatter that renders standard-library records (and structlog's own)."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        request_fields,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _timestamp,
     ]
     renderer: Any
     if fmt == "json":
         final: list[Any] = [structlog.processors.format_exc_info]
-        renderer = structlog.processors.JSONRenderer()
+        renderer = structlog.processors.JSONRenderer(serializer=_dumps)
     else:
         final = []
         renderer = structlog.dev.ConsoleRenderer(colors=False)
@@ -53,6 +60,21 @@ def formatter(fmt: Literal["json", "console"]) -> structlog.stdlib.ProcessorForm
             renderer,
         ],
     )
+
+
+def _timestamp(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    # The record's own creation time (structlog's TimeStamper reads the clock again and
+    # formats it at twice the cost).
+    record = event.get("_record")
+    when = record.created if record is not None else time.time()
+    event["timestamp"] = datetime.fromtimestamp(when, UTC).isoformat(timespec="microseconds")
+    return event
+
+
+def _dumps(event: dict[str, Any], **_: Any) -> str:
+    return orjson.dumps(event, default=repr).decode()
 
 
 def configure(fmt: LogFormat = "auto", level: str = "info", stream: Any = None) -> None:
@@ -67,6 +89,11 @@ def configure(fmt: LogFormat = "auto", level: str = "info", stream: Any = None) 
     handler._registrum = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Neither format shows the caller's file and line, nor the multiprocessing process
+    # name: not finding them is the logging module's documented optimisation, a fifth of
+    # a line's cost (an access line per request adds up).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logMultiprocessing = False
     for name in _OWN_HANDLERS:
         own = logging.getLogger(name)
         own.handlers.clear()
@@ -74,6 +101,7 @@ def configure(fmt: LogFormat = "auto", level: str = "info", stream: Any = None) 
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            request_fields,
             structlog.stdlib.filter_by_level,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

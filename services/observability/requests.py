@@ -11,13 +11,13 @@ threads it runs in), so the access line and the command record see it."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.observability import metrics, tracing
@@ -45,12 +45,28 @@ def current(key: str) -> Any:
 
 
 def note(**fields: str) -> None:
-    """Notes fields for the running request's access line, and binds them into every log
-    line from here on in this context."""
+    """Notes fields for the running request: its access line and every log line made
+    while it runs carry them (see request_fields)."""
     noted = _request.get()
     if noted is not None:
         noted.update(fields)
-    structlog.contextvars.bind_contextvars(**fields)
+
+
+# What of a request's notes goes into its log lines (the trace context has its own place).
+_LOGGED = ("request_id", "command_id")
+
+
+def request_fields(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: the running request's ids into the line. Read when a line is
+    made, so a request that logs nothing pays nothing for it."""
+    noted = _request.get()
+    if noted is not None:
+        for key in _LOGGED:
+            if key in noted and key not in event:
+                event[key] = noted[key]
+    return event
 
 
 def route_of(scope: Scope) -> str:
@@ -73,7 +89,7 @@ class Observed:
             return
         started = time.perf_counter()
         headers = _headers(scope)
-        request_id = sane_request_id(headers.get("x-request-id")) or uuid.uuid4().hex
+        request_id = sane_request_id(headers.get("x-request-id")) or os.urandom(16).hex()
         noted: dict[str, Any] = {"request_id": request_id}
         span = None
         if tracing.enabled():
@@ -87,7 +103,6 @@ class Observed:
             # Not tracing here, but a caller's trace still reaches the CloudEvents.
             noted["traceparent"] = tracing.sane_traceparent(headers.get("traceparent"))
         token = _request.set(noted)
-        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
         echo = (b"x-request-id", request_id.encode())
 
@@ -118,10 +133,8 @@ class Observed:
                         "route": route,
                         "status": status,
                         "duration_ms": round(seconds * 1000, 3),
-                        **{k: v for k, v in noted.items() if k != "traceparent"},
                     },
                 )
-            structlog.contextvars.reset_contextvars(**bound)
             _request.reset(token)
 
 
