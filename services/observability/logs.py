@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from datetime import UTC, datetime
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
