@@ -23,7 +23,7 @@ from services.auth.authenticate import Authenticator
 from services.auth.identity import Unauthenticated
 from services.bus.broker import Bus, build_bus
 from services.bus.security import PLAINTEXT, KafkaSecurity
-from services.intake.handler import Refused, credential, decide
+from services.intake.handler import Refused, credential, decide, trace_context
 from services.observability import metrics
 from services.registry.application import Registry
 
@@ -88,7 +88,8 @@ class Intake:
             )
             self.answered += 1
             return
-        outcome = await asyncio.to_thread(decide, self.registry, message.body, caller)
+        trace = trace_context(headers)
+        outcome = await asyncio.to_thread(decide, self.registry, message.body, caller, trace)
         if isinstance(outcome, Refused):
             await self._dead_letter(bus, message, outcome)
         else:
