@@ -47,7 +47,8 @@ class FollowerProcess:
     it exited on its own, until the next child says it runs."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        # The child serves an operations port only when one was set (services/cli/ops.py).
+        self.settings = settings.model_copy(update={"ops_port": ops_port(settings, in_serve=True)})
         self.state = "starting"
         self.restarts = 0
         self.pid: int | None = None
@@ -63,7 +64,6 @@ class FollowerProcess:
                     "read_database_url": runtime.read_url,
                     "kafka_bootstrap": runtime.kafka_bootstrap,
                     "data_dir": runtime.data_dir,
-                    "ops_port": ops_port(runtime.settings, in_serve=True),
                 }
             )
         )
