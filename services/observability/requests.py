@@ -121,7 +121,7 @@ class Observed:
             method = scope["method"]
             metrics.HTTP_SECONDS.labels(method, route, str(status)).observe(seconds)
             if span is not None:
-                span.end(route, status)
+                span.end(route, status, noted.get("command_id"))
             if self.access and access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "%s %s %s",

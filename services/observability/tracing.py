@@ -101,7 +101,7 @@ class RequestSpan:
         ids = self.span.get_span_context()
         self.traceparent = f"00-{ids.trace_id:032x}-{ids.span_id:016x}-{ids.trace_flags:02x}"
 
-    def end(self, route: str, status: int) -> None:
+    def end(self, route: str, status: int, command_id: str | None = None) -> None:
         from opentelemetry import context
         from opentelemetry.trace import Status, StatusCode
 
@@ -109,6 +109,8 @@ class RequestSpan:
         self.span.set_attribute("http.request.method", self.method)
         self.span.set_attribute("http.route", route)
         self.span.set_attribute("http.response.status_code", status)
+        if command_id is not None:
+            self.span.set_attribute("registrum.command_id", command_id)
         if status >= 500:
             self.span.set_status(Status(StatusCode.ERROR))
         self.span.end()

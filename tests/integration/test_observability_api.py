@@ -222,6 +222,9 @@ def test_a_promotions_cloudevent_carries_the_trace_of_the_request(
     assert span.name == "POST /api/v1/models/{name}/versions/{number}/promote"
     assert f"{span.context.trace_id:032x}" == TRACE
     request_span = f"{span.context.span_id:016x}"
+    # The command got an id (none was sent) so its record could keep the trace.
+    assert span.attributes is not None
+    assert str(span.attributes["registrum.command_id"]).startswith("trace-")
 
     sink = asyncio.run(relayed(database_url, f"traced-{unique}", position))
     (record,) = [r for r in sink.cluster.records(PROMOTIONS) if r.position == position]
