@@ -5,13 +5,10 @@ carried through the command log into the CloudEvents the relay publishes."""
 from __future__ import annotations
 
 import asyncio
-import io
-import logging
 from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
-import orjson
 import pytest
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -19,11 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.api.app import create_app
 from services.bus.topics import EVENTS, PROMOTIONS
-from services.observability import logs, tracing
+from services.observability import tracing
 from services.registry.application import Registry
 from services.relay import positions
 from services.relay.relay import Relay
 from tests.fakes.sink import FakeSink
+from tests.json_logs import json_lines, parsed
 from tests.people import READERS, Badges
 
 BADGES = Badges()
@@ -143,21 +141,14 @@ def test_not_ready_while_the_followers_process_starts(
 def test_the_access_line_is_json_with_request_and_command_ids(
     http: TestClient, unique: str
 ) -> None:
-    buffer = io.StringIO()
-    logs.configure("json", "info", stream=buffer)
-    try:
+    with json_lines() as buffer:
         created = http.post(
             "/api/v1/models",
             json={"name": f"logged-{unique}", "command_id": f"cmd-{unique}"},
             headers=as_("alice", **{"X-Request-Id": f"req-{unique}"}),
         )
-    finally:
-        root = logging.getLogger()
-        for handler in [h for h in root.handlers if getattr(h, "_registrum", False)]:
-            root.removeHandler(handler)
     assert created.headers["X-Request-Id"] == f"req-{unique}"
-    lines = [orjson.loads(line) for line in buffer.getvalue().splitlines()]
-    access = [line for line in lines if line.get("request_id") == f"req-{unique}"]
+    access = [line for line in parsed(buffer) if line.get("request_id") == f"req-{unique}"]
     assert len(access) == 1
     line = access[0]
     assert line["command_id"] == f"cmd-{unique}"

@@ -7,9 +7,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
-from typing import Any
 
-import orjson
 import pytest
 from cloudevents.v1.kafka import from_binary
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -22,6 +20,7 @@ from starlette.testclient import TestClient
 
 from services.observability import logs, requests, tracing
 from services.observability.requests import Observed
+from tests.json_logs import json_lines, parsed
 from tests.unit.test_translate import STORE, FakeFacts, promoted
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -41,18 +40,9 @@ def app() -> Observed:
 
 @pytest.fixture
 def lines() -> Iterator[io.StringIO]:
-    """Every log line of the process, as JSON, into a buffer (the handler is removed
-    afterwards; configure replaces only its own)."""
-    buffer = io.StringIO()
-    logs.configure("json", "info", stream=buffer)
-    yield buffer
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "_registrum", False)]:
-        root.removeHandler(handler)
-
-
-def parsed(buffer: io.StringIO) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in buffer.getvalue().splitlines()]
+    """Every log line of the process, as JSON, into a buffer."""
+    with json_lines() as buffer:
+        yield buffer
 
 
 def sample(name: str, labels: dict[str, str]) -> float:
