@@ -174,7 +174,9 @@ class Runtime:
     def projector(self) -> Runner:
         from services.catalogue.projector import Projector
 
-        return Projector(self.read_url, self.events_url).run
+        return Projector(
+            self.read_url, self.events_url, lease_seconds=self.settings.lease_seconds
+        ).run
 
     def relay(self) -> Runner:
         from services.bus.security import server_security
@@ -189,6 +191,7 @@ class Runtime:
             self.events_url,
             self.settings.store_id,
             security=security,
+            lease_seconds=self.settings.lease_seconds,
         )
 
     def authenticator(self) -> Authenticator:
@@ -260,8 +263,15 @@ class Runtime:
             artifact_gc_grace_hours=self.settings.artifact_gc_grace_hours,
             events_dsn=self.events_url,
             followers=followers,
+            expected_leases=self.expected_leases(),
+            max_lag_seconds=self.settings.health_max_lag_seconds,
             access_log=self.settings.access_log,
         )
+
+    def expected_leases(self) -> tuple[str, ...]:
+        """The followers this registry needs somewhere: the projector, and the Kafka relay
+        when Kafka is on (in this process's `serve`, or as roles elsewhere)."""
+        return ("projector", "relay:kafka") if self.settings.kafka else ("projector",)
 
     def first_administrator(self) -> Path | None:
         """On a registry where nobody holds any role yet: a token for the subject `admin`,

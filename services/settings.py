@@ -83,6 +83,19 @@ class Settings(BaseSettings):
     )
     relay: bool = Field(True, description="Run the relay in `registrum serve` (needs kafka).")
     intake: bool = Field(True, description="Run the intake in `registrum serve` (needs kafka).")
+    lease_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="How long a projector or relay that stops making progress keeps its "
+        "lease before a standby takes over.",
+    )
+    health_max_lag_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="/health reports a view or relay with events waiting that has not "
+        "moved for longer than this as degraded (HTTP 503).",
+    )
     store_id: str = Field(
         "registry",
         description="Names this registry in CloudEvents ids (store id:position) and sources.",

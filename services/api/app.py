@@ -6,15 +6,24 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
-from services.api import access, cards, errors, models, operations, policies, reads, versions
+from services.api import (
+    access,
+    cards,
+    errors,
+    health,
+    models,
+    operations,
+    policies,
+    reads,
+    versions,
+)
 from services.api import artifacts as artifacts_api
 from services.api import audit as audit_api
 from services.api import gc as gc_api
@@ -39,12 +48,15 @@ def create_app(
     artifact_gc_grace_hours: float = 24,
     events_dsn: str | None = None,
     followers: Callable[[], str] | None = None,
+    expected_leases: tuple[str, ...] = (),
+    max_lag_seconds: float = 30.0,
     access_log: bool = True,
 ) -> ASGIApp:
     """The API over registry and the views in read_dsn, its callers authenticated by
     authenticator. It runs the background runners it is given (serve passes the one that
     runs the followers' process) for as long as it serves; followers, when given, says
-    how that process is ("running" or not), and /health answers 503 while it is not.
+    how that process is ("running" or not), and /health answers 503 while it is not, or
+    while nobody holds one of expected_leases, or a view lags more than max_lag_seconds.
     Every request is observed (services/observability/requests.py): request id, latency,
     an access log line unless access_log is off, a span when tracing is on.
     Artefact garbage collection reads the event log at events_dsn (default: read_dsn)."""
@@ -79,6 +91,8 @@ def create_app(
     app.state.artifact_gc_grace_hours = artifact_gc_grace_hours
     app.state.events_dsn = events_dsn or read_dsn
     app.state.followers = followers
+    app.state.expected_leases = expected_leases
+    app.state.max_lag_seconds = max_lag_seconds
     return Observed(
         BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,)), access=access_log
     )
@@ -133,6 +147,7 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(access.router)
     app.include_router(audit_api.router)
     app.include_router(policies.router)
+    app.include_router(health.router)
     app.include_router(operations.router)
 
     @app.get("/health/live", tags=["operations"])
@@ -140,49 +155,5 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
         """Whether the process answers at all: no database, no work (a liveness probe,
         and the floor a read's round trip is measured against)."""
         return {"status": "ok"}
-
-    @app.get(
-        "/health",
-        tags=["operations"],
-        response_model=dict[str, Any],
-        responses={503: {"description": "The followers' process is starting or restarting"}},
-    )
-    async def health(request: Request) -> Response:
-        """The log's head, how far each view and relay lags behind it, and whether the
-        followers' process runs (503 while it starts or restarts)."""
-        registry: Registry = request.app.state.registry
-        head = await asyncio.to_thread(registry.head_position)
-        async with request.app.state.read_pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"SELECT v.view, p.position, p.updated_at FROM {store.META}.views v"
-                f" JOIN {store.META}.positions p USING (view, generation)"
-            )
-        now = datetime.now(UTC)
-        lag = {
-            r["view"]: {
-                "position": r["position"],
-                "events": max(head - r["position"], 0),
-                "seconds": round((now - r["updated_at"]).total_seconds(), 3)
-                if head > r["position"]
-                else 0.0,
-            }
-            for r in rows
-        }
-        body: dict[str, Any] = {
-            "status": "ok",
-            "position": head,
-            "views": lag,
-            "relays": await _relays(request, head),
-        }
-        followers = getattr(request.app.state, "followers", None)
-        if followers is not None:
-            body["followers"] = followers()
-            if body["followers"] != "running":
-                body["status"] = body["followers"]
-        return Response(
-            orjson.dumps(body),
-            status_code=200 if body["status"] == "ok" else 503,
-            media_type="application/json",
-        )
 
     return app

@@ -2,8 +2,8 @@
 
 It wakes on LISTEN for the events table's channel (with a slow fallback poll), reads
 events in batches after the lowest view position, and applies each batch to each view
-in one transaction per view (apply.py). A session advisory lock lets one projector
-run at a time; others wait and take over when it dies.
+in one transaction per view (apply.py). A lease (services/eventlog/lease.py) lets one
+projector run at a time; others stand by and take over when it dies or hangs.
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ from services.catalogue.port import ViewStore
 from services.catalogue.store import PostgresViewStore
 from services.catalogue.views import View
 from services.catalogue.views.all import VIEWS
-from services.eventlog import reading
+from services.eventlog import lease, reading
 from services.eventlog.follower import Follower, close
 from services.eventlog.port import EventLog
 from services.eventlog.postgres import PostgresEventLog
 
 log = logging.getLogger(__name__)
-
-PROJECTOR_LOCK = 0x5245_4750  # "REGP"
 
 
 async def project_batch(
@@ -53,7 +51,6 @@ class Projector(Follower):
 
     role = "projector"
     step_gap_seconds = 0.01
-    lock_key = PROJECTOR_LOCK
 
     def __init__(
         self,
@@ -63,8 +60,9 @@ class Projector(Follower):
         *,
         batch_size: int = 2000,
         poll_seconds: float = 1.0,
+        lease_seconds: float = lease.DEFAULT_SECONDS,
     ) -> None:
-        super().__init__(read_dsn, events_dsn, batch_size, poll_seconds)
+        super().__init__(read_dsn, events_dsn, batch_size, poll_seconds, lease_seconds)
         self.views = list(views or VIEWS.values())
 
     async def prepare(self, read: asyncpg.Connection) -> None:
@@ -72,9 +70,13 @@ class Projector(Follower):
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Applies one batch to every view; returns how many events were read."""
-        return await project_batch(
-            PostgresEventLog(events), PostgresViewStore(read), self.views, self.batch_size
+        fence = self.lease if self.active.is_set() else None
+        read_count = await project_batch(
+            PostgresEventLog(events), PostgresViewStore(read, fence), self.views, self.batch_size
         )
+        if read_count == 0:
+            await store.touch(read)
+        return read_count
 
     async def catch_up(self) -> int:
         """Runs batches until every view reaches the head; returns the head (for tools)."""

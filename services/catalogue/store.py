@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from services.catalogue.views import View
+from services.eventlog.lease import Lease
 
 META = "catalogue_meta"
 _SETUP_LOCK = 0x5245_4749  # "REGI": serialises schema setup between processes
@@ -96,11 +97,28 @@ async def active(conn: asyncpg.Connection) -> dict[str, tuple[int, int]]:
     return {r["view"]: (r["generation"], r["position"]) for r in rows}
 
 
-class PostgresViewStore:
-    """The ViewStore port on one asyncpg connection to the read database."""
+# How stale a caught-up view's updated_at may grow before the projector touches it.
+FRESH_SECONDS = 5
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+
+async def touch(conn: asyncpg.Connection) -> None:
+    """Marks the active views as checked now, when the last mark is FRESH_SECONDS old: a
+    projector that finds nothing new says so, and /health can then tell "waiting for
+    events" from "stuck" by the age of updated_at (a no-op write otherwise)."""
+    await conn.execute(
+        f"UPDATE {META}.positions p SET updated_at = now() FROM {META}.views v"
+        " WHERE p.view = v.view AND p.generation = v.generation"
+        f" AND p.updated_at < now() - make_interval(secs => {FRESH_SECONDS})"
+    )
+
+
+class PostgresViewStore:
+    """The ViewStore port on one asyncpg connection to the read database. With a fence (the
+    projector's lease), a position moves only while the lease is held: LeaseLost if not."""
+
+    def __init__(self, conn: asyncpg.Connection, fence: Lease | None = None) -> None:
         self.conn = conn
+        self.fence = fence
 
     async def active(self) -> dict[str, tuple[int, int]]:
         return await active(self.conn)
@@ -109,15 +127,19 @@ class PostgresViewStore:
         return self.conn.transaction()  # type: ignore[no-any-return]
 
     async def move_position(self, view: str, generation: int, expected: int, new: int) -> bool:
-        moved = await self.conn.execute(
+        sql = (
             f"UPDATE {META}.positions SET position = $4, updated_at = now()"
-            " WHERE view = $1 AND generation = $2 AND position = $3",
-            view,
-            generation,
-            expected,
-            new,
+            " WHERE view = $1 AND generation = $2 AND position = $3"
         )
-        return bool(moved == "UPDATE 1")
+        fenced = () if self.fence is None else self.fence.params()
+        if self.fence is not None:
+            sql += " AND " + self.fence.condition(5)
+        moved = await self.conn.execute(sql, view, generation, expected, new, *fenced)
+        if moved == "UPDATE 1":
+            return True
+        if self.fence is not None:
+            await self.fence.check()
+        return False
 
     async def run(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if len(rows) == 1:

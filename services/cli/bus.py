@@ -4,16 +4,21 @@ user command, in registrum/cli/watch.py)."""
 from __future__ import annotations
 
 from services.cli.ops import run_role
-from services.cli.signals import runtime
+from services.cli.roles import start_line
+from services.cli.signals import runtime, say
 
 
 def relay() -> None:
     """Run the relay alone: publish the event log to Kafka (REGISTRUM_KAFKA_BOOTSTRAP)."""
     with runtime("relay") as running:
-        run_role(running, "relay", running.relay())
+        main = running.relay()
+        say(start_line("relay", running, artifacts=False))
+        run_role(running, "relay", main)
 
 
 def intake() -> None:
     """Run the intake alone: execute commands from registry.commands."""
     with runtime("intake") as running:
-        run_role(running, "intake", running.intake())
+        main = running.intake()
+        say(start_line("intake", running))
+        run_role(running, "intake", main)

@@ -1,4 +1,4 @@
-"""Operator commands: `registrum projector`, `registrum views rebuild`."""
+"""Operator commands: `registrum api`, `registrum projector`, `registrum views rebuild`."""
 
 from __future__ import annotations
 
@@ -8,15 +8,37 @@ import typer
 
 from registrum.cli import output
 from services.cli.ops import run_role
-from services.cli.signals import runtime
+from services.cli.roles import start_line
+from services.cli.signals import runtime, say
 
 views_app = typer.Typer(help="The read views.", no_args_is_help=True)
+
+
+def api(
+    host: str = typer.Option(None, help="Listen address (REGISTRUM_HOST)."),
+    port: int = typer.Option(None, help="Listen port (REGISTRUM_PORT)."),
+) -> None:
+    """Run the HTTP API alone: no projector, relay or intake, no embedded service (other
+    processes run those roles). Until SIGINT/SIGTERM."""
+    from services.cli.serve import run_http
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    with runtime("api", **overrides) as running:
+        app = running.api()
+        settings = running.settings
+        say(
+            start_line("api", running, kafka=False)
+            + f"; listening on http://{settings.host}:{settings.port}"
+        )
+        run_http(app, settings)
 
 
 def projector() -> None:
     """Run the projector alone: keep the read views up to date until SIGINT/SIGTERM."""
     with runtime("projector") as running:
-        run_role(running, "projector", running.projector())
+        main = running.projector()
+        say(start_line("projector", running, kafka=False, artifacts=False))
+        run_role(running, "projector", main)
 
 
 @views_app.command("rebuild")

@@ -7,6 +7,7 @@ import logging
 import signal
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from services.bootstrap import Runtime
 from services.cli.followers import FollowerProcess
@@ -36,16 +37,6 @@ def serve(settings: Settings, announce: bool = True) -> None:
                 if process
                 else runtime.api()
             )
-            _tune_garbage_collector()
-            config = uvicorn.Config(
-                app,
-                host=settings.host,
-                port=settings.port,
-                log_level=settings.log_level,
-                log_config=None,  # ours (observe): JSON or console, like every line
-                access_log=False,
-                lifespan="on",
-            )
             if announce:
                 print(_banner(runtime), flush=True)
                 if created is not None:
@@ -55,17 +46,33 @@ def serve(settings: Settings, announce: bool = True) -> None:
                         "`registrum tokens create`.",
                         flush=True,
                     )
-            # uvicorn handles SIGINT/SIGTERM, then re-raises the signal once it has shut
-            # down; with the default action that would kill us before the database is
-            # stopped. A no-op handler receives the re-raised signal, and cleanup runs.
-            previous = {s: signal.signal(s, _noted) for s in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                uvicorn.Server(config).run()
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
+            run_http(app, settings)
     finally:
         lock.release()
+
+
+def run_http(app: ASGIApp, settings: Settings) -> None:
+    """Serves app on the configured address until SIGINT/SIGTERM, then returns (so that the
+    caller's cleanup runs)."""
+    _tune_garbage_collector()
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,  # ours (services/cli/observe.py): JSON or console, like every line
+        access_log=False,
+        lifespan="on",
+    )
+    # uvicorn handles SIGINT/SIGTERM, then re-raises the signal once it has shut down; with
+    # the default action that would kill us before the database is stopped. A no-op
+    # handler receives the re-raised signal, and cleanup runs.
+    previous = {s: signal.signal(s, _noted) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _tune_garbage_collector() -> None:

@@ -1,7 +1,7 @@
 """What every follower of the event log shares (projector, relay): one active instance
-per advisory lock, waking on the events table's NOTIFY with a slow poll as fallback, and
-retrying from its stored position after any failure. Subclass Follower and give it a
-step."""
+per lease (lease.py: a hung holder loses it, and its late writes are fenced off), waking
+on the events table's NOTIFY with a slow poll as fallback, and retrying from its stored
+position after any failure. Subclass Follower and give it a step."""
 
 from __future__ import annotations
 
@@ -14,19 +14,11 @@ from typing import ClassVar
 
 import asyncpg
 
+from services.eventlog import lease
+from services.eventlog.lease import Lease, LeaseLost
 from services.eventlog.reading import EVENTS_TABLE
 
 log = logging.getLogger(__name__)
-
-
-async def hold_lock(conn: asyncpg.Connection, key: int, stop: asyncio.Event) -> bool:
-    """Waits for the session advisory lock; False when stopped first."""
-    while not stop.is_set():
-        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
-            return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=0.5)
-    return False
 
 
 class Waker:
@@ -87,7 +79,6 @@ class Follower:
     """Reads the log in batches from its own stored position; subclasses say how."""
 
     role: ClassVar[str]  # names it in logs and in application_name
-    lock_key: ClassVar[int]  # the advisory lock that keeps one instance active
     # The least time between two steps that follow notifications: events committed in
     # a burst are handled in one batch, not one step each (each step costs queries and
     # CPU that a busy registry's requests would share). After a quiet spell a step runs at
@@ -95,29 +86,47 @@ class Follower:
     step_gap_seconds: ClassVar[float] = 0.0
 
     def __init__(
-        self, read_dsn: str, events_dsn: str | None, batch_size: int, poll_seconds: float
+        self,
+        read_dsn: str,
+        events_dsn: str | None,
+        batch_size: int,
+        poll_seconds: float,
+        lease_seconds: float = lease.DEFAULT_SECONDS,
     ) -> None:
         self.read_dsn = read_dsn
         self.events_dsn = events_dsn or read_dsn
         self.batch_size = batch_size
-        self.active = asyncio.Event()  # set while this instance holds the lock
-        self._waker = Waker(poll_seconds)
+        self.lease_seconds = lease_seconds
+        self.active = asyncio.Event()  # set while this instance holds the lease
+        self.lease: Lease | None = None  # the lease it holds or waits for, once connected
+        # Sleeps end in time to renew the lease before a third of it has passed.
+        self._waker = Waker(min(poll_seconds, lease_seconds / 4))
+
+    @property
+    def lease_name(self) -> str:
+        """The lease that keeps one instance of this follower active."""
+        return self.role
 
     async def prepare(self, read: asyncpg.Connection) -> None:
-        """Creates what the follower stores its position in, if missing."""
+        """Creates what the follower stores its position in, if missing, and forgets what
+        it held in memory (it runs again after each takeover: another instance may have
+        moved on meanwhile)."""
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Handles one batch after the stored position; returns how many events it read."""
         raise NotImplementedError
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Runs until stop is set; waits for the lock while another instance holds it."""
+        """Runs until stop is set; stands by while another instance holds the lease."""
         await keep_running(self.role, self._run_once, stop)
 
     async def connect(self) -> tuple[asyncpg.Connection, asyncpg.Connection]:
         """(read, events) connections; one connection when both are the same database."""
-        # The process id in application_name tells operators (and tests) who holds the lock.
-        settings = {"application_name": f"registrum-{self.role}:{os.getpid()}"}
+        # The process id in application_name tells operators (and tests) who runs.
+        settings = {
+            "application_name": f"registrum-{self.role}:{os.getpid()}",
+            **lease.session_settings(self.lease_seconds),
+        }
         read = await asyncpg.connect(self.read_dsn, server_settings=settings)
         if self.events_dsn == self.read_dsn:
             return read, read
@@ -130,21 +139,35 @@ class Follower:
     async def _run_once(self, stop: asyncio.Event) -> None:
         read, events = await self.connect()
         try:
-            await self.prepare(read)
-            if not await hold_lock(read, self.lock_key, stop):
-                return
-            log.info("%s active", self.role)
-            self.active.set()
+            await lease.ensure(read)
+            await self.prepare(read)  # what readers need exists while this one stands by
+            self.lease = Lease(read, self.lease_name, self.lease_seconds)
             await self._waker.listen(events)
-            loop = asyncio.get_running_loop()
-            while not stop.is_set():
-                stepped = loop.time()
-                if await self.step(read, events) < self.batch_size:
-                    await self._waker.sleep(stop)
-                    await settle(stop, stepped, self.step_gap_seconds)
+            while await self.lease.wait(stop):
+                try:
+                    await self._lead(read, events, self.lease, stop)
+                except LeaseLost as lost:
+                    log.warning("%s; standing by", lost)
+                finally:
+                    self.active.clear()
         finally:
-            self.active.clear()
             await close(read, events)
+
+    async def _lead(
+        self, read: asyncpg.Connection, events: asyncpg.Connection, held: Lease, stop: asyncio.Event
+    ) -> None:
+        """Steps while this instance holds the lease; releases it when stopped."""
+        await self.prepare(read)
+        self.active.set()
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            await held.keep()
+            stepped = loop.time()
+            if await self.step(read, events) < self.batch_size:
+                await self._waker.sleep(stop)
+                await settle(stop, stepped, self.step_gap_seconds)
+        with contextlib.suppress(asyncpg.PostgresError, OSError):
+            await held.release()
 
 
 async def close(read: asyncpg.Connection, events: asyncpg.Connection) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from services.bus.topics import EVENTS
+from services.eventlog import lease
 from services.eventlog.follower import Follower
 from services.eventlog.port import EventLog
 from services.eventlog.postgres import PostgresEventLog
@@ -29,8 +30,6 @@ from services.relay.positions import Mark, Marks, PostgresMarks
 from services.relay.translate import Outgoing, translate
 
 log = logging.getLogger(__name__)
-
-RELAY_LOCK = 0x5245_4C59  # "RELY"
 
 
 class LogPublisher:
@@ -112,7 +111,6 @@ class Relay(Follower):
 
     role = "relay"
     step_gap_seconds = 0.02
-    lock_key = RELAY_LOCK
 
     def __init__(
         self,
@@ -124,8 +122,9 @@ class Relay(Follower):
         name: str = "kafka",
         batch_size: int = 500,
         poll_seconds: float = 1.0,
+        lease_seconds: float = lease.DEFAULT_SECONDS,
     ) -> None:
-        super().__init__(read_dsn, events_dsn, batch_size, poll_seconds)
+        super().__init__(read_dsn, events_dsn, batch_size, poll_seconds, lease_seconds)
         self.name = name
         self.publisher = LogPublisher(sink, store_id=store_id, batch_size=batch_size)
 
@@ -140,4 +139,13 @@ class Relay(Follower):
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Publishes one batch; returns how many events it read."""
-        return await self.publisher.step(PostgresEventLog(events), PostgresMarks(read, self.name))
+        fence = self.lease if self.active.is_set() else None
+        marks = PostgresMarks(read, self.name, fence)
+        read_count = await self.publisher.step(PostgresEventLog(events), marks)
+        if read_count == 0:
+            await positions.touch(read, self.name)
+        return read_count
+
+    @property
+    def lease_name(self) -> str:
+        return f"relay:{self.name}"

@@ -9,6 +9,7 @@ from services.bus.connect import connect
 from services.bus.probe import TopicProbe
 from services.bus.security import PLAINTEXT, KafkaSecurity
 from services.bus.topics import EVENTS
+from services.eventlog import lease
 from services.relay.relay import Relay
 from services.relay.sink import KafkaSink
 
@@ -21,6 +22,7 @@ async def run_relay(
     stop: asyncio.Event,
     *,
     security: KafkaSecurity = PLAINTEXT,
+    lease_seconds: float = lease.DEFAULT_SECONDS,
 ) -> None:
     """Until stop is set. The relay has a producer of its own, so that replacing it never
     disturbs another client of the same broker (the intake)."""
@@ -33,7 +35,7 @@ async def run_relay(
         return
     sink = KafkaSink(bus, TopicProbe(bootstrap, EVENTS, security=security), rebuild)
     try:
-        relay = Relay(sink, read_dsn, events_dsn, store_id=store_id)
+        relay = Relay(sink, read_dsn, events_dsn, store_id=store_id, lease_seconds=lease_seconds)
         await relay.run(stop)
     finally:
         await sink.close()

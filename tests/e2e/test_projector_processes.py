@@ -1,6 +1,6 @@
 """`registrum projector` as real processes against real PostgreSQL: SIGKILLed at random
 under load, it ends with views equal to a rebuild; of two, one is active and the other
-takes over when the first dies."""
+takes over when the first dies or hangs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ import asyncpg
 
 from schemas import commands as c
 from services.catalogue import store
-from services.catalogue.projector import PROJECTOR_LOCK
 from services.catalogue.rebuild import rebuild
 from services.catalogue.views.all import VIEWS
 from services.registry.application import Registry
@@ -27,9 +26,10 @@ from tests.projection_checks import positions, wait_until_caught_up
 from tests.workload import step
 
 
-def start_projector(database_url: str) -> subprocess.Popen[bytes]:
+def start_projector(database_url: str, **settings: str) -> subprocess.Popen[bytes]:
     env = clean_env()
     env["REGISTRUM_DATABASE_URL"] = database_url
+    env.update({f"REGISTRUM_{k.upper()}": v for k, v in settings.items()})
     return subprocess.Popen(
         [REGISTRUM, "projector"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -101,16 +101,17 @@ def test_a_projector_killed_at_random_ends_equal_to_a_rebuild(
 
 
 async def lock_holder(database_url: str) -> int | None:
+    """The process id of the projector that holds a live lease, if one does."""
     conn = await asyncpg.connect(database_url)
     try:
-        name = await conn.fetchval(
-            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-            " WHERE l.locktype = 'advisory' AND l.objid = $1 AND l.granted",
-            PROJECTOR_LOCK,
+        holder = await conn.fetchval(
+            "SELECT holder FROM registrum_leases WHERE name = 'projector' AND expires_at > now()"
         )
+    except asyncpg.UndefinedTableError:
+        return None
     finally:
         await conn.close()
-    return int(name.rpartition(":")[2]) if name else None
+    return int(holder.split(":")[1]) if holder else None
 
 
 def wait_for_holder(database_url: str, candidates: set[int], timeout: float = 30) -> int:
@@ -144,6 +145,40 @@ def test_one_projector_is_active_and_another_takes_over(
         assert sql("SELECT name FROM {catalogue}.models WHERE name = $1", f"takeover-{unique}")
     finally:
         for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+
+
+def test_a_hung_projector_loses_its_lease_to_the_standby_and_stands_by_when_it_resumes(
+    registry: Registry, database_url: str, unique: str, sql: Callable[..., list]
+) -> None:
+    lease = 2.0
+    first = start_projector(database_url, lease_seconds=str(lease))
+    second = start_projector(database_url, lease_seconds=str(lease))
+    processes = {first.pid: first, second.pid: second}
+    try:
+        active = wait_for_holder(database_url, set(processes))
+        standby = (set(processes) - {active}).pop()
+        processes[active].send_signal(signal.SIGSTOP)  # hung: its connections stay open
+        hung_at = time.monotonic()
+        registry.handle(c.RegisterModel(name=f"while-hung-{unique}"), person("alice"))
+        assert wait_for_holder(database_url, {standby}) == standby
+        # Within the lease and its standby's half-second poll (and a noisy machine's slack).
+        assert time.monotonic() - hung_at < lease + 3
+        wait_until_caught_up(database_url)
+        assert sql("SELECT name FROM {catalogue}.models WHERE name = $1", f"while-hung-{unique}")
+
+        processes[active].send_signal(signal.SIGCONT)
+        time.sleep(lease)  # it wakes, finds its lease gone (or its session ended), stands by
+        assert processes[active].poll() is None
+        assert asyncio.run(lock_holder(database_url)) == standby
+        registry.handle(c.RegisterModel(name=f"after-{unique}"), person("alice"))
+        wait_until_caught_up(database_url)
+        assert sql("SELECT name FROM {catalogue}.models WHERE name = $1", f"after-{unique}")
+    finally:
+        for process in processes.values():
+            process.send_signal(signal.SIGCONT)
             if process.poll() is None:
                 process.terminate()
                 process.wait(timeout=30)

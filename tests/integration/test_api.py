@@ -349,3 +349,36 @@ def test_health_answers_503_while_the_followers_process_is_not_running(
         assert running.json()["followers"] == "running"
         state[0] = "restarting"
         assert client.get("/health").status_code == 503
+
+
+def test_health_is_degraded_while_nobody_holds_an_expected_lease(
+    registry: Registry, database_url: str, unique: str
+) -> None:
+    import asyncio
+
+    import asyncpg
+
+    from services.eventlog.lease import Lease, ensure
+
+    name = f"projector-{unique}"
+    app = create_app(
+        registry, database_url, authenticator=BADGES.authenticator(), expected_leases=(name,)
+    )
+
+    async def take() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await ensure(conn)
+            assert await Lease(conn, name, seconds=60).take()
+        finally:
+            await conn.close()
+
+    with TestClient(app) as client:
+        nobody = client.get("/health")
+        assert (nobody.status_code, nobody.json()["status"]) == (503, "degraded")
+        assert f"{name}: nobody holds its lease" in nobody.json()["problems"]
+        assert nobody.json()["leases"][name]["held"] is False
+        asyncio.run(take())
+        held = client.get("/health").json()
+        assert held["leases"][name]["held"] is True
+        assert f"{name}: nobody holds its lease" not in held["problems"]

@@ -1,0 +1,116 @@
+"""GET /health: the log's head, how far each view and relay lags behind it, who holds the
+followers' leases, and whether anything needs an operator (then HTTP 503).
+
+Not ok ("degraded"): a follower this registry expects (the projector; the Kafka relay
+when Kafka is on) whose lease nobody holds, or a view or relay with events to handle
+that has not moved for longer than the allowed lag. In `serve`, also while its
+followers' process starts or restarts (status "starting" or "restarting").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from services.catalogue import store
+from services.eventlog.lease import TABLE as LEASES
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/health",
+    response_model=dict[str, Any],
+    responses={503: {"description": "Degraded, or the followers' process is (re)starting"}},
+)
+async def health(request: Request) -> Response:
+    """The log's head, each view's and relay's lag (events and seconds), the followers'
+    leases, and the problems found (503 unless there are none)."""
+    state = request.app.state
+    head = await asyncio.to_thread(state.registry.head_position)
+    now = datetime.now(UTC)
+    async with state.read_pool.acquire() as conn:
+        views = _lags(await conn.fetch(_VIEWS), head, now)
+        relays = _lags(await _optional(conn, _RELAYS), head, now)
+        leases = await _leases(conn, state.expected_leases, now)
+    problems = [
+        f"{name}: nobody holds its lease" for name, lease in leases.items() if not lease["held"]
+    ]
+    for kind, lags in (("view", views), ("relay", relays)):
+        problems += [
+            f"{kind} {name}: {lag['events']} events behind, not moved for {lag['seconds']} s"
+            for name, lag in lags.items()
+            if lag["seconds"] > state.max_lag_seconds
+        ]
+    body: dict[str, Any] = {
+        "status": "degraded" if problems else "ok",
+        "position": head,
+        "views": views,
+        "relays": relays,
+        "leases": leases,
+        "problems": problems,
+    }
+    if state.followers is not None:
+        body["followers"] = state.followers()
+        if body["followers"] != "running":
+            body["status"] = body["followers"]
+    return Response(
+        orjson.dumps(body),
+        status_code=200 if body["status"] == "ok" else 503,
+        media_type="application/json",
+    )
+
+
+_VIEWS = (
+    f"SELECT v.view AS name, p.position, p.updated_at FROM {store.META}.views v"
+    f" JOIN {store.META}.positions p USING (view, generation)"
+)
+_RELAYS = "SELECT name, position, updated_at FROM relay_positions"
+
+
+async def _optional(conn: asyncpg.Connection, sql: str) -> list[asyncpg.Record]:
+    """The rows of sql; none when its table does not exist yet (nothing ran)."""
+    try:
+        return list(await conn.fetch(sql))
+    except asyncpg.UndefinedTableError:
+        return []
+
+
+def _lags(rows: list[asyncpg.Record], head: int, now: datetime) -> dict[str, Any]:
+    """name -> position, events behind the head, and seconds since it last moved (or was
+    last found with nothing to do) while events wait; 0 when caught up."""
+    return {
+        r["name"]: {
+            "position": r["position"],
+            "events": max(head - r["position"], 0),
+            "seconds": round((now - r["updated_at"]).total_seconds(), 3)
+            if head > r["position"]
+            else 0.0,
+        }
+        for r in rows
+    }
+
+
+async def _leases(
+    conn: asyncpg.Connection, expected: tuple[str, ...], now: datetime
+) -> dict[str, Any]:
+    found = {
+        r["name"]: r
+        for r in await _optional(conn, f"SELECT name, holder, token, expires_at FROM {LEASES}")
+    }
+    leases = {}
+    for name in sorted(set(expected) | set(found)):
+        row = found.get(name)
+        held = row is not None and row["expires_at"] > now
+        leases[name] = {
+            "held": held,
+            "holder": row["holder"] if held and row is not None else None,
+            "token": row["token"] if row is not None else None,
+            "expected": name in expected,
+        }
+    return {n: lease for n, lease in leases.items() if lease["expected"] or lease["held"]}
