@@ -109,3 +109,30 @@ def test_a_projector_process_serves_its_operations_endpoint(served: Server) -> N
     assert process.returncode == 0, err.decode()
     first = err.decode().splitlines()[0]
     assert orjson.loads(first)["level"] in ("info", "warning")
+
+
+def test_an_api_process_is_ready_serves_metrics_and_logs_json(served: Server) -> None:
+    port = free_port()
+    env = clean_env()
+    env.update(
+        REGISTRUM_DATA_DIR=str(served.data_dir), REGISTRUM_PORT=str(port), REGISTRUM_KAFKA="false"
+    )
+    process = subprocess.Popen(
+        [REGISTRUM, "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        ready = wait_for(f"{url}/health/ready")
+        assert ready.json() == {"status": "ready", "checks": {"views": "ok", "events": "ok"}}
+        answer = httpx.get(f"{url}/health/live", headers={"X-Request-Id": "api-role-1"})
+        assert answer.headers["X-Request-Id"] == "api-role-1"
+        live = (
+            "registrum_http_request_duration_seconds_count",
+            (("method", "GET"), ("route", "/health/live"), ("status", "200")),
+        )
+        assert samples(url)[live] >= 1
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=30)
+    lines = [orjson.loads(x) for x in err.decode().splitlines() if x.startswith("{")]
+    assert any(x.get("request_id") == "api-role-1" and x["route"] == "/health/live" for x in lines)
