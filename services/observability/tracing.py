@@ -21,6 +21,7 @@ _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 _TRACESTATE_MAX = 512
 
 _tracer: Any = None  # an OpenTelemetry Tracer while tracing is on
+_provider: Any = None  # its TracerProvider, shut down (spans flushed) when replaced
 
 
 def sane_traceparent(value: str | None) -> str | None:
@@ -45,10 +46,13 @@ def endpoint_from(setting: str | None) -> str | None:
 
 def configure(endpoint: str | None, service: str, exporter: Any = None) -> bool:
     """Turns tracing on when endpoint (see endpoint_from) is set, or exporter is given
-    (tests: an in-memory exporter, spans exported as they end). Returns whether it is on."""
-    global _tracer
+    (tests: an in-memory exporter, spans exported as they end). Returns whether it is on.
+    Called again, it replaces the set-up before (whose spans are flushed first)."""
+    global _tracer, _provider
+    if _provider is not None:
+        _provider.shutdown()
+    _tracer = _provider = None
     if not endpoint and exporter is None:
-        _tracer = None
         return False
     try:
         from opentelemetry.sdk.resources import Resource
@@ -56,7 +60,6 @@ def configure(endpoint: str | None, service: str, exporter: Any = None) -> bool:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
     except ModuleNotFoundError:
         log.warning("an OTLP endpoint is set but `registrum[tracing]` is not installed: no traces")
-        _tracer = None
         return False
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if exporter is not None:
@@ -65,7 +68,7 @@ def configure(endpoint: str | None, service: str, exporter: Any = None) -> bool:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=_where(endpoint))))
-    _tracer = provider.get_tracer("registrum")
+    _provider, _tracer = provider, provider.get_tracer("registrum")
     return True
 
 

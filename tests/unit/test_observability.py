@@ -170,3 +170,19 @@ def test_a_traceparent_goes_on_every_cloudevent_of_the_event() -> None:
         assert from_binary(message.message).get("traceparent") == PARENT
     untraced = translate(STORE, promoted(43), FakeFacts())
     assert all("ce_traceparent" not in m.message.headers for m in untraced)
+
+
+def test_tracing_is_off_unless_an_endpoint_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    assert tracing.endpoint_from(None) is None
+    assert tracing.configure(None, "test") is False and not tracing.enabled()
+    # OpenTelemetry's own variable turns it on; ours wins over it.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    assert tracing.endpoint_from(None) == "http://127.0.0.1:9"
+    assert tracing.endpoint_from("http://collector:4318") == "http://collector:4318"
+    try:
+        assert tracing.configure(tracing.endpoint_from(None), "test") and tracing.enabled()
+    finally:
+        tracing.configure(None, "test")  # no span was made: nothing waits to be sent
+    assert not tracing.enabled()
