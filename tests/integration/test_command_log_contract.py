@@ -108,3 +108,47 @@ def test_concurrent_retries_of_one_command_append_once(log: Registry, unique: st
     with ThreadPoolExecutor(4) as pool:
         assert len(set(pool.map(send, range(4)))) == 1
     assert log.get_model(name)["latest_version"] == 1
+
+
+def test_a_command_log_from_before_traces_gains_the_column(database_url: str, unique: str) -> None:
+    from services.bootstrap import build_registry
+    from services.settings import Settings
+    from tests.people import open_to_testers
+    from tests.services import fresh_database
+
+    name = f"old_log_{unique}"
+    url = fresh_database(database_url, name)
+
+    async def old_table() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            # The command log as the registry made it before traces were kept.
+            await conn.execute(
+                "CREATE TABLE registrum_commands (command_id text PRIMARY KEY,"
+                " fingerprint text NOT NULL, result jsonb NOT NULL, position bigint,"
+                " recorded_at timestamptz NOT NULL DEFAULT now())"
+            )
+        finally:
+            await conn.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(old_table())
+    try:
+        registry = build_registry(Settings(), url)
+        open_to_testers(registry)
+        try:
+            traced = f"00-{'7' * 32}-{'8' * 16}-01"
+            command = c.RegisterModel(name="upgraded", command_id="after-upgrade")
+            registry.handle(command, ALICE, traceparent=traced)
+            kept = registry.command_log.find_command("after-upgrade")
+            assert kept is not None and kept.traceparent == traced
+        finally:
+            registry.close()
+    finally:
+        asyncio.run(drop())
