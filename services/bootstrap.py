@@ -276,6 +276,7 @@ class Runtime:
             followers=followers,
             expected_leases=self.expected_leases(),
             max_lag_seconds=self.settings.health_max_lag_seconds,
+            access_log=self.settings.access_log,
         )
 
     def expected_leases(self) -> tuple[str, ...]:

@@ -38,6 +38,7 @@ from services.artifacts.port import (
 from services.artifacts.verify import CannotVerify, status_of
 from services.artifacts.verify import verify_version as check
 from services.catalogue import queries
+from services.observability import metrics
 from services.registry.domain.errors import Forbidden
 from services.registry.domain.values import check_digest
 
@@ -169,6 +170,7 @@ async def upload(request: Request) -> dict[str, Any]:
         ) from None
     except _TooLarge:
         raise _too_large(limit) from None
+    metrics.ARTIFACT_BYTES.labels("in").inc(stored.size)
     return {"sha256": stored.sha256, "size": stored.size, "created": stored.created}
 
 
@@ -208,10 +210,18 @@ async def download(sha256: Digest, request: Request) -> StreamingResponse:
     # Re-hashed while it streams: altered bytes end the response early, so the client
     # sees a short body instead of a corrupted model.
     return StreamingResponse(
-        verified(store.get(digest), digest),
+        _counted(verified(store.get(digest), digest)),
         media_type="application/octet-stream",
         headers={"Content-Length": str(size), "X-Registrum-Sha256": digest, "ETag": f'"{digest}"'},
     )
+
+
+def _counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """chunks, each counted as artefact bytes out once it is handed on."""
+    out = metrics.ARTIFACT_BYTES.labels("out")
+    for chunk in chunks:
+        yield chunk
+        out.inc(len(chunk))
 
 
 @router.get("/{sha256}/url", responses=errors(409))

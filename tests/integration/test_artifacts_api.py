@@ -68,6 +68,20 @@ def body(data: bytes, size: int = 256 * 1024) -> Iterator[bytes]:
         yield data[start : start + size]
 
 
+def test_artefact_bytes_in_and_out_are_counted_on_metrics(http: TestClient) -> None:
+    def counted(direction: str) -> float:
+        text = http.get("/metrics").text
+        line = f'registrum_artifact_bytes_total{{direction="{direction}"}} '
+        found = [x for x in text.splitlines() if x.startswith(line)]
+        return float(found[0].split()[-1]) if found else 0.0
+
+    data = os.urandom(100_000)
+    before = counted("in"), counted("out")
+    digest = http.post("/api/v1/artifacts", content=data, headers=WHO).json()["sha256"]
+    assert http.get(f"/api/v1/artifacts/{digest}").content == data
+    assert (counted("in") - before[0], counted("out") - before[1]) == (len(data), len(data))
+
+
 def test_upload_streams_past_the_json_limit_and_downloads_verified(http: TestClient) -> None:
     data = os.urandom(5 * 1024 * 1024)  # far above the 64 KiB JSON body limit
     digest = hashlib.sha256(data).hexdigest()
