@@ -90,8 +90,10 @@ def build_registry(
     return Registry(env, required_approvals=settings.required_approvals, artifacts=artifacts)
 
 
-def build_artifact_store(settings: Settings) -> ArtifactStore:
-    """S3 when REGISTRUM_S3_ENDPOINT is set, else a folder under the data directory."""
+def build_artifact_store(settings: Settings, database_url: str | None = None) -> ArtifactStore:
+    """S3 when REGISTRUM_S3_ENDPOINT is set, else a folder under the data directory. With
+    database_url, the folder must be the one that registry uses (NotConfigured if not:
+    services/artifacts/identity.py), or becomes it when the registry has none yet."""
     if settings.s3_endpoint:
         from minio import Minio
 
@@ -106,8 +108,15 @@ def build_artifact_store(settings: Settings) -> ArtifactStore:
         )
         return S3Store(client, settings.s3_bucket, create_bucket=settings.s3_create_bucket)
     from services.artifacts.filesystem import FilesystemStore
+    from services.artifacts.identity import FolderNotShared, claim_folder
 
-    return FilesystemStore(Path(settings.data_dir).resolve() / "artifacts")
+    store = FilesystemStore(Path(settings.data_dir).resolve() / "artifacts")
+    if database_url is not None:
+        try:
+            claim_folder(store.root, database_url)
+        except FolderNotShared as exc:
+            raise NotConfigured(str(exc)) from None
+    return store
 
 
 class Runtime:
@@ -181,7 +190,9 @@ class Runtime:
             return f"127.0.0.1:{self.settings.embedded_kafka_port}"
         from services.embedded import EmbeddedKafka
 
-        self.embedded_kafka = EmbeddedKafka(port=self.settings.embedded_kafka_port)
+        self.embedded_kafka = EmbeddedKafka(
+            port=self.settings.embedded_kafka_port, data_dir=self.data_dir
+        )
         return self.embedded_kafka.start()
 
     # -- the schema ----------------------------------------------------------------------
@@ -212,9 +223,10 @@ class Runtime:
     # -- components --------------------------------------------------------------------
 
     @property
+    @_on_current_schema
     def artifacts(self) -> ArtifactStore:
         if self._artifacts is None:
-            self._artifacts = build_artifact_store(self.settings)
+            self._artifacts = build_artifact_store(self.settings, self.events_url)
         return self._artifacts
 
     @property
@@ -322,6 +334,7 @@ class Runtime:
             followers=followers,
             expected_leases=self.expected_leases(),
             max_lag_seconds=self.settings.health_max_lag_seconds,
+            access_log=self.settings.access_log,
         )
 
     def expected_leases(self) -> tuple[str, ...]:

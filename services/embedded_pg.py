@@ -38,11 +38,15 @@ from services.private import (
     remove_private_dir,
     write_private,
 )
+from services.watchdog import ProcessId, Watchdog
 
 log = logging.getLogger(__name__)
 
 _SERVICE_USER = "embedded_postgres"
 _SOCKET_PREFIX = "registrum-pg-"
+# A fast shutdown (SIGINT) ends every session and checkpoints; if that takes too long,
+# an immediate one (SIGQUIT), which recovers from the log at the next start.
+_SHUTDOWN = [("SIGINT", 30.0), ("SIGQUIT", 10.0)]
 # An authentication method in pg_hba.conf that asks for nothing.
 _TRUST = re.compile(r"\btrust\b")
 
@@ -71,6 +75,7 @@ class EmbeddedPostgres:
         self.socket_dir: Path | None = None
         self._bin: Path | None = None
         self._ids: tuple[int, int] | None = None  # the server's uid and gid, when root
+        self._watchdog: Watchdog | None = None
 
     def attach(self) -> str | None:
         """The URL of the server a `registrum serve` runs on this data directory, or None
@@ -93,10 +98,7 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
         if os.geteuid() == 0:
             self._prepare_service_user()
-        if self._running():
-            # Left behind by a serve that was killed (the data directory's lock says none
-            # runs now): restart it, so that its socket and settings are the ones made here.
-            self._pg_ctl("stop", "-m", "fast")
+        self._stop_left_behind()
         self._forget_socket_dir()
         try:
             password = self._password()
@@ -107,6 +109,7 @@ class EmbeddedPostgres:
             if self._hba_trusts():
                 self._require_password(password)
             write_private(self.socket_note, str(self.socket_dir))
+            self._watch()
         except UnsafePath as exc:
             self.stop()
             raise EmbeddedError(str(exc)) from None
@@ -119,7 +122,37 @@ class EmbeddedPostgres:
         """Stops the server and removes its socket directory and the note of it."""
         if self._bin is not None and self._running():
             self._pg_ctl("stop", "-m", "fast")
+        if self._watchdog is not None:
+            self._watchdog.release()
+            self._watchdog = None
         self._forget_socket_dir()
+
+    def _watch(self) -> None:
+        """A watchdog that stops the postmaster if this process ends without stop() (see
+        services.watchdog): pg_ctl daemonizes it, so it would outlive a killed serve."""
+        postmaster = ProcessId.of(self._postmaster_pid())
+        if postmaster is None:  # no /proc (not Linux), or it exited: nothing to watch
+            log.debug("the postmaster of %s cannot be watched", self.pgdata)
+            return
+        self._watchdog = Watchdog("embedded PostgreSQL", postmaster, _SHUTDOWN)
+
+    def _postmaster_pid(self) -> int:
+        lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        return int(lines[0])
+
+    def _stop_left_behind(self) -> None:
+        """Stops a server left behind by a serve that was killed (the data directory's lock
+        says none runs now), so that its socket and settings are the ones made here. That
+        serve's watchdog may be stopping it at the same moment: then pg_ctl finds no server
+        to stop, which is as good."""
+        if not self._running():
+            return
+        log.warning("stopping the PostgreSQL left running in %s", self.pgdata)
+        try:
+            self._pg_ctl("stop", "-m", "fast")
+        except EmbeddedError:
+            if self._running():
+                raise
 
     def _options(self) -> str:
         # pg_ctl hands these to a shell. No TCP address; the socket in our private directory.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,25 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(10, ge=1, description="Connections kept to the event store.")
     log_level: str = Field("info", description="Server log level.")
+    # -- observability ----------------------------------------------------------------------
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto",
+        description="Log lines as JSON objects or for a person; auto: JSON unless stderr is "
+        "a terminal.",
+    )
+    access_log: bool = Field(True, description="Log one line per HTTP request.")
+    ops_port: int = Field(
+        9464,
+        ge=0,
+        le=65535,
+        description="Port of a follower process's /health/live, /health/ready and /metrics "
+        "(on REGISTRUM_HOST; 0: none). In `registrum serve`, only when set.",
+    )
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector URL for traces (else OTEL_EXPORTER_OTLP_ENDPOINT; "
+        "unset: no tracing). Needs `registrum[tracing]`.",
+    )
     s3_endpoint: str | None = Field(
         None,
         description="host:port of an S3 server for artefacts. Unset: a folder in the "

@@ -25,14 +25,24 @@ def artifacts_verify(ctx: typer.Context, model: Model, version_ref: VersionRef) 
         found = version(client, model, version_ref)
         report = client.verify_version(model, found["number"])
         if not report.get("ok"):
-            bad = [str(f.get("path")) for f in report.get("files") or [] if not f.get("ok")]
-            where = ", ".join(bad) or (report.get("reference") or {}).get("uri")
-            output.error(f"altered: {where}")
+            _say_what_failed(report)
         return report
 
     result = run(ctx, call, tables.verify_table)
     if not result.get("ok"):
         raise typer.Exit(ExitCode.REFUSED)
+
+
+def _say_what_failed(report: dict[str, Any]) -> None:
+    """Missing bytes and altered bytes, told apart: only altered ones hint at tampering."""
+    checked = tables.verified_entries(report)
+    for status, message in (
+        ("altered", "altered (the stored bytes hash to another digest)"),
+        ("missing", "missing from the registry's artefact store (not altered)"),
+    ):
+        where = [str(e.get("path")) for e in checked if tables.entry_status(e) == status]
+        if where:
+            output.error(f"{message}: {', '.join(where)}")
 
 
 @app.command("gc")

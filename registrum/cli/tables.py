@@ -214,19 +214,48 @@ def timeline_table(events: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def verify_table(report: dict[str, Any]) -> None:
-    table = _table("file", "sha256", "stored bytes")
+def verified_entries(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """A verification report's files, or its one reference as a file named by its URI."""
     if "reference" in report:
         ref = report["reference"] or {}
-        files = [{"path": ref.get("uri"), "sha256": ref.get("sha256"), "ok": report.get("ok")}]
-    else:
-        files = report.get("files") or []
-    for f in files:
+        return [
+            {
+                "path": ref.get("uri"),
+                "sha256": ref.get("sha256"),
+                "actual": ref.get("actual"),
+                "ok": report.get("ok"),
+                "status": report.get("status"),
+            }
+        ]
+    return list(report.get("files") or [])
+
+
+def entry_status(entry: dict[str, Any]) -> str:
+    """ok, missing or altered. A server older than the status field said only ok, and
+    no digest (actual) for bytes it did not find."""
+    status = entry.get("status")
+    if status in ("ok", "missing", "altered"):
+        return str(status)
+    if entry.get("ok"):
+        return "ok"
+    return "missing" if entry.get("actual") is None else "altered"
+
+
+_STATUS_CELLS = {
+    "ok": Text("ok"),
+    "missing": Text("MISSING", style="yellow"),
+    "altered": Text("ALTERED", style="red"),
+}
+
+
+def verify_table(report: dict[str, Any]) -> None:
+    table = _table("file", "sha256", "stored bytes")
+    for f in verified_entries(report):
         digest = f.get("sha256")
         table.add_row(
             inert(f.get("path")),
             inert(digest[:16] + "…" if isinstance(digest, str) else digest),
-            Text("ok") if f.get("ok") else Text("ALTERED", style="red"),
+            _STATUS_CELLS[entry_status(f)],
         )
     console.print(table)
 

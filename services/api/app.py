@@ -13,7 +13,17 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
-from services.api import access, cards, errors, health, models, policies, reads, versions
+from services.api import (
+    access,
+    cards,
+    errors,
+    health,
+    models,
+    operations,
+    policies,
+    reads,
+    versions,
+)
 from services.api import artifacts as artifacts_api
 from services.api import audit as audit_api
 from services.api import gc as gc_api
@@ -22,6 +32,7 @@ from services.artifacts.port import ArtifactStore
 from services.auth.authenticate import Authenticator
 from services.catalogue import store
 from services.catalogue.views.all import VIEWS
+from services.observability.requests import Observed
 from services.registry.application import Registry
 
 
@@ -39,12 +50,15 @@ def create_app(
     followers: Callable[[], str] | None = None,
     expected_leases: tuple[str, ...] = (),
     max_lag_seconds: float = 30.0,
+    access_log: bool = True,
 ) -> ASGIApp:
     """The API over registry and the views in read_dsn, its callers authenticated by
     authenticator. It runs the background runners it is given (serve passes the one that
     runs the followers' process) for as long as it serves; followers, when given, says
     how that process is ("running" or not), and /health answers 503 while it is not, or
     while nobody holds one of expected_leases, or a view lags more than max_lag_seconds.
+    Every request is observed (services/observability/requests.py): request id, latency,
+    an access log line unless access_log is off, a span when tracing is on.
     Artefact garbage collection reads the event log at events_dsn (default: read_dsn)."""
 
     @asynccontextmanager
@@ -79,7 +93,9 @@ def create_app(
     app.state.followers = followers
     app.state.expected_leases = expected_leases
     app.state.max_lag_seconds = max_lag_seconds
-    return BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,))
+    return Observed(
+        BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,)), access=access_log
+    )
 
 
 async def _relays(request: Request, head: int) -> dict[str, Any]:
@@ -132,6 +148,7 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(audit_api.router)
     app.include_router(policies.router)
     app.include_router(health.router)
+    app.include_router(operations.router)
 
     @app.get("/health/live", tags=["operations"])
     async def live() -> dict[str, str]:

@@ -35,9 +35,10 @@ from services.artifacts.port import (
     rehash,
     verified,
 )
-from services.artifacts.verify import CannotVerify
+from services.artifacts.verify import CannotVerify, status_of
 from services.artifacts.verify import verify_version as check
 from services.catalogue import queries
+from services.observability import metrics
 from services.registry.domain.errors import Forbidden
 from services.registry.domain.values import check_digest
 
@@ -169,6 +170,7 @@ async def upload(request: Request) -> dict[str, Any]:
         ) from None
     except _TooLarge:
         raise _too_large(limit) from None
+    metrics.ARTIFACT_BYTES.labels("in").inc(stored.size)
     return {"sha256": stored.sha256, "size": stored.size, "created": stored.created}
 
 
@@ -208,10 +210,18 @@ async def download(sha256: Digest, request: Request) -> StreamingResponse:
     # Re-hashed while it streams: altered bytes end the response early, so the client
     # sees a short body instead of a corrupted model.
     return StreamingResponse(
-        verified(store.get(digest), digest),
+        _counted(verified(store.get(digest), digest)),
         media_type="application/octet-stream",
         headers={"Content-Length": str(size), "X-Registrum-Sha256": digest, "ETag": f'"{digest}"'},
     )
+
+
+def _counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """chunks, each counted as artefact bytes out once it is handed on."""
+    out = metrics.ARTIFACT_BYTES.labels("out")
+    for chunk in chunks:
+        yield chunk
+        out.inc(len(chunk))
 
 
 @router.get("/{sha256}/url", responses=errors(409))
@@ -244,7 +254,13 @@ async def verify(sha256: Digest, request: Request) -> dict[str, Any]:
         actual = await asyncio.to_thread(rehash, _store(request), digest)
     except ArtifactNotFound:
         raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest) from None
-    return {"sha256": digest, "ok": actual == digest, "actual": actual}
+    # A missing object is 404 above: what is stored either hashes to its name or was altered.
+    return {
+        "sha256": digest,
+        "ok": actual == digest,
+        "status": status_of(digest, actual),
+        "actual": actual,
+    }
 
 
 versions_router = APIRouter(
@@ -281,7 +297,9 @@ async def version_file(
 async def verify_version(
     name: ModelName, number: VersionNumber, request: Request
 ) -> dict[str, Any]:
-    """Re-hash the version's stored files, or its s3:// reference, against its digests."""
+    """Re-hash the version's stored files, or its s3:// reference, against its digests:
+    each file's status, and the report's, is ok, missing (the store lacks the bytes) or
+    altered (the bytes hash to another digest)."""
     async with views(request, None, 5.0) as (conn, s):  # honours X-Registrum-Min-Position
         version = await queries.get_version(conn, s, name, number, readers(request))
     try:

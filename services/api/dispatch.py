@@ -4,6 +4,7 @@ with its log position."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
@@ -13,7 +14,10 @@ from pydantic import BaseModel, ValidationError
 from schemas.commands import Command
 from services.api.caller import caller
 from services.api.errors import ApiError, validation_details
+from services.observability import metrics
+from services.observability import requests as observed
 from services.registry.application import Outcome, Registry
+from services.registry.domain.errors import Conflict, DomainError
 
 COMMAND_HEADER = "X-Registrum-Command-Id"
 POSITION_HEADER = "X-Registrum-Position"
@@ -60,11 +64,30 @@ def dispatch(
 ) -> Response:
     """Runs the command kind(address + body) for the request's caller and answers it."""
     who = caller(request)
-    command = build(request, kind, body, address)
+    name = kind.__name__
+    try:
+        command = build(request, kind, body, address)
+    except ApiError as refused:
+        metrics.COMMANDS.labels(name, "refused", refused.code).inc()
+        raise
+    traceparent = observed.current("traceparent")
+    if traceparent and not command.command_id:
+        # The trace context is kept in the command's record, and a command without an id
+        # has none: it gets one, so the CloudEvents of its events carry the trace.
+        command = command.model_copy(update={"command_id": f"trace-{uuid.uuid4().hex}"})
+    if command.command_id:
+        observed.note(command_id=command.command_id)
     # A dry run answers what would happen, not the version.
     key = "promotion" if getattr(command, "dry_run", False) else kind.answers
     status = getattr(request.scope.get("route"), "status_code", None) or 200
-    return answer(key, registry(request).handle(command, who), status)
+    try:
+        outcome = registry(request).handle(command, who, traceparent=traceparent)
+    except DomainError as refused:
+        outcome_label = "conflict" if isinstance(refused, Conflict) else "refused"
+        metrics.COMMANDS.labels(name, outcome_label, refused.code).inc()
+        raise
+    metrics.COMMANDS.labels(name, "replayed" if outcome.replayed else "accepted", "").inc()
+    return answer(key, outcome, status)
 
 
 def answer(key: str, outcome: Outcome, status: int = 200) -> Response:

@@ -34,7 +34,12 @@ class ArtifactNotFound(ArtifactError):
 
 class ReferenceUnreadable(ArtifactError):
     """The store cannot read an object registered by reference (another scheme, another
-    endpoint, a missing key, no access)."""
+    endpoint, no access)."""
+
+
+class ReferenceMissing(ReferenceUnreadable):
+    """The store the reference names answers that nothing is there (no such key or
+    bucket): the bytes are missing, which says nothing of whether they were altered."""
 
 
 class DigestMismatch(ArtifactError):

@@ -26,6 +26,7 @@ from services.artifacts.port import (
     DigestMismatch,
     HashingReader,
     ObjectInfo,
+    ReferenceMissing,
     ReferenceUnreadable,
     StoredObject,
     is_digest,
@@ -34,6 +35,8 @@ from services.artifacts.port import (
 # Memory per upload is about PART_SIZE x (PARALLEL_PARTS + 1): bounded, whatever the size.
 PART_SIZE = 8 * 1024 * 1024
 PARALLEL_PARTS = 2
+# S3's answers that nothing is at a key: the bytes are missing (not unreadable).
+_ABSENT = frozenset({"NoSuchKey", "NoSuchBucket"})
 
 
 class S3Store:
@@ -123,7 +126,11 @@ class S3Store:
             raise ReferenceUnreadable(f"{uri}: not an s3://bucket/key reference")
         try:
             response = self.client.get_object(parsed.netloc, parsed.path.lstrip("/"))
-        except (S3Error, OSError, ValueError) as exc:  # no such key or bucket, no access
+        except S3Error as exc:
+            if exc.code in _ABSENT:
+                raise ReferenceMissing(f"{uri}: {exc.code}") from None
+            raise ReferenceUnreadable(f"{uri}: {exc}") from None
+        except (OSError, ValueError) as exc:  # unreachable, a malformed name
             raise ReferenceUnreadable(f"{uri}: {exc}") from None
         return _streamed(response)
 

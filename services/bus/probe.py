@@ -54,6 +54,29 @@ class TopicProbe:
             await self.close()  # new clients next time: the broker may be a new one
             raise
 
+    async def lag(self, group: str) -> dict[int, int]:
+        """Per partition of the topic, the messages group has not committed yet (all of
+        them where it never committed). Raises when no broker answers."""
+        if self._clients is None:
+            self._clients = await self._connect()
+        admin, consumer = self._clients
+        try:
+            described = [
+                t for t in await admin.describe_topics([self.topic]) if t["topic"] == self.topic
+            ]
+            if not described or for_code(described[0]["error_code"]) is not NoError:
+                return {}
+            partitions = [
+                TopicPartition(self.topic, p["partition"]) for p in described[0]["partitions"]
+            ]
+            ends = await consumer.end_offsets(partitions)
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+        except Exception:
+            await self.close()
+            raise
+        done = {tp.partition: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
+        return {tp.partition: max(end - done.get(tp.partition, 0), 0) for tp, end in ends.items()}
+
     async def _connect(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         options: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap,

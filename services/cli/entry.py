@@ -34,11 +34,8 @@ def serve(
     settings = Settings(**overrides)
     try:
         run(settings)
-    except EmbeddedError as exc:
+    except (EmbeddedError, NotConfigured) as exc:
         output.errors.print(f"[red]error[/red]: {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except NotConfigured as exc:  # a database a newer Registrum migrated, among others
-        output.error(str(exc))
         raise typer.Exit(1) from None
     except ModuleNotFoundError as exc:
         if exc.name not in _EMBEDDED:

@@ -28,6 +28,8 @@ import threading
 import time
 
 from services.bootstrap import Runner, Runtime
+from services.cli.observe import observe
+from services.cli.ops import announce, ops_port, with_ops
 from services.settings import Settings
 
 log = logging.getLogger("registrum")
@@ -45,7 +47,8 @@ class FollowerProcess:
     it exited on its own, until the next child says it runs."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        # The child serves an operations port only when one was set (services/cli/ops.py).
+        self.settings = settings.model_copy(update={"ops_port": ops_port(settings, in_serve=True)})
         self.state = "starting"
         self.restarts = 0
         self.pid: int | None = None
@@ -177,11 +180,14 @@ def main() -> None:
         raise SystemExit("usage: python -m services.cli.followers READY_FD (settings on stdin)")
     ready_fd = int(sys.argv[1])
     settings = Settings.model_validate_json(_first_line())
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    observe(settings, "followers")
     with Runtime(settings) as runtime:
-        runner = together(runtime.followers())
+        roles = [r for r in ("projector", "relay", "intake") if getattr(settings, r)]
+        if runtime.kafka_bootstrap is None:
+            roles = [r for r in roles if r == "projector"]
+        runner = with_ops(
+            runtime, together(runtime.followers()), roles, settings.ops_port, announce("followers")
+        )
 
         async def run() -> None:
             loop = asyncio.get_running_loop()

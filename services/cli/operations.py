@@ -7,8 +7,9 @@ import asyncio
 import typer
 
 from registrum.cli import output
+from services.cli.ops import run_role
 from services.cli.roles import start_line
-from services.cli.signals import runtime, say, until_signal
+from services.cli.signals import runtime, say
 
 views_app = typer.Typer(help="The read views.", no_args_is_help=True)
 
@@ -22,7 +23,7 @@ def api(
     from services.cli.serve import run_http
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    with runtime(**overrides) as running:
+    with runtime("api", **overrides) as running:
         app = running.api()
         settings = running.settings
         say(
@@ -34,10 +35,10 @@ def api(
 
 def projector() -> None:
     """Run the projector alone: keep the read views up to date until SIGINT/SIGTERM."""
-    with runtime() as running:
+    with runtime("projector") as running:
         main = running.projector()
         say(start_line("projector", running, kafka=False, artifacts=False))
-        until_signal(main)
+        run_role(running, "projector", main)
 
 
 @views_app.command("rebuild")

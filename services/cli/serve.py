@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from services.bootstrap import Runtime
 from services.cli.followers import FollowerProcess
+from services.cli.observe import observe
 from services.embedded import DataDirLock
 from services.settings import Settings
 
@@ -23,6 +24,7 @@ def _noted(signum: int, _frame: object) -> None:
 
 def serve(settings: Settings, announce: bool = True) -> None:
     """Runs until SIGINT/SIGTERM, then stops the API and any embedded service cleanly."""
+    observe(settings, "serve")
     lock = DataDirLock(settings.data_dir.resolve())
     lock.acquire()
     try:
@@ -58,6 +60,7 @@ def run_http(app: ASGIApp, settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # ours (services/cli/observe.py): JSON or console, like every line
         access_log=False,
         lifespan="on",
     )

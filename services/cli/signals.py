@@ -13,19 +13,25 @@ import typer
 
 from registrum.cli import output
 from services.bootstrap import NotConfigured, Runner, Runtime
+from services.cli.observe import observe
 from services.settings import Settings
 
 log = logging.getLogger("registrum")
 
 
 @contextmanager
-def runtime(**overrides: Any) -> Iterator[Runtime]:
+def runtime(role: str | None = None, **overrides: Any) -> Iterator[Runtime]:
     """The runtime of one role, from REGISTRUM_* settings (and overrides); a missing
-    service is a one-line error, exit 1."""
+    service is a one-line error, exit 1. A long-running role (named) has its logs (JSON or
+    console) and traces set up first; other commands log as the standard library does."""
     settings = Settings(**overrides)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    if role is not None:
+        observe(settings, role)
+    else:
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
     with Runtime(settings) as running:
         try:
             yield running

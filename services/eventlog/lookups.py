@@ -78,3 +78,21 @@ async def registrations_after(
     except asyncpg.UndefinedTableError:
         return []
     return [decode_row(r) for r in rows]
+
+
+COMMANDS_TABLE = "registrum_commands"  # the write side's command log (one row per command id)
+
+
+async def trace_contexts(conn: asyncpg.Connection, command_ids: Collection[str]) -> dict[str, str]:
+    """command id -> the traceparent kept with it, for those of command_ids that have one."""
+    if not command_ids:
+        return {}
+    try:
+        rows = await conn.fetch(
+            f'SELECT command_id, traceparent FROM "{COMMANDS_TABLE}"'
+            " WHERE command_id = ANY($1::text[]) AND traceparent IS NOT NULL",
+            list(command_ids),
+        )
+    except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError):
+        return {}  # no command recorded yet, or a log from before traces were kept
+    return {r[0]: r[1] for r in rows}

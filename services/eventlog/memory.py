@@ -20,6 +20,7 @@ class MemoryEventLog:
         self._events: list[StoredEvent] = []
         self._positions: list[int] = []
         self._next = 1
+        self.traces: dict[str, str] = {}  # command id -> traceparent, as the command log keeps
 
     def append(
         self, originator_id: UUID | str, originator_version: int, topic: str, state: bytes
@@ -71,3 +72,6 @@ class MemoryEventLog:
             if e.originator_version == 1 and e.kind == REGISTRATION_KIND
         )
         return list(itertools.islice(found, limit))
+
+    async def trace_contexts(self, command_ids: Collection[str]) -> dict[str, str]:
+        return {i: self.traces[i] for i in command_ids if i in self.traces}

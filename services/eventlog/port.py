@@ -35,3 +35,8 @@ class EventLog(Protocol):
         """Up to limit VersionRegistered events after position, in log order (deleted
         versions' too): a walk over every registration, without reading other events."""
         ...
+
+    async def trace_contexts(self, command_ids: Collection[str]) -> dict[str, str]:
+        """The W3C traceparent each of these commands was sent in, where one was kept
+        (by command id)."""
+        ...

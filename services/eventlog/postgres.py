@@ -33,3 +33,6 @@ class PostgresEventLog:
 
     async def registrations_after(self, position: int, limit: int) -> list[StoredEvent]:
         return await lookups.registrations_after(self.conn, position, limit, self.table)
+
+    async def trace_contexts(self, command_ids: Collection[str]) -> dict[str, str]:
+        return await lookups.trace_contexts(self.conn, command_ids)

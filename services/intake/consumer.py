@@ -23,7 +23,8 @@ from services.auth.authenticate import Authenticator
 from services.auth.identity import Unauthenticated
 from services.bus.broker import Bus, build_bus
 from services.bus.security import PLAINTEXT, KafkaSecurity
-from services.intake.handler import Refused, credential, decide
+from services.intake.handler import Refused, credential, decide, trace_context
+from services.observability import metrics
 from services.registry.application import Registry
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ class Intake:
             )
             self.answered += 1
             return
-        outcome = await asyncio.to_thread(decide, self.registry, message.body, caller)
+        trace = trace_context(headers)
+        outcome = await asyncio.to_thread(decide, self.registry, message.body, caller, trace)
         if isinstance(outcome, Refused):
             await self._dead_letter(bus, message, outcome)
         else:
@@ -96,6 +98,7 @@ class Intake:
                 key=outcome.command_id.encode(),
                 headers={"content-type": "application/json"},
             )
+            metrics.INTAKE_ANSWERS.labels(outcome.status).inc()
         self.answered += 1
 
     async def _dead_letter(self, bus: Bus, message: Message, refused: Refused) -> None:
@@ -115,6 +118,7 @@ class Intake:
         except MessageSizeTooLargeError:
             headers["x-registrum-truncated"] = f"{len(body)} bytes, first {_CUT_BYTES} kept"
             await bus.dead_letters.publish(body[:_CUT_BYTES], key=key, headers=headers)
+        metrics.DEAD_LETTERS.labels(refused.reason).inc()
 
 
 def _where(message: Message) -> tuple[str, int, int]:

@@ -20,6 +20,7 @@ from schemas.commands import COMMAND_TYPES, COMMANDS, Command
 from schemas.intake import MAX_COMMAND_BYTES, CommandResult, Rejection
 from schemas.rules import MAX_COMMAND_ID
 from services.auth.identity import Principal
+from services.observability.tracing import sane_traceparent
 from services.registry.application import Registry
 from services.registry.domain.errors import DomainError
 
@@ -101,6 +102,15 @@ def _required_text(value: Any, limit: int) -> str | None:
     return None
 
 
+def trace_context(headers: Sequence[tuple[str, bytes | None]]) -> str | None:
+    """The W3C traceparent a command message was sent in (header `traceparent`, or
+    `ce_traceparent` from a CloudEvents producer), when it is a sane one."""
+    for key, value in headers:
+        if key.lower() in ("traceparent", "ce_traceparent") and value:
+            return sane_traceparent(value.decode("ascii", "replace").strip())
+    return None
+
+
 def credential(headers: Sequence[tuple[str, bytes | None]]) -> str | None:
     """The credential in a message's headers (`authorization`: `Bearer <token>` or the
     token alone), if any."""
@@ -121,9 +131,12 @@ def _summary(error: ValidationError) -> str:
     return "; ".join(problems[:10])
 
 
-def decide(registry: Registry, raw: bytes | None, caller: Principal) -> CommandResult | Refused:
+def decide(
+    registry: Registry, raw: bytes | None, caller: Principal, traceparent: str | None = None
+) -> CommandResult | Refused:
     """Runs the command in raw for caller, authenticated from the message's credential,
-    through the registry (blocking: call it from a thread).
+    through the registry (blocking: call it from a thread); traceparent, the trace the
+    message was sent in, is kept with the command for the CloudEvents of its events.
     Errors other than the domain's (a lost database) propagate: the message is then
     consumed again rather than answered wrongly."""
     message = parse(raw)
@@ -131,7 +144,7 @@ def decide(registry: Registry, raw: bytes | None, caller: Principal) -> CommandR
         return message
     command = message.command
     try:
-        outcome = registry.handle(command, caller)
+        outcome = registry.handle(command, caller, traceparent=traceparent)
     except DomainError as error:
         return CommandResult(
             command_id=message.command_id,

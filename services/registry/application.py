@@ -102,12 +102,17 @@ class Registry(Application):
 
     # -- the dispatcher ----------------------------------------------------------------
 
-    def handle(self, command: Command, caller: Principal) -> Outcome:
+    def handle(
+        self, command: Command, caller: Principal, *, traceparent: str | None = None
+    ) -> Outcome:
         """Runs one command for caller, an authenticated principal: Forbidden unless its
-        grants allow it; domain errors say why else it was refused."""
+        grants allow it; domain errors say why else it was refused. traceparent (W3C), the
+        trace the command was sent in, is kept in its record for the relay."""
         # A promotion may re-hash its artefact while deciding: it never holds up a group.
         alone = isinstance(command, c.Promote)
-        return self.executor.run(self.ticket(command, caller), alone=alone)
+        ticket = self.ticket(command, caller)
+        ticket.traceparent = traceparent
+        return self.executor.run(ticket, alone=alone)
 
     def ticket(self, command: Command, caller: Principal) -> Ticket:
         """The command checked ahead and ready to decide, for the executor."""

@@ -37,6 +37,10 @@ class CommandRecord:
     fingerprint: str
     result: dict[str, Any]
     position: int | None = None
+    # The W3C trace context the command was sent in: the relay puts it on the CloudEvents
+    # of the command's events. Kept beside the events, never in them (the audit chain
+    # hashes events as they were).
+    traceparent: str | None = None
 
 
 @dataclass
@@ -74,8 +78,8 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
         self.sql_link = chain_table.link_by_stream(self.datastore.schema, events_table_name)
         # A command's position: the last of its own events, found by stream and version.
         self.sql_record_command = SQL(
-            "INSERT INTO {} (command_id, fingerprint, result, position)"
-            " SELECT %s, %s, %s, (SELECT max(e.notification_id) FROM {} e"
+            "INSERT INTO {} (command_id, fingerprint, result, traceparent, position)"
+            " SELECT %s, %s, %s, %s, (SELECT max(e.notification_id) FROM {} e"
             " JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, v)"
             " ON e.originator_id = k.id AND e.originator_version = k.v)"
         ).format(self.t_commands, events)
@@ -165,6 +169,7 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
                     record.command_id,
                     record.fingerprint,
                     json.dumps(record.result),
+                    record.traceparent,
                     [stream for stream, _ in streams],
                     [version for _, version in streams],
                 ),
@@ -244,15 +249,18 @@ class PostgresCommandRecorder(PostgresApplicationRecorder):
     def find_command(self, command_id: str) -> CommandRecord | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
-                SQL("SELECT fingerprint, result, position FROM {} WHERE command_id = %s").format(
-                    self.t_commands
-                ),
+                SQL(
+                    "SELECT fingerprint, result, position, traceparent FROM {}"
+                    " WHERE command_id = %s"
+                ).format(self.t_commands),
                 (command_id,),
             )
             row = curs.fetchone()
         if row is None:
             return None
-        return CommandRecord(command_id, row["fingerprint"], row["result"], row["position"])
+        return CommandRecord(
+            command_id, row["fingerprint"], row["result"], row["position"], row["traceparent"]
+        )
 
     def count_events(self) -> int:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -292,7 +300,11 @@ class MemoryCommandRecorder(POPOApplicationRecorder):
             for record, streams in group.commands:
                 own = [where[s] for s in streams if s in where]
                 self._commands[record.command_id] = CommandRecord(
-                    record.command_id, record.fingerprint, record.result, max(own, default=None)
+                    record.command_id,
+                    record.fingerprint,
+                    record.result,
+                    max(own, default=None),
+                    record.traceparent,
                 )
             return ids
 

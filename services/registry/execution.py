@@ -106,6 +106,7 @@ class Ticket:
     ctx: Context
     decide: Decide
     context: Any = None  # what the store needs to check the caller (its principal)
+    traceparent: str | None = None  # the trace it was sent in, kept in its record
     signature: str = ""
     outcome: Outcome | None = None
     error: BaseException | None = None
@@ -245,7 +246,12 @@ class Executor:
             group.events.extend(ticket.own)
             if ticket.ctx.command_id is not None:
                 assert ticket.result is not None
-                record = CommandRecord(ticket.ctx.command_id, ticket.signature, ticket.result)
+                record = CommandRecord(
+                    ticket.ctx.command_id,
+                    ticket.signature,
+                    ticket.result,
+                    traceparent=ticket.traceparent,
+                )
                 streams = [(e.originator_id, e.originator_version) for e in ticket.own]
                 group.commands.append((record, streams))
         positions = self.store.record(working, group)

@@ -16,18 +16,27 @@ def event_id(store_id: str, position: int) -> str:
 
 
 def envelope(
-    store_id: str, kind: str, position: int, subject: str, time: str, data: BaseModel
+    store_id: str,
+    kind: str,
+    position: int,
+    subject: str,
+    time: str,
+    data: BaseModel,
+    traceparent: str | None = None,
 ) -> KafkaMessage:
-    event = CloudEvent(
-        {
-            "id": event_id(store_id, position),
-            "source": f"urn:registrum:{store_id}",
-            "type": TYPE_PREFIX + kind,
-            "subject": subject,
-            "time": time,
-            "datacontenttype": "application/json",
-            "partitionkey": subject,  # one model's events stay in order on one partition
-        },
-        data.model_dump(mode="json"),
-    )
+    """The CloudEvent of one stored event. traceparent, the trace of the request that
+    caused it, goes in the distributed tracing extension (ce_traceparent in binary mode),
+    so a consumer's span can join that trace."""
+    attributes = {
+        "id": event_id(store_id, position),
+        "source": f"urn:registrum:{store_id}",
+        "type": TYPE_PREFIX + kind,
+        "subject": subject,
+        "time": time,
+        "datacontenttype": "application/json",
+        "partitionkey": subject,  # one model's events stay in order on one partition
+    }
+    if traceparent is not None:
+        attributes["traceparent"] = traceparent
+    event = CloudEvent(attributes, data.model_dump(mode="json"))
     return to_binary(event, data_marshaller=orjson.dumps)

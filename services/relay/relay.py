@@ -92,10 +92,16 @@ class LogPublisher:
 
     async def _messages(self, events: EventLog, batch: Sequence[StoredEvent]) -> list[Outgoing]:
         await self._facts.load(events, batch)
+        # The trace each event's command was sent in (kept with its record, never in the
+        # event): one lookup per batch.
+        traces = await events.trace_contexts(
+            {c for e in batch if isinstance(c := e.data.get("command_id"), str)}
+        )
         outgoing = []
         for event in batch:
             self._facts.observe(event)
-            outgoing += translate(self.store_id, event, self._facts)
+            trace = traces.get(event.data.get("command_id") or "")
+            outgoing += translate(self.store_id, event, self._facts, trace)
         return outgoing
 
 

@@ -73,7 +73,11 @@ class Outgoing:
     message: KafkaMessage
 
 
-def translate(store_id: str, event: StoredEvent, facts: Facts) -> list[Outgoing]:
+def translate(
+    store_id: str, event: StoredEvent, facts: Facts, traceparent: str | None = None
+) -> list[Outgoing]:
+    """The messages of one stored event; traceparent, when its command kept one, goes on
+    each of them (the CloudEvents distributed tracing extension)."""
     if event.aggregate in INTERNAL_AGGREGATES:
         return []
     d = event.data
@@ -98,14 +102,13 @@ def translate(store_id: str, event: StoredEvent, facts: Facts) -> list[Outgoing]
     if len(orjson.dumps(domain.details)) > MAX_DETAILS_BYTES:
         domain = domain.model_copy(update={"details": {}, "details_truncated": True})
     subject = name or event.originator_id
-    out = [Outgoing(EVENTS, envelope(store_id, event.kind, event.position, subject, time, domain))]
+    at = (store_id, event.kind, event.position)
+    out = [Outgoing(EVENTS, envelope(*at, subject, time, domain, traceparent))]
     if event.kind in PROMOTION_KINDS and name is not None:
         data = _promotion(event, name, facts)
-        out.append(
-            Outgoing(PROMOTIONS, envelope(store_id, event.kind, event.position, name, time, data))
-        )
+        out.append(Outgoing(PROMOTIONS, envelope(*at, name, time, data, traceparent)))
     if event.kind in AUDIT_KINDS:
-        audit = envelope(store_id, event.kind, event.position, AUDIT_KEY, time, _audit(event))
+        audit = envelope(*at, AUDIT_KEY, time, _audit(event), traceparent)
         out.append(Outgoing(AUDIT_CHECKPOINTS, audit))
     return out
 

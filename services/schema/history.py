@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from services.schema import v1_baseline, v2_leases
+from services.schema import v1_baseline, v2_leases, v3_artifact_store
 from services.schema.migration import Database, Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
     v1_baseline.EVENTS,
     v1_baseline.READ,
     v2_leases.READ,
+    v3_artifact_store.EVENTS,
 )
 
 

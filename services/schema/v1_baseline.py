@@ -63,7 +63,12 @@ _COMMANDS = (
     'CREATE TABLE IF NOT EXISTS "public"."registrum_commands" ('
     " command_id text PRIMARY KEY, fingerprint text NOT NULL,"
     " result jsonb NOT NULL, position bigint,"
-    " recorded_at timestamptz NOT NULL DEFAULT now())"
+    " recorded_at timestamptz NOT NULL DEFAULT now(), traceparent text)"
+)
+
+# Command logs made before traces were kept.
+_COMMANDS_TRACED = (
+    'ALTER TABLE "public"."registrum_commands" ADD COLUMN IF NOT EXISTS traceparent text'
 )
 
 _CHAIN = (
@@ -108,6 +113,7 @@ EVENTS = Migration(
         _INSERT_FUNCTION,
         _SNAPSHOTS,
         _COMMANDS,
+        _COMMANDS_TRACED,
         _CHAIN,
         _TOKENS,
         _TOKENS_BY_SUBJECT,

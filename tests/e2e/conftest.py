@@ -86,11 +86,13 @@ def start_server(
     *,
     testers: bool = True,
     first_start: bool = True,
+    new_session: bool = False,
     **settings: str,
 ) -> Server:
     """`registrum serve` on data_dir; with testers, the testers group holds every role.
     first_start: the registry is new, so its first administrator's token is in data_dir
-    (not so for a registry on a database that already has grants)."""
+    (not so for a registry on a database that already has grants). new_session: serve
+    leads a process group of its own, which a test may kill whole."""
     port = port or free_port()
     env = clean_env()
     env.update(REGISTRUM_PORT=str(port), REGISTRUM_DATA_DIR=str(data_dir))
@@ -100,7 +102,12 @@ def start_server(
     log = data_dir.parent / f"serve-{port}.log"
     with log.open("w") as out:  # the child keeps its own descriptor
         process = subprocess.Popen(
-            [REGISTRUM, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+            [REGISTRUM, "serve"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=new_session,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

@@ -45,6 +45,7 @@ def test_upload_a_folder_then_download_it_verified(
     stored.write_bytes(b"tampered" + stored.read_bytes()[8:])
     checked = cli(url, "artifacts", "verify", name, "@champion")
     assert checked.returncode == 1 and "weights/model.bin" in checked.stderr
+    assert "altered (the stored bytes hash to another digest)" in checked.stderr
     again = cli(url, "versions", "download", name, "1", str(tmp_path / "again"))
     assert again.returncode == 1
     assert "weights/model.bin" in again.stderr or "digest" in again.stderr

@@ -11,18 +11,16 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import asyncpg
 
 from schemas import commands as c
-from services.catalogue import store
 from services.catalogue.rebuild import rebuild
 from services.catalogue.views.all import VIEWS
 from services.registry.application import Registry
 from tests.e2e.conftest import REGISTRUM, clean_env
 from tests.people import person
-from tests.projection_checks import positions, wait_until_caught_up
+from tests.projection_checks import differences, positions, wait_until_caught_up
 from tests.workload import step
 
 
@@ -33,29 +31,6 @@ def start_projector(database_url: str, **settings: str) -> subprocess.Popen[byte
     return subprocess.Popen(
         [REGISTRUM, "projector"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-
-
-async def table_rows(conn: asyncpg.Connection, schema: str, table: str) -> list[Any]:
-    return sorted(map(tuple, await conn.fetch(f"SELECT * FROM {schema}.{table}")), key=repr)
-
-
-async def differences(database_url: str, old: dict[str, int], new: dict[str, int]) -> list[str]:
-    conn = await asyncpg.connect(database_url)
-    found = []
-    try:
-        for name in VIEWS:
-            tables = await conn.fetch(
-                "SELECT tablename FROM pg_tables WHERE schemaname = $1",
-                store.schema_name(name, new[name]),
-            )
-            for row in tables:
-                a = await table_rows(conn, store.quoted(name, old[name]), row["tablename"])
-                b = await table_rows(conn, store.quoted(name, new[name]), row["tablename"])
-                if a != b:
-                    found.append(f"{name}.{row['tablename']}: {len(a)} vs {len(b)} rows")
-    finally:
-        await conn.close()
-    return found
 
 
 def test_a_projector_killed_at_random_ends_equal_to_a_rebuild(

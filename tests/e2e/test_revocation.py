@@ -14,6 +14,7 @@ from services.auth.token_store import PostgresTokenStore
 from services.registry.application import Registry
 from tests.e2e.conftest import Server, bearer, start_server
 from tests.people import token_for
+from tests.services import s3_endpoint
 
 
 async def _token(database_url: str, name: str) -> str:
@@ -26,21 +27,31 @@ async def _token(database_url: str, name: str) -> str:
 
 
 @pytest.fixture
-def two_apis(database_url: str, registry: Registry, tmp_path: Path) -> Iterator[list[Server]]:
+def two_apis(
+    database_url: str, registry: Registry, tmp_path: Path, unique: str
+) -> Iterator[list[Server]]:
     # (registry: its fixture gives the testers group its roles in this database.)
-    servers = [
-        start_server(
-            tmp_path / f"api-{i}",
-            testers=False,
-            first_start=False,
-            database_url=database_url,
-            kafka="false",
-        )
-        for i in (1, 2)
-    ]
-    yield servers
-    for server in servers:
-        server.stop()
+    # Two API processes of one registry share its artefact store: S3 here, as across
+    # machines (each with a folder of its own, the second would refuse to start).
+    with s3_endpoint() as s3:
+        servers = [
+            start_server(
+                tmp_path / f"api-{i}",
+                testers=False,
+                first_start=False,
+                database_url=database_url,
+                kafka="false",
+                s3_endpoint=s3.endpoint,
+                s3_access_key=s3.access_key,
+                s3_secret_key=s3.secret_key,
+                s3_secure="true" if s3.secure else "false",
+                s3_bucket=f"revocation-{unique}",
+            )
+            for i in (1, 2)
+        ]
+        yield servers
+        for server in servers:
+            server.stop()
 
 
 def test_a_revoked_token_is_refused_by_every_api_process(

@@ -12,6 +12,7 @@ from services.artifacts.port import (
     ArtifactNotFound,
     DigestMismatch,
     ObjectInfo,
+    ReferenceMissing,
     ReferenceUnreadable,
     StoredObject,
 )
@@ -22,11 +23,17 @@ def _now() -> datetime:
 
 
 class MemoryStore:
-    """The ArtifactStore port over a dict; `clock` says when each put happens."""
+    """The ArtifactStore port over a dict; `clock` says when each put happens. References
+    reads the s3:// URIs in `references`; others under s3:// are missing."""
 
     def __init__(self, clock: Callable[[], datetime] = _now) -> None:
         self.clock = clock
         self._objects: dict[str, tuple[bytes, datetime]] = {}
+        self.references: dict[str, bytes] = {}
+
+    def tamper(self, sha256: str, data: bytes) -> None:
+        """Replaces the bytes stored under sha256, as someone behind the store's back."""
+        self._objects[sha256] = (data, self._objects[sha256][1])
 
     def put(self, chunks: Iterable[bytes], expected_sha256: str | None = None) -> StoredObject:
         data = b"".join(chunks)  # an interrupted iteration raises here: nothing is kept
@@ -58,7 +65,12 @@ class MemoryStore:
         return None
 
     def read_reference(self, uri: str) -> Iterator[bytes]:
-        raise ReferenceUnreadable(f"{uri}: a memory store reads no references")
+        if uri in self.references:
+            yield self.references[uri]
+        elif uri.startswith("s3://"):
+            raise ReferenceMissing(f"{uri}: NoSuchKey")
+        else:
+            raise ReferenceUnreadable(f"{uri}: a memory store reads only s3:// references")
 
     def _data(self, sha256: str) -> bytes:
         try:

@@ -18,6 +18,7 @@ from services.artifacts.port import (
     ArtifactNotFound,
     ArtifactStore,
     DigestMismatch,
+    ReferenceMissing,
     ReferenceUnreadable,
     rehash,
     verified,
@@ -211,5 +212,7 @@ def test_s3_reads_a_reference_on_its_own_endpoint(s3: S3Endpoint, unique: str) -
     store.client.put_object(store.bucket, "external/model.bin", io.BytesIO(data), len(data))
     uri = f"s3://{store.bucket}/external/model.bin"
     assert b"".join(store.read_reference(uri)) == data
-    with pytest.raises(ReferenceUnreadable):
-        b"".join(store.read_reference(f"s3://{store.bucket}/external/absent.bin"))
+    # Nothing at a key (or no such bucket) is missing, not merely unreadable.
+    for absent in (f"s3://{store.bucket}/external/absent.bin", f"s3://none-{unique}/x.bin"):
+        with pytest.raises(ReferenceMissing):
+            b"".join(store.read_reference(absent))

@@ -68,6 +68,20 @@ def body(data: bytes, size: int = 256 * 1024) -> Iterator[bytes]:
         yield data[start : start + size]
 
 
+def test_artefact_bytes_in_and_out_are_counted_on_metrics(http: TestClient) -> None:
+    def counted(direction: str) -> float:
+        text = http.get("/metrics").text
+        line = f'registrum_artifact_bytes_total{{direction="{direction}"}} '
+        found = [x for x in text.splitlines() if x.startswith(line)]
+        return float(found[0].split()[-1]) if found else 0.0
+
+    data = os.urandom(100_000)
+    before = counted("in"), counted("out")
+    digest = http.post("/api/v1/artifacts", content=data, headers=WHO).json()["sha256"]
+    assert http.get(f"/api/v1/artifacts/{digest}").content == data
+    assert (counted("in") - before[0], counted("out") - before[1]) == (len(data), len(data))
+
+
 def test_upload_streams_past_the_json_limit_and_downloads_verified(http: TestClient) -> None:
     data = os.urandom(5 * 1024 * 1024)  # far above the 64 KiB JSON body limit
     digest = hashlib.sha256(data).hexdigest()
@@ -236,6 +250,7 @@ def test_bytes_altered_behind_the_registrys_back_are_caught(
         )
     report = http.post(f"/api/v1/artifacts/{digest}/verify").json()
     assert report["ok"] is False and report["actual"] == hashlib.sha256(tampered).hexdigest()
+    assert report["status"] == "altered"
     # The download does not complete: the stream ends when the digest fails to match.
     with pytest.raises(Exception, match="expected sha256"):
         http.get(f"/api/v1/artifacts/{digest}")
@@ -305,6 +320,43 @@ def test_a_version_made_of_uploaded_files(
         assert http.get(f"/api/v1/models/{name}").json()["model"]["latest_version"] == 1
 
 
+def test_a_file_the_store_lacks_is_reported_missing_never_altered(
+    registry_with: Registry, database_url: str, store: ArtifactStore, unique: str
+) -> None:
+    app = create_app(
+        registry_with,
+        database_url,
+        artifacts=store,
+        background=[Projector(database_url).run],
+        authenticator=BADGES.authenticator(),
+    )
+    with TestClient(app) as http:
+        http.headers.update(WHO)
+        http.headers["X-Registrum-Min-Position"] = "head"
+        name = f"gone-{unique}"
+        manifest = []
+        for path, data in {"MLmodel": b"flavors: {}", "model.bin": os.urandom(4096)}.items():
+            stored = http.post("/api/v1/artifacts", content=data, headers=WHO).json()
+            manifest.append({"path": path, "sha256": stored["sha256"], "size": stored["size"]})
+        http.post("/api/v1/models", json={"name": name}, headers=WHO)
+        made = http.post(
+            f"/api/v1/models/{name}/versions", headers=WHO, json={"manifest": manifest}
+        )
+        assert made.status_code == 201, made.text
+        assert http.post(f"/api/v1/models/{name}/versions/1/verify").json()["status"] == "ok"
+
+        # The store loses one object (as a store on another machine never had it).
+        store.remove(manifest[1]["sha256"])
+        report = http.post(f"/api/v1/models/{name}/versions/1/verify").json()
+        assert report["ok"] is False and report["status"] == "missing"
+        assert [(f["path"], f["status"], f["actual"]) for f in report["files"]] == [
+            ("MLmodel", "ok", manifest[0]["sha256"]),
+            ("model.bin", "missing", None),
+        ]
+        # The object's own check says it is not there: 404, not a digest mismatch.
+        assert http.post(f"/api/v1/artifacts/{manifest[1]['sha256']}/verify").status_code == 404
+
+
 def test_a_version_registered_by_reference_is_verifiable_on_demand(
     registry_with: Registry, database_url: str, store: ArtifactStore, unique: str
 ) -> None:
@@ -348,4 +400,10 @@ def test_a_version_registered_by_reference_is_verifiable_on_demand(
             return
         assert report.status_code == 200 and report.json()["ok"] is True
         store.client.put_object(store.bucket, "external/model.bin", io.BytesIO(b"swapped"), 7)
-        assert http.post(f"/api/v1/models/{name}/versions/1/verify").json()["ok"] is False
+        swapped = http.post(f"/api/v1/models/{name}/versions/1/verify").json()
+        assert swapped["ok"] is False and swapped["status"] == "altered"
+        # Gone from the bucket: missing, not altered (and not "cannot verify").
+        store.client.remove_object(store.bucket, "external/model.bin")
+        gone = http.post(f"/api/v1/models/{name}/versions/1/verify")
+        assert gone.status_code == 200, gone.text
+        assert gone.json()["ok"] is False and gone.json()["status"] == "missing"

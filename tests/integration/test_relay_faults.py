@@ -250,7 +250,7 @@ class FlakyRegistry:
         self.registry = registry
         self.attempts = 0
 
-    def handle(self, command: Any, caller: Principal) -> Any:
+    def handle(self, command: Any, caller: Principal, **options: Any) -> Any:
         self.attempts += 1
         if command.model_name.startswith("broken-"):
             raise ValueError("a defect")

@@ -24,7 +24,8 @@ EARLIER_EVENTS_DDL = [
     'CREATE TABLE IF NOT EXISTS "public"."registrum_commands" ('
     " command_id text PRIMARY KEY, fingerprint text NOT NULL,"
     " result jsonb NOT NULL, position bigint,"
-    " recorded_at timestamptz NOT NULL DEFAULT now())",
+    " recorded_at timestamptz NOT NULL DEFAULT now(), traceparent text)",
+    'ALTER TABLE "public"."registrum_commands" ADD COLUMN IF NOT EXISTS traceparent text',
     'CREATE TABLE IF NOT EXISTS "public"."registrum_chain" (position bigint PRIMARY KEY,'
     " head bytea NOT NULL, payload bytea NOT NULL, link bytea NOT NULL)",
     """CREATE TABLE IF NOT EXISTS registrum_tokens (

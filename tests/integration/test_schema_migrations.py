@@ -26,6 +26,7 @@ from tests.services import fresh_database
 
 ALICE = person("alice")
 LATEST = max(m.version for m in history.MIGRATIONS)
+ALL = sorted((m.database, m.version) for m in history.MIGRATIONS)
 
 
 def applied(url: str) -> list[tuple[str, int]]:
@@ -83,7 +84,9 @@ def test_a_database_at_the_previous_version_migrates_to_the_latest_and_then_work
     )
 
     done = migrate(url, url)
-    assert [(d.migration.database, d.migration.version) for d in done] == [("read", LATEST)]
+    assert [(d.migration.database, d.migration.version) for d in done] == [
+        (m.database, m.version) for m in history.MIGRATIONS if m.version == LATEST
+    ]
     require_current(url, url)  # nothing raised: a process may start
     assert migrate(url, url) == []  # and again, nothing to do
 
@@ -98,8 +101,8 @@ def test_each_database_keeps_its_own_versions(database_url: str, unique: str) ->
     read = fresh_database(database_url, f"read_{unique}", migrate=False)
     migrate(events, read)
 
-    assert applied(events) == [("events", 1)]
-    assert applied(read) == [("read", 1), ("read", 2)]
+    assert applied(events) == [(m.database, m.version) for m in history.of("events")]
+    assert applied(read) == [(m.database, m.version) for m in history.of("read")]
     with psycopg.connect(events) as conn:
         found = conn.execute("SELECT to_regclass('catalogue_meta.views')").fetchone()
         assert found == (None,)  # the views' tables are not in the events database
@@ -151,7 +154,7 @@ def test_a_database_newer_than_this_registrum_is_refused_and_left_alone(
         with Runtime(settings, migrate=migrating) as runtime, pytest.raises(NotConfigured) as no:
             _ = runtime.registry
         assert str(no.value) == message
-    assert len(applied(url)) == 4  # nothing was applied or removed
+    assert len(applied(url)) == len(history.MIGRATIONS) + 1  # nothing applied or removed
 
 
 def test_two_migrators_at_once_apply_each_migration_once(database_url: str, unique: str) -> None:
@@ -178,5 +181,5 @@ def test_two_migrators_at_once_apply_each_migration_once(database_url: str, uniq
         thread.join(timeout=60)
     assert failures == []
     done = sorted((d.migration.database, d.migration.version) for r in results for d in r)
-    assert done == [("events", 1), ("read", 1), ("read", 2)]
-    assert applied(url) == [("events", 1), ("read", 1), ("read", 2)]
+    assert done == ALL
+    assert sorted(applied(url)) == ALL

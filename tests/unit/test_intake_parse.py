@@ -138,7 +138,7 @@ class RegistryWithoutVersion3:
     def __init__(self) -> None:
         self.calls: list[tuple[c.Command, Principal]] = []
 
-    def handle(self, command: c.Promote, caller: Principal) -> Any:
+    def handle(self, command: c.Promote, caller: Principal, **options: Any) -> Any:
         self.calls.append((command, caller))
         raise NotFound(f"model {command.model!r} has no version 3", version=command.version)
 
@@ -159,7 +159,7 @@ def test_a_domain_error_is_a_rejected_outcome_not_a_dead_letter() -> None:
 
 
 class RegistryWithAHugeModel:
-    def handle(self, command: c.RegisterModel, caller: Principal) -> Any:
+    def handle(self, command: c.RegisterModel, caller: Principal, **options: Any) -> Any:
         return Outcome({"name": command.name, "description": "x" * (600 * 1024)}, position=5)
 
 
@@ -181,3 +181,24 @@ def test_a_message_naming_an_actor_is_refused_not_believed() -> None:
     assert isinstance(refused, Refused)
     assert refused.reason == "invalid"
     assert refused.detail.startswith("actor:") and "authorization" in refused.detail
+
+
+def test_a_command_messages_trace_is_kept_with_its_record() -> None:
+    from services.intake.handler import trace_context
+    from tests.fakes.registry import memory_registry
+
+    traced = f"00-{'5' * 32}-{'6' * 16}-01"
+    # A CloudEvents producer's header, or the plain W3C one; garbage is ignored.
+    assert trace_context([("ce_traceparent", traced.encode())]) == traced
+    assert trace_context([("traceparent", traced.encode())]) == traced
+    assert trace_context([("traceparent", b"00-not-a-trace")]) is None
+    assert trace_context([("authorization", b"Bearer x")]) is None
+    registry = memory_registry()
+    try:
+        message = {"type": "RegisterModel", "command_id": "kafka-traced", "name": "traced"}
+        result = decide(registry, orjson.dumps(message), person("alice"), traced)
+        assert isinstance(result, CommandResult) and result.status == "accepted"
+        record = registry.command_log.find_command("kafka-traced")
+        assert record is not None and record.traceparent == traced
+    finally:
+        registry.close()

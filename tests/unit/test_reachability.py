@@ -30,7 +30,7 @@ class RecordingRegistry:
     def __init__(self) -> None:
         self.handled: list[tuple[Command, Principal]] = []
 
-    def handle(self, command: Command, caller: Principal) -> Outcome:
+    def handle(self, command: Command, caller: Principal, **options: Any) -> Outcome:
         self.handled.append((command, caller))
         return Outcome({"number": 3}, position=11)
 
