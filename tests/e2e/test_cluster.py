@@ -3,9 +3,10 @@ S3 server each in a process of its own, two `registrum api`, two projectors, two
 and two intakes. Writes and promotions go through both APIs (and commands through Kafka)
 while each role in turn is killed (SIGKILL) and hung (SIGSTOP for longer than its lease).
 
-Then: no acknowledged write is lost; the views and the Kafka topic hold every event
-(deduplicated by ce_id); a standby took over within the lease plus a batch; a resumed
-hung holder found its lease gone and stood by, its writes refused."""
+Then: no acknowledged write is lost; the views equal a rebuild and the Kafka topic holds
+every event (deduplicated by ce_id); a standby took over within the lease plus a batch;
+a resumed hung holder found its lease gone and stood by, its writes refused; /metrics
+showed the lag rising while a holder hung and back at 0 at the end."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.rules import ROLES
 from services.bootstrap import Runtime
@@ -60,11 +62,15 @@ class Cluster:
         env = dict(self.env)
         if port is not None:
             env["REGISTRUM_PORT"] = str(port)
+        ops = free_port() if role != "api" else None  # its /metrics, beside the others'
+        if ops is not None:
+            env["REGISTRUM_OPS_PORT"] = str(ops)
         log = self.logs / f"{role}-{next(self.started)}.log"
         with log.open("wb") as out:
             process = subprocess.Popen([REGISTRUM, role], env=env, stdout=out, stderr=out)
         process.log = log  # type: ignore[attr-defined]
         process.port = port  # type: ignore[attr-defined]
+        process.ops = ops  # type: ignore[attr-defined]
         self.processes[role].append(process)
         return process
 
@@ -103,6 +109,24 @@ def holder(url: str, lease: str) -> int | None:
 
     found = asyncio.run(ask())
     return int(found.split(":")[1]) if found else None
+
+
+LAG = {"projector": "registrum_projector_lag_events", "relay": "registrum_relay_lag_events"}
+
+
+def lag(process: subprocess.Popen[bytes], role: str) -> float | None:
+    """The largest lag in events that a follower's /metrics shows; None if unanswered."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{process.ops}/metrics", timeout=2).text  # type: ignore[attr-defined]
+    except httpx.HTTPError:
+        return None
+    values = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == LAG[role]
+    ]
+    return max(values) if values else None
 
 
 def wait_for(condition: Any, seconds: float, what: str) -> float:
@@ -321,6 +345,7 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
     )
     sending.start()
     takeovers: dict[str, float] = {}
+    scraped: dict[str, float | None] = {}
     try:
         time.sleep(2)
         # Single-active followers: the holder killed, then the (new) holder hung.
@@ -337,12 +362,22 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
             wait_for(lambda p=standby: "stands by" in Path(p.log).read_text(), 60, "standby")
             hung = holder(url, lease)
             assert hung is not None
+            scraped[f"{role} before"] = lag(standby, role)
             nodes.by_pid(hung).send_signal(signal.SIGSTOP)
-            takeovers[f"{role} hung"] = wait_for(
-                lambda lease=lease, gone=hung: holder(url, lease) not in (None, gone),
-                LEASE + 5,
-                f"{role} takeover after a hang",
-            )
+            peak: list[float] = []
+
+            def taken_over(
+                lease: str = lease,
+                gone: int = hung,
+                role: str = role,
+                standby: subprocess.Popen[bytes] = standby,
+                peak: list[float] = peak,
+            ) -> bool:
+                peak.append(lag(standby, role) or 0.0)  # the standby's view of the lag
+                return holder(url, lease) not in (None, gone)
+
+            takeovers[f"{role} hung"] = wait_for(taken_over, LEASE + 5, f"{role} takeover")
+            scraped[f"{role} while hung"] = max(peak)
             time.sleep(1)
             resumed = nodes.by_pid(hung)
             before = len(Path(resumed.log).read_text())  # type: ignore[attr-defined]
@@ -414,6 +449,13 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
 
     events = asyncio.run(read_topic(bootstrap, EVENTS, lambda rs: published(rs) >= wanted, 120))
     assert published(events) >= wanted
+
+    # /metrics showed the lag rising while the holder hung, and back at 0 now.
+    for role in ("projector", "relay"):
+        assert scraped[f"{role} before"] is not None
+        assert (scraped[f"{role} while hung"] or 0) > 0, scraped
+        for process in nodes.running(role):
+            wait_for(lambda p=process, r=role: lag(p, r) == 0, 60, f"{role} lag back to 0")
 
     # A standby took over within the lease and a batch (a killed holder at once).
     for what, seconds in takeovers.items():
