@@ -342,10 +342,10 @@ class Runtime:
         when Kafka is on (in this process's `serve`, or as roles elsewhere)."""
         return ("projector", "relay:kafka") if self.settings.kafka else ("projector",)
 
-    def first_administrator(self) -> Path | None:
+    def first_administrator(self, path: Path | None = None) -> Path | None:
         """On a registry where nobody holds any role yet: a token for the subject `admin`,
-        owner of the registry, written to the data directory (0600) for the local CLI.
-        Returns the file's path when it made one."""
+        owner of the registry, written (0600) to path, by default in the data directory
+        for the local CLI. Returns the file's path when it made one."""
         from services.auth.token_store import keep_token
         from services.auth.tokens import issue
         from services.private import write_private
@@ -362,8 +362,8 @@ class Runtime:
             description="created at the first start",
         )
         asyncio.run(keep_token(self.events_url, issued.record))
-        path = self.data_dir / ADMIN_TOKEN_FILE
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = path or self.data_dir / ADMIN_TOKEN_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_private(path, f"{issued.secret}\n")
         self.registry.handle(
             GrantRole(

@@ -3,9 +3,10 @@ S3 server each in a process of its own, two `registrum api`, two projectors, two
 and two intakes. Writes and promotions go through both APIs (and commands through Kafka)
 while each role in turn is killed (SIGKILL) and hung (SIGSTOP for longer than its lease).
 
-Then: no acknowledged write is lost; the views and the Kafka topic hold every event
-(deduplicated by ce_id); a standby took over within the lease plus a batch; a resumed
-hung holder found its lease gone and stood by, its writes refused."""
+Then: no acknowledged write is lost; the views equal a rebuild and the Kafka topic holds
+every event (deduplicated by ce_id); a standby took over within the lease plus a batch;
+a resumed hung holder found its lease gone and stood by, its writes refused; /metrics
+showed the lag rising while a holder hung and back at 0 at the end."""
 
 from __future__ import annotations
 
@@ -28,15 +29,14 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.rules import ROLES
-from services.bootstrap import Runtime
 from services.bus.topics import COMMANDS, EVENTS, RESULTS
 from services.catalogue.rebuild import rebuild
 from services.catalogue.views.all import VIEWS
 from services.eventlog.postgres import PostgresEventLog
 from services.relay.translate import INTERNAL_AGGREGATES
-from services.settings import Settings
 from tests.e2e.conftest import REGISTRUM, bearer, clean_env
 from tests.people import TESTERS
 from tests.projection_checks import differences, positions, wait_until_caught_up
@@ -60,11 +60,15 @@ class Cluster:
         env = dict(self.env)
         if port is not None:
             env["REGISTRUM_PORT"] = str(port)
+        ops = free_port() if role != "api" else None  # its /metrics, beside the others'
+        if ops is not None:
+            env["REGISTRUM_OPS_PORT"] = str(ops)
         log = self.logs / f"{role}-{next(self.started)}.log"
         with log.open("wb") as out:
             process = subprocess.Popen([REGISTRUM, role], env=env, stdout=out, stderr=out)
         process.log = log  # type: ignore[attr-defined]
         process.port = port  # type: ignore[attr-defined]
+        process.ops = ops  # type: ignore[attr-defined]
         self.processes[role].append(process)
         return process
 
@@ -103,6 +107,24 @@ def holder(url: str, lease: str) -> int | None:
 
     found = asyncio.run(ask())
     return int(found.split(":")[1]) if found else None
+
+
+LAG = {"projector": "registrum_projector_lag_events", "relay": "registrum_relay_lag_events"}
+
+
+def lag(process: subprocess.Popen[bytes], role: str) -> float | None:
+    """The largest lag in events that a follower's /metrics shows; None if unanswered."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{process.ops}/metrics", timeout=2).text  # type: ignore[attr-defined]
+    except httpx.HTTPError:
+        return None
+    values = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == LAG[role]
+    ]
+    return max(values) if values else None
 
 
 def wait_for(condition: Any, seconds: float, what: str) -> float:
@@ -260,11 +282,20 @@ def cluster(tmp_path: Path, database_url: str, unique: str) -> Iterator[tuple[Cl
             running.stop()
 
 
-def first_administrator(url: str, data_dir: Path) -> str:
-    with Runtime(Settings(database_url=url, data_dir=data_dir, kafka=False)) as runtime:
-        made = runtime.first_administrator()
-    assert made is not None
-    return made.read_text().strip()
+def first_administrator(nodes: Cluster, out: Path) -> str:
+    """`registrum admin init`, as an operator runs it once (and again: then it does nothing)."""
+    for said in ("the administrator's token is in", "already has an administrator"):
+        done = subprocess.run(
+            [REGISTRUM, "admin", "init", "--out", str(out)],
+            env=nodes.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0 and said in done.stdout, done.stdout + done.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    return out.read_text().strip()
 
 
 def people(api: str, admin: str) -> dict[str, str]:
@@ -293,7 +324,7 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
     cluster: tuple[Cluster, str, str], tmp_path: Path, unique: str
 ) -> None:
     nodes, url, bootstrap = cluster
-    admin = first_administrator(url, tmp_path / "admin")
+    admin = first_administrator(nodes, tmp_path / "admin.token")
     ports = [free_port(), free_port()]
     for port in ports:
         nodes.start("api", port)
@@ -321,6 +352,7 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
     )
     sending.start()
     takeovers: dict[str, float] = {}
+    scraped: dict[str, float | None] = {}
     try:
         time.sleep(2)
         # Single-active followers: the holder killed, then the (new) holder hung.
@@ -337,12 +369,22 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
             wait_for(lambda p=standby: "stands by" in Path(p.log).read_text(), 60, "standby")
             hung = holder(url, lease)
             assert hung is not None
+            scraped[f"{role} before"] = lag(standby, role)
             nodes.by_pid(hung).send_signal(signal.SIGSTOP)
-            takeovers[f"{role} hung"] = wait_for(
-                lambda lease=lease, gone=hung: holder(url, lease) not in (None, gone),
-                LEASE + 5,
-                f"{role} takeover after a hang",
-            )
+            peak: list[float] = []
+
+            def taken_over(
+                lease: str = lease,
+                gone: int = hung,
+                role: str = role,
+                standby: subprocess.Popen[bytes] = standby,
+                peak: list[float] = peak,
+            ) -> bool:
+                peak.append(lag(standby, role) or 0.0)  # the standby's view of the lag
+                return holder(url, lease) not in (None, gone)
+
+            takeovers[f"{role} hung"] = wait_for(taken_over, LEASE + 5, f"{role} takeover")
+            scraped[f"{role} while hung"] = max(peak)
             time.sleep(1)
             resumed = nodes.by_pid(hung)
             before = len(Path(resumed.log).read_text())  # type: ignore[attr-defined]
@@ -414,6 +456,13 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
 
     events = asyncio.run(read_topic(bootstrap, EVENTS, lambda rs: published(rs) >= wanted, 120))
     assert published(events) >= wanted
+
+    # /metrics showed the lag rising while the holder hung, and back at 0 now.
+    for role in ("projector", "relay"):
+        assert scraped[f"{role} before"] is not None
+        assert (scraped[f"{role} while hung"] or 0) > 0, scraped
+        for process in nodes.running(role):
+            wait_for(lambda p=process, r=role: lag(p, r) == 0, 60, f"{role} lag back to 0")
 
     # A standby took over within the lease and a batch (a killed holder at once).
     for what, seconds in takeovers.items():
