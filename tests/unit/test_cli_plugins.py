@@ -11,7 +11,17 @@ from typer.testing import CliRunner
 from registrum.cli import plugins
 from registrum.cli.main import app
 
-OPERATOR_COMMANDS = {"serve", "api", "admin", "projector", "relay", "intake", "views", "audit"}
+OPERATOR_COMMANDS = {
+    "serve",
+    "api",
+    "admin",
+    "projector",
+    "signer",
+    "relay",
+    "intake",
+    "views",
+    "audit",
+}
 
 
 def test_the_server_declares_its_operator_commands_with_their_extra() -> None:
