@@ -290,19 +290,30 @@ class Runtime:
     def signing_key_file(self) -> Path:
         return self.settings.audit_key_file or self.data_dir / AUDIT_KEY_FILE
 
-    @_on_current_schema
-    def signer(self) -> Runner:
-        """The checkpoint signer, with the registry's key (made on first use, 0600)."""
+    def signer(self, make_key: bool = True) -> Runner:  # its registry checks the schema
+        """The checkpoint signer, with the registry's key (made on first use, 0600, unless
+        make_key is False: signers on several machines must share one key, so the role
+        alone never makes its own), while it holds the lease `signer`."""
         from services.audit.signing import load_or_create
         from services.checkpoints.signer import Cadence, Signer
+        from services.eventlog.lease import run_leased
 
         path = self.signing_key_file()
+        if not make_key and not path.exists():
+            raise NotConfigured(
+                f"the checkpoint signer needs the registry's signing key at {path}"
+                " (REGISTRUM_AUDIT_KEY_FILE): make one with `registrum audit keygen --out"
+                " PATH` and give every signer that same file"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         cadence = Cadence(
             events=self.settings.audit_checkpoint_events,
             seconds=self.settings.audit_checkpoint_seconds,
         )
-        return Signer(self.registry, self.events_url, load_or_create(path), cadence).run
+        signer = Signer(self.registry, self.events_url, load_or_create(path), cadence)
+        return functools.partial(
+            run_leased, self.read_url, "signer", self.settings.lease_seconds, signer.run
+        )
 
     def followers(self) -> list[Runner]:
         """What `serve` runs beside the API: the projector, the checkpoint signer, and

@@ -41,12 +41,15 @@ async def health(request: Request) -> Response:
     problems = [
         f"{name}: nobody holds its lease" for name, lease in leases.items() if not lease["held"]
     ]
-    for kind, lags in (("view", views), ("relay", relays)):
-        problems += [
-            f"{kind} {name}: {lag['events']} events behind, not moved for {lag['seconds']} s"
-            for name, lag in lags.items()
-            if lag["seconds"] > state.max_lag_seconds
-        ]
+    # Relays this registry runs (a row left by one that no longer runs is shown, not judged).
+    ours = {lease.removeprefix("relay:") for lease in state.expected_leases}
+    judged = [("view", views, set(views)), ("relay", relays, ours)]
+    problems += [
+        f"{kind} {name}: {lag['events']} events behind, not moved for {lag['seconds']} s"
+        for kind, lags, names in judged
+        for name, lag in lags.items()
+        if name in names and lag["seconds"] > state.max_lag_seconds
+    ]
     body: dict[str, Any] = {
         "status": "degraded" if problems else "ok",
         "position": head,

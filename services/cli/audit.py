@@ -35,6 +35,22 @@ Checkpoints = typer.Option(
 )
 
 
+@audit_app.command("keygen")
+def keygen(
+    out: Path = typer.Option(..., "--out", help="Where to write the key (PEM, mode 0600)."),
+) -> None:
+    """Make the registry's checkpoint signing key (Ed25519), for REGISTRUM_AUDIT_KEY_FILE
+    of the signer role. Refuses to replace an existing key."""
+    from services.audit.signing import key_id, load_or_create, raw_public
+
+    if out.exists():
+        output.error(f"{out} exists; a registry keeps its key (move it away first)")
+        raise typer.Exit(1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    key = load_or_create(out)
+    output.console.print(f"made signing key {key_id(raw_public(key))} in {out} (mode 0600)")
+
+
 @audit_app.command("verify")
 def verify(
     file: Path = typer.Option(None, "--file", help="Verify this export instead of the database."),

@@ -1,4 +1,5 @@
-"""Operator commands: `registrum api`, `registrum projector`, `registrum views rebuild`."""
+"""Operator commands: `registrum api`, `registrum projector`, `registrum signer`,
+`registrum views rebuild`."""
 
 from __future__ import annotations
 
@@ -39,6 +40,16 @@ def projector() -> None:
         main = running.projector()
         say(start_line("projector", running, kafka=False, artifacts=False))
         run_role(running, "projector", main)
+
+
+def signer() -> None:
+    """Run the checkpoint signer alone: sign the audit chain's head every N events or T
+    seconds with the registry's key (REGISTRUM_AUDIT_KEY_FILE, shared by every signer; one
+    signs at a time, the others stand by). Until SIGINT/SIGTERM."""
+    with runtime("signer") as running:
+        main = running.signer(make_key=False)
+        say(start_line("signer", running, kafka=False, artifacts=False))
+        run_role(running, "signer", main)
 
 
 @views_app.command("rebuild")

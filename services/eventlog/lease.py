@@ -29,12 +29,15 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 log = logging.getLogger("registrum")
+
+Runner = Callable[[asyncio.Event], Awaitable[None]]
 
 DEFAULT_SECONDS = 10.0
 TABLE = "registrum_leases"  # made by the schema migrations (services/schema/v2_leases.py)
@@ -180,3 +183,35 @@ class Lease:
     def _lost(self) -> None:
         token, self.token = self.token, None
         raise LeaseLost(f"{self.name}: lost the lease (token {token}) to another holder")
+
+
+async def run_leased(
+    dsn: str, name: str, seconds: float, runner: Runner, stop: asyncio.Event
+) -> None:
+    """Runs runner only while this process holds the lease name (a standby waits): a role
+    whose work is not a log follower's steps (the checkpoint signer) but must still run
+    once. The lease is renewed from this loop, and runner is stopped when it is lost."""
+    conn = await asyncpg.connect(dsn, server_settings=session_settings(seconds))
+    try:
+        held = Lease(conn, name, seconds)
+        while await held.wait(stop):
+            working = asyncio.Event()
+            task = asyncio.ensure_future(runner(working))
+            try:
+                while not stop.is_set() and not task.done():
+                    await asyncio.wait({task}, timeout=seconds / 4)
+                    await held.keep()
+                if not task.done():
+                    working.set()
+                    await task
+                    await held.release()
+                    return
+                task.result()  # a runner that ended by itself: its error, or its end
+                return
+            except LeaseLost as lost:
+                log.warning("%s; standing by", lost)
+                working.set()
+                with contextlib.suppress(Exception):
+                    await task
+    finally:
+        await conn.close()

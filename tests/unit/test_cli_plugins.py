@@ -16,6 +16,7 @@ OPERATOR_COMMANDS = {
     "api",
     "admin",
     "projector",
+    "signer",
     "relay",
     "intake",
     "views",
