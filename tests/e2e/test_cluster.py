@@ -260,7 +260,7 @@ async def published_positions(url: str) -> set[int]:
 
 @pytest.fixture
 def cluster(tmp_path: Path, database_url: str, unique: str) -> Iterator[tuple[Cluster, str, str]]:
-    url = fresh_database(database_url, f"cluster_{unique}")
+    url = fresh_database(database_url, f"cluster_{unique}", migrate=False)
     with kafka_bootstrap() as bootstrap, s3_endpoint() as s3:
         settings = {
             "DATABASE_URL": url,
@@ -326,6 +326,16 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
     cluster: tuple[Cluster, str, str], tmp_path: Path, unique: str
 ) -> None:
     nodes, url, bootstrap = cluster
+    # Migrations first, once, as the compose file's and the Kubernetes Job's one-shot does.
+    migrated = subprocess.run(
+        [REGISTRUM, "db", "migrate"],
+        env=nodes.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     admin = first_administrator(nodes, tmp_path / "admin.token")
     ports = [free_port(), free_port()]
     for port in ports:
