@@ -37,6 +37,15 @@ def docker_available() -> bool:
         return False
 
 
+def alive(pid: int) -> bool:
+    """Whether process pid runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def free_port() -> int:
     """A port nothing listens on now, for a server a test starts."""
     with socket.socket() as sock:

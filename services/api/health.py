@@ -17,7 +17,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from services.catalogue import store
+from services.catalogue import lag
 from services.eventlog.lease import TABLE as LEASES
 
 router = APIRouter(tags=["operations"])
@@ -35,8 +35,8 @@ async def health(request: Request) -> Response:
     head = await asyncio.to_thread(state.registry.head_position)
     now = datetime.now(UTC)
     async with state.read_pool.acquire() as conn:
-        views = _lags(await conn.fetch(_VIEWS), head, now)
-        relays = _lags(await _optional(conn, _RELAYS), head, now)
+        views = await lag.views(conn, head)
+        relays = await lag.relays(conn, head)
         leases = await _leases(conn, state.expected_leases, now)
     problems = [
         f"{name}: nobody holds its lease" for name, lease in leases.items() if not lease["held"]
@@ -69,34 +69,12 @@ async def health(request: Request) -> Response:
     )
 
 
-_VIEWS = (
-    f"SELECT v.view AS name, p.position, p.updated_at FROM {store.META}.views v"
-    f" JOIN {store.META}.positions p USING (view, generation)"
-)
-_RELAYS = "SELECT name, position, updated_at FROM relay_positions"
-
-
 async def _optional(conn: asyncpg.Connection, sql: str) -> list[asyncpg.Record]:
     """The rows of sql; none when its table does not exist yet (nothing ran)."""
     try:
         return list(await conn.fetch(sql))
     except asyncpg.UndefinedTableError:
         return []
-
-
-def _lags(rows: list[asyncpg.Record], head: int, now: datetime) -> dict[str, Any]:
-    """name -> position, events behind the head, and seconds since it last moved (or was
-    last found with nothing to do) while events wait; 0 when caught up."""
-    return {
-        r["name"]: {
-            "position": r["position"],
-            "events": max(head - r["position"], 0),
-            "seconds": round((now - r["updated_at"]).total_seconds(), 3)
-            if head > r["position"]
-            else 0.0,
-        }
-        for r in rows
-    }
 
 
 async def _leases(

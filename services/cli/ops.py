@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -21,7 +20,7 @@ from services.bootstrap import Runner, Runtime
 from services.bus.probe import TopicProbe
 from services.bus.security import server_security
 from services.bus.topics import COMMANDS, INTAKE_GROUP
-from services.catalogue import store
+from services.catalogue import lag
 from services.eventlog import reading
 from services.observability import metrics
 from services.observability.ops import ops_app, serve_ops
@@ -39,47 +38,29 @@ async def _connect(url: str) -> asyncpg.Connection:
 
 async def views_lag(read_url: str, events_url: str) -> None:
     """Sets the projector's lag gauges, per view (as /health reports them)."""
-    head = await _head(events_url)
-    conn = await _connect(read_url)
-    try:
-        rows = await conn.fetch(
-            f"SELECT v.view, p.position, p.updated_at FROM {store.META}.views v"
-            f" JOIN {store.META}.positions p USING (view, generation)"
-        )
-    except asyncpg.UndefinedTableError:
-        rows = []  # no projector ran yet
-    finally:
-        await conn.close()
-    for view, events, seconds in _lags(rows, head):
-        metrics.PROJECTOR_LAG_EVENTS.labels(view).set(events)
-        metrics.PROJECTOR_LAG_SECONDS.labels(view).set(seconds)
+    for view, behind in (await _lags(read_url, events_url, lag.views)).items():
+        metrics.PROJECTOR_LAG_EVENTS.labels(view).set(behind["events"])
+        metrics.PROJECTOR_LAG_SECONDS.labels(view).set(behind["seconds"])
 
 
 async def relays_lag(read_url: str, events_url: str) -> None:
     """Sets the relay's lag gauges, per relay (its row in relay_positions)."""
+    for name, behind in (await _lags(read_url, events_url, lag.relays)).items():
+        metrics.RELAY_LAG_EVENTS.labels(name).set(behind["events"])
+        metrics.RELAY_LAG_SECONDS.labels(name).set(behind["seconds"])
+
+
+async def _lags(
+    read_url: str,
+    events_url: str,
+    measure: Callable[[asyncpg.Connection, int], Awaitable[dict[str, dict[str, Any]]]],
+) -> dict[str, dict[str, Any]]:
     head = await _head(events_url)
     conn = await _connect(read_url)
     try:
-        rows = await conn.fetch("SELECT name, position, updated_at FROM relay_positions")
-    except asyncpg.UndefinedTableError:
-        rows = []  # no relay ran yet
+        return await measure(conn, head)
     finally:
         await conn.close()
-    for name, events, seconds in _lags(rows, head):
-        metrics.RELAY_LAG_EVENTS.labels(name).set(events)
-        metrics.RELAY_LAG_SECONDS.labels(name).set(seconds)
-
-
-def _lags(rows: list[Any], head: int) -> list[tuple[str, int, float]]:
-    now = datetime.now(UTC)
-    return [
-        (
-            name,
-            max(head - position, 0),
-            (now - updated).total_seconds() if head > position else 0.0,
-        )
-        for name, position, updated in rows
-    ]
 
 
 async def _head(events_url: str) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.conftest import REGISTRUM, Server, bearer, cli, cli_json, start_server, token
-from tests.services import free_port, fresh_database
+from tests.services import alive, free_port, fresh_database
 
 
 def test_create_register_review_promote_show(server: Server, unique: str) -> None:
@@ -129,14 +129,6 @@ def _children(pid: int) -> dict[int, str]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_the_followers_run_in_a_process_of_their_own_that_ends_with_serve(
     tmp_path: Path, database_url: str, unique: str
 ) -> None:
@@ -156,6 +148,6 @@ def test_the_followers_run_in_a_process_of_their_own_that_ends_with_serve(
         serve.process.wait(timeout=30)
     # Killed outright, serve told them nothing: they find out by themselves and stop.
     deadline = time.monotonic() + 30
-    while _alive(followers[0]) and time.monotonic() < deadline:
+    while alive(followers[0]) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _alive(followers[0])
+    assert not alive(followers[0])

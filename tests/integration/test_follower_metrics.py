@@ -94,7 +94,6 @@ def test_relay_lag_is_the_log_beyond_its_stored_position(
     async def scenario() -> int:
         conn = await asyncpg.connect(database_url)
         try:
-            await positions.ensure(conn)
             head = await conn.fetchval("SELECT max(notification_id) FROM registry_events")
             await positions.store(conn, name, Mark(head - 3, 0))
             await conn.execute(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from services.cli.followers import FollowerProcess
 from services.settings import Settings
-from tests.services import fresh_database
+from tests.services import alive, fresh_database
 
 
 async def _until(condition: Callable[[], bool], seconds: float = 60) -> None:
@@ -20,14 +20,6 @@ async def _until(condition: Callable[[], bool], seconds: float = 60) -> None:
     while not condition():
         assert time.monotonic() < deadline, "not in time"
         await asyncio.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_a_killed_followers_process_is_started_again_and_says_when_it_runs(
@@ -43,7 +35,7 @@ def test_a_killed_followers_process_is_started_again_and_says_when_it_runs(
         seen = []
         await _until(lambda: process.state == "running")
         first = process.pid
-        assert first is not None and _alive(first)
+        assert first is not None and alive(first)
         seen.append(process.state)
         os.kill(first, signal.SIGKILL)
         await _until(lambda: process.state != "running", 10)
@@ -56,7 +48,7 @@ def test_a_killed_followers_process_is_started_again_and_says_when_it_runs(
         return seen
 
     assert asyncio.run(scenario()) == ["running", "restarting", "running"]
-    assert process.pid is not None and not _alive(process.pid)
+    assert process.pid is not None and not alive(process.pid)
 
 
 def test_a_followers_process_that_cannot_start_is_retried_and_never_said_to_run(
