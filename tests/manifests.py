@@ -22,9 +22,14 @@ OVERLAYS = ("dev", "prod")
 
 # The roles that run as long-lived processes, and their ports (the API's REGISTRUM_PORT,
 # the followers' REGISTRUM_OPS_PORT, both at their defaults).
-ROLES = ("api", "projector", "relay", "intake")
+ROLES = ("api", "projector", "relay", "intake", "signer")
 API_PORT = 8000
 OPS_PORT = 9464
+
+# The checkpoint signer's key: one file every signer shares, made once by the operator
+# (`registrum audit keygen`); in Kubernetes the Secret holds it under this key.
+SIGNING_KEY_SECRET = "registrum-signing-key"
+SIGNING_KEY_NAME = "signing.pem"
 
 Obj = dict[str, Any]
 

@@ -1,7 +1,8 @@
 """docker-compose.yml: valid against the official compose-spec schema, and laid out as the
 roles need: PostgreSQL, Kafka and MinIO each with a named volume and a healthcheck, the
 bucket made, `registrum db migrate` completed before any role starts, two APIs and one
-of each follower, each role's healthcheck on /health/live at its port."""
+of each follower, each role's healthcheck on /health/live at its port; the signer's key
+made once into a volume it reads read-only."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ import jsonschema
 import pytest
 
 from services.settings import Settings
-from tests.manifests import API_PORT, OPS_PORT, ROLES, Obj, compose, compose_schema
+from tests.manifests import (
+    API_PORT,
+    OPS_PORT,
+    ROLES,
+    ROOT,
+    SIGNING_KEY_NAME,
+    Obj,
+    compose,
+    compose_schema,
+)
 
 INFRASTRUCTURE = ("postgres", "kafka", "minio")
 
@@ -68,7 +78,7 @@ def test_kafka_is_one_kraft_node_of_apache_kafka() -> None:
 def test_one_process_per_role_two_apis() -> None:
     commands = registrum_services(compose()["services"])
     roles = sorted(role_of(c) for c in commands.values())
-    assert roles == sorted(["db migrate", "api", "api", "projector", "relay", "intake"])
+    assert roles == sorted(["db migrate", "api", "api", "projector", "relay", "intake", "signer"])
 
 
 def test_the_migration_completes_before_every_role_starts() -> None:
@@ -124,10 +134,34 @@ def test_the_bucket_the_roles_use_is_made() -> None:
         assert environment["REGISTRUM_S3_SECURE"] == "false"
 
 
-@pytest.mark.parametrize("name", ["migrate", "api-1", "projector", "relay", "intake"])
+@pytest.mark.parametrize("name", ["migrate", "api-1", "projector", "relay", "intake", "signer"])
 def test_roles_set_only_real_settings(name: str) -> None:
     environment = compose()["services"][name]["environment"]
     fields = {f"REGISTRUM_{field.upper()}" for field in Settings.model_fields}
     # A misspelt setting would be ignored silently by the server.
     assert set(environment) <= fields
     assert "REGISTRUM_DATABASE_URL" in environment
+
+
+def test_the_signer_reads_the_key_made_once_into_its_volume() -> None:
+    document = compose()
+    services = document["services"]
+    signer = services["signer"]
+    key_file = signer["environment"]["REGISTRUM_AUDIT_KEY_FILE"]
+    # The signer keeps the shared settings beside its own (a merge, not a replacement).
+    assert signer["environment"]["REGISTRUM_DATABASE_URL"]
+    # Its key, from a named volume, read-only, at the path REGISTRUM_AUDIT_KEY_FILE names.
+    [mount] = signer["volumes"]
+    volume, directory, *options = mount.split(":")
+    assert volume in document["volumes"]
+    assert options == ["ro"], mount
+    assert key_file == f"{directory}/{SIGNING_KEY_NAME}"
+    # Made by hand once (a profile keeps `up` from running it): keygen into that volume,
+    # then handed to the image's user, as the signer reads only its own file.
+    [user] = re.findall(r"^USER (\S+)$", (ROOT / "deploy" / "Dockerfile").read_text(), re.M)
+    maker = services["signing-key"]
+    assert maker["profiles"] and maker["restart"] == "no"
+    assert f"{volume}:{directory}" in maker["volumes"]
+    script = " ".join(maker["command"][2:])
+    assert f"registrum audit keygen --out {key_file}" in script
+    assert f"chown {user} {key_file}" in script

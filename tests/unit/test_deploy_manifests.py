@@ -1,22 +1,29 @@
 """deploy/kubernetes: each overlay renders (kustomize), every object is valid against the
 Kubernetes API schemas, and the layout is the one the roles need: a Deployment per role
 with the right command, replicas, probes and ports; unprivileged pods; a migration Job the
-roles wait for; a Service and a PodDisruptionBudget that select the API's pods."""
+roles wait for; a Service and a PodDisruptionBudget that select the API's pods; the
+checkpoint signer's key from its Secret, in a form the signer accepts."""
 
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
+from services.private import UnsafePath, read_private
 from services.settings import Settings
 from tests.manifests import (
     API_PORT,
     OPS_PORT,
     OVERLAYS,
     ROLES,
+    SIGNING_KEY_NAME,
+    SIGNING_KEY_SECRET,
     Obj,
     deployment,
     one,
@@ -31,11 +38,16 @@ KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 
 NAMESPACES = {"dev": "registrum-dev", "prod": "registrum"}
 API_REPLICAS = {"dev": 1, "prod": 3}
+SIGNER_REPLICAS = {"dev": 1, "prod": 2}
 
 
 def containers(workload: Obj) -> list[Obj]:
     spec = pod_spec(workload)
     return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def runs_registrum(container: Obj) -> bool:
+    return "registrum" in " ".join(container["command"])
 
 
 def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -71,6 +83,8 @@ def test_each_role_is_a_deployment_running_its_command(overlay: str) -> None:
     assert replicas["projector"] == replicas["relay"] == 2
     # A consumer group: several active at once.
     assert replicas["intake"] >= 2
+    # Single-active too, with a standby in prod only.
+    assert replicas["signer"] == SIGNER_REPLICAS[overlay]
     for role in ROLES:
         main = pod_spec(deployment(objects, role))["containers"][0]
         assert main["command"] == ["registrum", role]
@@ -136,8 +150,9 @@ def test_the_migration_job_runs_and_every_role_waits_for_it(overlay: str) -> Non
     assert pod_spec(job)["containers"][0]["command"] == ["registrum", "db", "migrate"]
     assert pod_spec(job)["restartPolicy"] in ("Never", "OnFailure")
     for role in ROLES:
-        [wait] = pod_spec(deployment(objects, role))["initContainers"]
-        assert "registrum db status" in " ".join(wait["command"]), role
+        inits = pod_spec(deployment(objects, role))["initContainers"]
+        waits = [c for c in inits if "registrum db status" in " ".join(c["command"])]
+        assert len(waits) == 1, role
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -170,10 +185,12 @@ def test_settings_come_from_the_config_map_and_the_secret(overlay: str) -> None:
     workloads = [deployment(objects, role) for role in ROLES]
     workloads.append(one(objects, "Job", "registrum-migrate"))
     for workload in workloads:
-        for container in containers(workload):
+        # Every container that runs registrum (the signer's key copy runs cp, needs none).
+        for container in filter(runs_registrum, containers(workload)):
             sources: list[dict[str, Any]] = container["envFrom"]
             assert {"configMapRef": {"name": "registrum-config"}} in sources
             assert {"secretRef": {"name": "registrum-secrets"}} in sources
+            assert {e["name"] for e in container.get("env", [])} <= fields
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -193,3 +210,84 @@ def test_prod_pins_its_image() -> None:
     [image] = images  # one image for every role and the migration
     name, _, tag = image.rpartition(":")
     assert "/" in name and tag not in ("", "latest", "dev")
+
+
+def mounts(container: Obj) -> dict[str, Obj]:
+    """volume name -> its mount in container."""
+    return {m["name"]: m for m in container.get("volumeMounts", [])}
+
+
+def key_copy(signer: Obj) -> tuple[Obj, Obj]:
+    """The signer's Secret volume and the init container that reads it."""
+    spec = pod_spec(signer)
+    [secret] = [v for v in spec["volumes"] if "secret" in v]
+    [copier] = [c for c in spec["initContainers"] if secret["name"] in mounts(c)]
+    return secret, copier
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_signer_reads_the_registrys_key_from_its_secret(overlay: str) -> None:
+    objects = render(overlay)
+    signer = deployment(objects, "signer")
+    spec = pod_spec(signer)
+    main = spec["containers"][0]
+    secret, copier = key_copy(signer)
+    # Every replica gets the one key the operator made, under its name, owner-read only.
+    assert secret["secret"]["secretName"] == SIGNING_KEY_SECRET
+    assert secret["secret"]["items"] == [{"key": SIGNING_KEY_NAME, "path": SIGNING_KEY_NAME}]
+    assert secret["secret"]["defaultMode"] == 0o400
+    # The operator makes the Secret: no placeholder here would overwrite it on apply.
+    assert not [o for o in objects if o["metadata"]["name"] == SIGNING_KEY_SECRET]
+    # The Secret is read-only to the copy step, and the signer never mounts it itself.
+    assert mounts(copier)[secret["name"]].get("readOnly") is True
+    assert secret["name"] not in mounts(main)
+    # The copy lands in a memory-backed volume the signer mounts read-only, at the path its
+    # REGISTRUM_AUDIT_KEY_FILE names.
+    [script] = copier["command"][2:]
+    source = f"{mounts(copier)[secret['name']]['mountPath']}/{SIGNING_KEY_NAME}"
+    [(name, target)] = [
+        (n, f"{m['mountPath']}/{SIGNING_KEY_NAME}")
+        for n, m in mounts(copier).items()
+        if f"{m['mountPath']}/{SIGNING_KEY_NAME}" in script and n != secret["name"]
+    ]
+    assert copier["command"][:2] == ["sh", "-c"]
+    assert f"cp {source} {target}" in script
+    assert {"name": name, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}} in spec["volumes"]
+    assert mounts(main)[name].get("readOnly") is True
+    key_file = {e["name"]: e["value"] for e in main["env"]}["REGISTRUM_AUDIT_KEY_FILE"]
+    assert key_file == f"{mounts(main)[name]['mountPath']}/{SIGNING_KEY_NAME}" == target
+
+
+def kubelet_secret_volume(root: Path, files: dict[str, str]) -> Path:
+    """A Secret volume laid out as the kubelet does: the files in a timestamped directory,
+    ..data linking to it, and each name a link through ..data; group-readable, as
+    fsGroup makes them whatever defaultMode says."""
+    stamped = root / "..2026_11_28_03_00_00.000000001"
+    stamped.mkdir(parents=True)
+    for name, text in files.items():
+        (stamped / name).write_text(text)
+        (stamped / name).chmod(0o440)
+        (root / name).symlink_to(Path("..data") / name)
+    (root / "..data").symlink_to(stamped.name)
+    return root
+
+
+def test_the_copied_key_is_one_the_signer_accepts(tmp_path: Path) -> None:
+    # The signer reads its key with read_private (no link, no group or other bits): the
+    # Secret volume as the kubelet makes it is refused, the copy step's file is accepted.
+    secret, copier = key_copy(deployment(render("prod"), "signer"))
+    pem = "-----BEGIN PRIVATE KEY-----\nnot checked here\n-----END PRIVATE KEY-----\n"
+    volume = kubelet_secret_volume(tmp_path / "secret", {SIGNING_KEY_NAME: pem})
+    with pytest.raises(UnsafePath):
+        read_private(volume / SIGNING_KEY_NAME)
+    # Run the init container's script, its mount paths moved under tmp_path.
+    script: str = copier["command"][2]
+    for name, mount in mounts(copier).items():
+        local = volume if name == secret["name"] else tmp_path / name
+        local.mkdir(exist_ok=True)
+        script = script.replace(mount["mountPath"] + "/", f"{local}/")
+    subprocess.run(["sh", "-c", script], check=True, env={"PATH": os.defpath}, umask=0o022)
+    [copied] = [p for p in tmp_path.glob(f"*/{SIGNING_KEY_NAME}") if p.parent != volume]
+    assert read_private(copied) == pem
+    # Owner-only (cp keeps the source's 0440, the umask takes the group's read away).
+    assert copied.stat().st_mode & 0o777 == 0o400
