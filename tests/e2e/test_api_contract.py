@@ -50,7 +50,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 shutil.copy(log, kept)  # the server's log stays with the test's files
 
 
-@pytest.mark.timeout(1700)  # the fuzzer's own bound is below; 2 shared cores are slow
+@pytest.mark.timeout(2900)  # the fuzzer's own bound is below; 2 shared cores are slow
 def test_every_operation_passes_every_check(fuzzed: Server, tmp_path: Path) -> None:
     operations = sum(
         len(methods) for methods in httpx.get(f"{fuzzed.url}/openapi.json").json()["paths"].values()
@@ -77,7 +77,9 @@ def test_every_operation_passes_every_check(fuzzed: Server, tmp_path: Path) -> N
         ],
         capture_output=True,
         text=True,
-        timeout=1600,  # 47 operations took ~970 s here in a quiet run
+        # 47 operations took ~970 s here in a quiet run; 52 took over 1,600 s on a day this
+        # machine ran 2-3x slower (MLflow's own bench numbers halved), CPU-bound in the fuzzer.
+        timeout=2800,
         check=False,
         cwd=tmp_path,
     )
