@@ -29,11 +29,7 @@ def wait_until_caught_up(database_url: str, timeout: float = 60) -> None:
     """Waits until every view the projector keeps exists and has reached the log's head."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            head, active = asyncio.run(positions(database_url))
-        except asyncpg.UndefinedTableError:  # no projector has started yet
-            time.sleep(0.1)
-            continue
+        head, active = asyncio.run(positions(database_url))
         if active.keys() == VIEWS.keys() and all(pos >= head for _, pos in active.values()):
             return
         time.sleep(0.1)

@@ -42,13 +42,13 @@ async def health(request: Request) -> Response:
         f"{name}: nobody holds its lease" for name, lease in leases.items() if not lease["held"]
     ]
     # Relays this registry runs (a row left by one that no longer runs is shown, not judged).
-    ours = {lease.removeprefix("relay:") for lease in state.expected_leases}
+    ours = {n.removeprefix("relay:") for n in state.expected_leases if n.startswith("relay:")}
     judged = [("view", views, set(views)), ("relay", relays, ours)]
     problems += [
-        f"{kind} {name}: {lag['events']} events behind, not moved for {lag['seconds']} s"
+        f"{kind} {name}: {behind['events']} events behind, not moved for {behind['seconds']} s"
         for kind, lags, names in judged
-        for name, lag in lags.items()
-        if name in names and lag["seconds"] > state.max_lag_seconds
+        for name, behind in lags.items()
+        if name in names and behind["seconds"] > state.max_lag_seconds
     ]
     body: dict[str, Any] = {
         "status": "degraded" if problems else "ok",
@@ -69,29 +69,21 @@ async def health(request: Request) -> Response:
     )
 
 
-async def _optional(conn: asyncpg.Connection, sql: str) -> list[asyncpg.Record]:
-    """The rows of sql; none when its table does not exist yet (nothing ran)."""
-    try:
-        return list(await conn.fetch(sql))
-    except asyncpg.UndefinedTableError:
-        return []
-
-
 async def _leases(
     conn: asyncpg.Connection, expected: tuple[str, ...], now: datetime
 ) -> dict[str, Any]:
-    found = {
-        r["name"]: r
-        for r in await _optional(conn, f"SELECT name, holder, token, expires_at FROM {LEASES}")
-    }
+    """Each expected lease, and any other one held now: held or not, by whom, its token."""
+    rows = await conn.fetch(f"SELECT name, holder, token, expires_at FROM {LEASES}")
+    found = {r["name"]: r for r in rows}
     leases = {}
     for name in sorted(set(expected) | set(found)):
         row = found.get(name)
         held = row is not None and row["expires_at"] > now
-        leases[name] = {
-            "held": held,
-            "holder": row["holder"] if held and row is not None else None,
-            "token": row["token"] if row is not None else None,
-            "expected": name in expected,
-        }
-    return {n: lease for n, lease in leases.items() if lease["expected"] or lease["held"]}
+        if held or name in expected:
+            leases[name] = {
+                "held": held,
+                "holder": row["holder"] if row is not None and held else None,
+                "token": row["token"] if row is not None else None,
+                "expected": name in expected,
+            }
+    return leases

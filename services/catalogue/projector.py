@@ -70,9 +70,11 @@ class Projector(Follower):
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Applies one batch to every view; returns how many events were read."""
-        fence = self.lease if self.active.is_set() else None
         read_count = await project_batch(
-            PostgresEventLog(events), PostgresViewStore(read, fence), self.views, self.batch_size
+            PostgresEventLog(events),
+            PostgresViewStore(read, self.fence),
+            self.views,
+            self.batch_size,
         )
         if read_count == 0:
             await store.touch(read)

@@ -103,6 +103,12 @@ class Follower:
         self._waker = Waker(min(poll_seconds, lease_seconds / 4))
 
     @property
+    def fence(self) -> Lease | None:
+        """The lease its writes are conditional on while it leads; none for a tool's
+        catch-up outside the lease."""
+        return self.lease if self.active.is_set() else None
+
+    @property
     def lease_name(self) -> str:
         """The lease that keeps one instance of this follower active."""
         return self.role

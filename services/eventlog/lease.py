@@ -194,12 +194,15 @@ async def run_leased(
     conn = await asyncpg.connect(dsn, server_settings=session_settings(seconds))
     try:
         held = Lease(conn, name, seconds)
+        stopping = asyncio.ensure_future(stop.wait())
         while await held.wait(stop):
             working = asyncio.Event()
             task = asyncio.ensure_future(runner(working))
             try:
                 while not stop.is_set() and not task.done():
-                    await asyncio.wait({task}, timeout=seconds / 4)
+                    await asyncio.wait(
+                        {task, stopping}, timeout=seconds / 4, return_when=asyncio.FIRST_COMPLETED
+                    )
                     await held.keep()
                 if not task.done():
                     working.set()
@@ -214,4 +217,5 @@ async def run_leased(
                 with contextlib.suppress(Exception):
                     await task
     finally:
+        stopping.cancel()
         await conn.close()

@@ -138,8 +138,7 @@ class Relay(Follower):
 
     async def step(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
         """Publishes one batch; returns how many events it read."""
-        fence = self.lease if self.active.is_set() else None
-        marks = PostgresMarks(read, self.name, fence)
+        marks = PostgresMarks(read, self.name, self.fence)
         read_count = await self.publisher.step(PostgresEventLog(events), marks)
         if read_count == 0:
             await positions.touch(read, self.name)

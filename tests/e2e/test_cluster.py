@@ -73,6 +73,19 @@ class Cluster:
         self.processes[role].append(process)
         return process
 
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """An operator's one-shot `registrum` command against the cluster; exit 0 asserted."""
+        done = subprocess.run(
+            [REGISTRUM, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
     def running(self, role: str) -> list[subprocess.Popen[bytes]]:
         return [p for p in self.processes[role] if p.poll() is None]
 
@@ -287,15 +300,8 @@ def cluster(tmp_path: Path, database_url: str, unique: str) -> Iterator[tuple[Cl
 def first_administrator(nodes: Cluster, out: Path) -> str:
     """`registrum admin init`, as an operator runs it once (and again: then it does nothing)."""
     for said in ("the administrator's token is in", "already has an administrator"):
-        done = subprocess.run(
-            [REGISTRUM, "admin", "init", "--out", str(out)],
-            env=nodes.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0 and said in done.stdout, done.stdout + done.stderr
+        done = nodes.command("admin", "init", "--out", str(out))
+        assert said in done.stdout, done.stdout + done.stderr
     assert out.stat().st_mode & 0o777 == 0o600
     return out.read_text().strip()
 
@@ -327,15 +333,7 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
 ) -> None:
     nodes, url, bootstrap = cluster
     # Migrations first, once, as the compose file's and the Kubernetes Job's one-shot does.
-    migrated = subprocess.run(
-        [REGISTRUM, "db", "migrate"],
-        env=nodes.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    nodes.command("db", "migrate")
     admin = first_administrator(nodes, tmp_path / "admin.token")
     ports = [free_port(), free_port()]
     for port in ports:
@@ -343,15 +341,7 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
     apis = [f"http://127.0.0.1:{port}" for port in ports]
     for api in apis:
         wait_for(lambda a=api: _answers(f"{a}/health/live"), 60, f"{api} up")
-    keygen = subprocess.run(
-        [REGISTRUM, "audit", "keygen", "--out", nodes.env["REGISTRUM_AUDIT_KEY_FILE"]],
-        env=nodes.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert keygen.returncode == 0, keygen.stderr
+    nodes.command("audit", "keygen", "--out", nodes.env["REGISTRUM_AUDIT_KEY_FILE"])
     for role in ("projector", "relay", "intake", "signer"):
         nodes.start(role)
         nodes.start(role)
@@ -461,15 +451,7 @@ def test_a_cluster_keeps_every_write_while_each_role_is_killed_and_hung(
     assert asyncio.run(differences(url, old, new)) == []
 
     # The chain is intact, with checkpoints signed all along by the one shared key.
-    audit = subprocess.run(
-        [REGISTRUM, "audit", "verify", "--json"],
-        env=nodes.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert audit.returncode == 0, audit.stdout + audit.stderr
+    audit = nodes.command("audit", "verify", "--json")  # exit 0: intact
     assert json.loads(audit.stdout)["checkpoints"] > 3
 
     # Every command sent by message was answered and applied, once.
