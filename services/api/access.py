@@ -162,7 +162,8 @@ async def list_tokens(
 
 @router.delete("/tokens/{token_id}", responses=errors(401, 403, 404))
 async def revoke_token(token_id: TokenId, request: Request) -> dict[str, Any]:
-    """Revokes a token: refused on its next use by every API process and the intake."""
+    """Revokes a token: every API process and the intake refuse its next command at once,
+    and its next read as soon as they hear the revocation (milliseconds)."""
     me = caller(request)
     store = request.app.state.authenticator.store
     record = await store.find(tokens.token_id_of(token_id))

@@ -30,6 +30,9 @@ _BEARER = HTTPBearer(
 )
 
 
+READS = frozenset({"GET", "HEAD", "OPTIONS"})  # the rest may write: their token read afresh
+
+
 async def authenticated(
     request: Request,
     _: HTTPAuthorizationCredentials | None = Security(_BEARER),
@@ -46,7 +49,9 @@ async def authenticated(
             header=REMOVED_HEADER,
         )
     credential = bearer(request.headers.get("authorization"))
-    principal = await request.app.state.authenticator.authenticate(credential, "api")
+    principal = await request.app.state.authenticator.authenticate(
+        credential, "api", fresh=request.method not in READS
+    )
     request.state.caller = principal
     return principal
 

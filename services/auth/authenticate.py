@@ -60,10 +60,13 @@ class Authenticator:
         if closing is not None:
             await closing()
 
-    async def authenticate(self, credential: str | None, entrypoint: str = "api") -> Principal:
-        """The principal credential stands for, or Unauthenticated saying why not."""
+    async def authenticate(
+        self, credential: str | None, entrypoint: str = "api", *, fresh: bool = False
+    ) -> Principal:
+        """The principal credential stands for, or Unauthenticated saying why not. fresh:
+        an API token's record is read now, not from a cache (for writes)."""
         try:
-            return await self._authenticate(credential)
+            return await self._authenticate(credential, fresh)
         except Unauthenticated as refused:
             # The id part of an API token is not secret; the rest is never logged.
             security_log.record(
@@ -74,14 +77,14 @@ class Authenticator:
             )
             raise
 
-    async def _authenticate(self, credential: str | None) -> Principal:
+    async def _authenticate(self, credential: str | None, fresh: bool) -> Principal:
         if not credential:
             raise Unauthenticated(
                 "missing", "authenticate with an API token or an OIDC bearer token"
             )
         if tokens.looks_like_token(credential):
             token_id, secret = tokens.split(credential)
-            record = await self.store.find(token_id)
+            record = await self.store.find(token_id, fresh=fresh)
             return tokens.verify(record, secret, self.clock())
         if credential.count(".") == 2:
             if self.oidc is None:

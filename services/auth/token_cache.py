@@ -3,9 +3,12 @@
 Each use of a token would otherwise read its row (~0.2 ms here, more than the budget for
 authenticating a read). The cache holds found records only while a LISTEN connection on
 the tokens' channel is up: a revocation NOTIFYs with its commit, so every process drops
-the record at the moment the change becomes visible, and the process that revoked waits
-for its own notice before answering. Without the listener (lost, not yet back) nothing
-is cached and every use reads the row: the cache fails closed, never stale.
+the record as soon as it hears (milliseconds), and the process that revoked waits for its
+own notice before answering. Hearing ours does not prove another process has heard its
+own yet (each backend delivers on its own), so writes never use the cache: a command
+under a token revoked a moment ago, anywhere, is refused (`find(..., fresh=True)`).
+Without the listener (lost, not yet back) nothing is cached and every use reads the row:
+the cache fails closed, never stale.
 """
 
 from __future__ import annotations
@@ -67,8 +70,8 @@ class CachedTokenStore:
     async def listed(self, subject: str | None = None) -> list[TokenRecord]:
         return await self.store.listed(subject)
 
-    async def find(self, token_id: str) -> TokenRecord | None:
-        if self.listening and token_id in self._records:
+    async def find(self, token_id: str, *, fresh: bool = False) -> TokenRecord | None:
+        if not fresh and self.listening and token_id in self._records:
             return self._records[token_id]
         before = self._generation
         record = await self.store.find(token_id)

@@ -73,7 +73,7 @@ class PostgresTokenStore:
             record.revoked_by,
         )
 
-    async def find(self, token_id: str) -> TokenRecord | None:
+    async def find(self, token_id: str, *, fresh: bool = False) -> TokenRecord | None:
         row = await self.pool.fetchrow(
             f"SELECT {_COLUMNS} FROM {TABLE} WHERE token_id = $1", token_id
         )

@@ -151,7 +151,9 @@ class TokenStore(Protocol):
 
     async def add(self, record: TokenRecord) -> None: ...
 
-    async def find(self, token_id: str) -> TokenRecord | None: ...
+    async def find(self, token_id: str, *, fresh: bool = False) -> TokenRecord | None:
+        """The record as stored. fresh: read it now, never from a cache (writes ask so: a
+        command under a token revoked a moment ago in another process is refused)."""
 
     async def listed(self, subject: str | None = None) -> list[TokenRecord]:
         """Every token, or subject's, newest first."""
@@ -175,7 +177,7 @@ class MemoryTokenStore:
             raise ValueError(f"token id {record.token_id} exists")
         self.records[record.token_id] = record
 
-    async def find(self, token_id: str) -> TokenRecord | None:
+    async def find(self, token_id: str, *, fresh: bool = False) -> TokenRecord | None:
         return self.records.get(token_id)
 
     async def listed(self, subject: str | None = None) -> list[TokenRecord]:

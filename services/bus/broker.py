@@ -17,6 +17,7 @@ from faststream.message import StreamMessage
 
 from schemas.intake import CommandResult
 from schemas.messages import AliasChange, AuditCheckpoint, DomainEvent, SigningKey, StageChange
+from services.bus.producer import close_failed_starts
 from services.bus.security import PLAINTEXT, KafkaSecurity, faststream_security
 from services.bus.topics import (
     AUDIT_CHECKPOINTS,
@@ -78,6 +79,7 @@ def build_bus(
         acks="all",
         logger=logging.getLogger("registrum.bus"),
     )
+    close_failed_starts(broker)
     bus = Bus(
         broker=broker,
         promotions=broker.publisher(

@@ -81,7 +81,7 @@ class Intake:
     async def _answer(self, bus: Bus, message: Message) -> None:
         headers = list(getattr(message.raw_message, "headers", None) or [])
         try:
-            caller = await self.authenticator.authenticate(credential(headers), "kafka")
+            caller = await self.authenticator.authenticate(credential(headers), "kafka", fresh=True)
         except Unauthenticated as refused:
             await self._dead_letter(
                 bus, message, Refused("unauthenticated", f"{refused.reason}: {refused.message}")

@@ -75,8 +75,8 @@ class KafkaSink:
         try:
             await self.bus.broker.start()
         except Exception:  # still away: the relay retries, and the next failure rebuilds
-            # A producer that failed to start is closed now, not left to the garbage
-            # collector (an unclosed AIOKafkaProducer warns wherever it is collected).
+            # The producer that failed to start was closed (services/bus/producer.py);
+            # the admin client and the broker's state go too.
             with contextlib.suppress(Exception):
                 await self.bus.broker.stop()
             log.warning("Kafka still unreachable; the relay will retry")

@@ -159,33 +159,50 @@ def test_postgres_keeps_no_secret_in_any_column(database_url: str) -> None:
     assert not any(secret in str(value) for value in asyncio.run(scenario()))
 
 
-def test_a_revocation_clears_every_process_cache_before_it_answers(database_url: str) -> None:
-    # Two API processes, each with its cache; the token is used (and cached) in both.
+def test_a_revocation_refuses_writes_everywhere_at_once_and_clears_every_cache(
+    database_url: str,
+) -> None:
+    # Three API processes, each with its cache; the token is used (and cached) in all.
     made = issued("gina")
+    token_id = made.record.token_id
 
-    async def scenario() -> tuple[bool, str | None]:
-        first = CachedTokenStore(PostgresTokenStore(database_url, max_size=1))
-        second = CachedTokenStore(PostgresTokenStore(database_url, max_size=1))
-        await first.setup()
-        await second.setup()
+    async def scenario() -> tuple[str | None, bool, str | None, bool]:
+        first, writer, reader = (
+            CachedTokenStore(PostgresTokenStore(database_url, max_size=1)) for _ in range(3)
+        )
+        for store in (first, writer, reader):
+            await store.setup()
         try:
             await first.add(made.record)
-            for store in (first, second):
-                found = await store.find(made.record.token_id)
+            for store in (first, writer, reader):
+                found = await store.find(token_id)
                 assert found is not None and found.revoked_at is None
-            assert made.record.token_id in second._records
-            await first.revoke(made.record.token_id, "admin", NOW)
-            # No pause: the revoking call returned, so the other cache has heard it.
-            again = await second.find(made.record.token_id)
-            return made.record.token_id in second._records and again is not None, (
-                again.revoked_by if again else None
+                assert token_id in store._records
+            await first.revoke(token_id, "admin", NOW)
+            # No pause: a write's lookup reads the row, so another process refuses it.
+            fresh = await writer.find(token_id, fresh=True)
+            # A read's lookup drops the cached record once its listener has heard.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5
+            while token_id in reader._records:
+                assert loop.time() < deadline, "the notice never came"
+                await asyncio.sleep(0.01)
+            heard = token_id not in reader._records
+            again = await reader.find(token_id)
+            return (
+                fresh.revoked_by if fresh else None,
+                heard,
+                again.revoked_by if again else None,
+                token_id in reader._records,
             )
         finally:
-            await first.close()
-            await second.close()
+            for store in (first, writer, reader):
+                await store.close()
 
-    cached_again, revoked_by = asyncio.run(scenario())
-    assert revoked_by == "admin"
+    fresh_by, heard, read_by, cached_again = asyncio.run(scenario())
+    assert fresh_by == "admin"
+    assert heard
+    assert read_by == "admin"
     assert cached_again  # read afresh (revoked), then cached as such
 
 
