@@ -18,6 +18,7 @@ from services.api import (
     cards,
     errors,
     health,
+    mlflow_registry,
     models,
     operations,
     policies,
@@ -149,6 +150,8 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(policies.router)
     app.include_router(health.router)
     app.include_router(operations.router)
+    for prefix in mlflow_registry.PREFIXES:
+        app.include_router(mlflow_registry.router, prefix=prefix)
 
     @app.get("/health/live", tags=["operations"])
     async def live() -> dict[str, str]:

@@ -8,6 +8,7 @@ invalid: 401 `unauthenticated` with the reason. No header names who acts.
 from __future__ import annotations
 
 import asyncio
+import base64
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.api.errors import ApiError
 from services.auth import security_log
 from services.auth.authenticate import bearer
-from services.auth.identity import Principal
+from services.auth.identity import Principal, Unauthenticated
 from services.registry.domain.access import Permission, Target
 from services.registry.domain.errors import Forbidden
 from services.registry.permissions import principals
@@ -28,6 +29,22 @@ _BEARER = HTTPBearer(
     description="An API token (rgm_..., `registrum tokens create`) or an OIDC bearer JWT "
     "from the organisation's identity provider. Missing or invalid: 401 unauthenticated.",
 )
+
+
+def presented(authorization: str | None) -> tuple[str | None, str | None]:
+    """The credential in the Authorization header, and the user named with it: `Bearer
+    <token>`, or `Basic base64(user:token)` as MLflow clients send it with
+    MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD."""
+    if authorization is not None and authorization.strip().lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(authorization.strip()[6:], validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise Unauthenticated("malformed", "the Basic credentials are not base64") from None
+        user, colon, password = decoded.partition(":")
+        if not colon or not password:
+            raise Unauthenticated("malformed", "Basic credentials are user:token")
+        return password, user
+    return bearer(authorization), None
 
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})  # the rest may write: their token read afresh
@@ -48,10 +65,17 @@ async def authenticated(
             f"{REMOVED_HEADER} no longer names who acts; send Authorization: Bearer <token>",
             header=REMOVED_HEADER,
         )
-    credential = bearer(request.headers.get("authorization"))
+    credential, claimed = presented(request.headers.get("authorization"))
     principal = await request.app.state.authenticator.authenticate(
         credential, "api", fresh=request.method not in READS
     )
+    if claimed is not None and claimed.strip().casefold() != principal.subject:
+        # MLflow's MLFLOW_TRACKING_USERNAME/PASSWORD: the password is the API token, and
+        # the user named must be the token's own subject, never someone else's name.
+        security_log.record("unauthenticated", entrypoint="api", reason="user_mismatch")
+        raise Unauthenticated(
+            "user_mismatch", "the basic-auth user name is not the token's subject"
+        )
     request.state.caller = principal
     return principal
 

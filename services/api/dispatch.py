@@ -4,6 +4,7 @@ with its log position."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -21,6 +22,7 @@ from services.registry.domain.errors import Conflict, DomainError
 
 COMMAND_HEADER = "X-Registrum-Command-Id"
 POSITION_HEADER = "X-Registrum-Position"
+_WRITTEN = threading.Lock()
 
 
 def registry(request: Request) -> Registry:
@@ -63,13 +65,22 @@ def dispatch(
     **address: Any,
 ) -> Response:
     """Runs the command kind(address + body) for the request's caller and answers it."""
-    who = caller(request)
-    name = kind.__name__
     try:
         command = build(request, kind, body, address)
     except ApiError as refused:
-        metrics.COMMANDS.labels(name, "refused", refused.code).inc()
+        metrics.COMMANDS.labels(kind.__name__, "refused", refused.code).inc()
         raise
+    # A dry run answers what would happen, not the version.
+    key = "promotion" if getattr(command, "dry_run", False) else kind.answers
+    status = getattr(request.scope.get("route"), "status_code", None) or 200
+    return answer(key, execute(request, command), status)
+
+
+def execute(request: Request, command: Command) -> Outcome:
+    """The one way a request's command reaches the registry (REST and the MLflow API):
+    for the caller, with the request's trace, counted; blocking (call it from a thread)."""
+    who = caller(request)
+    name = type(command).__name__
     traceparent = observed.current("traceparent")
     if traceparent and not command.command_id:
         # The trace context is kept in the command's record, and a command without an id
@@ -77,9 +88,6 @@ def dispatch(
         command = command.model_copy(update={"command_id": f"trace-{uuid.uuid4().hex}"})
     if command.command_id:
         observed.note(command_id=command.command_id)
-    # A dry run answers what would happen, not the version.
-    key = "promotion" if getattr(command, "dry_run", False) else kind.answers
-    status = getattr(request.scope.get("route"), "status_code", None) or 200
     try:
         outcome = registry(request).handle(command, who, traceparent=traceparent)
     except DomainError as refused:
@@ -87,7 +95,19 @@ def dispatch(
         metrics.COMMANDS.labels(name, outcome_label, refused.code).inc()
         raise
     metrics.COMMANDS.labels(name, "replayed" if outcome.replayed else "accepted", "").inc()
-    return answer(key, outcome, status)
+    wrote(request, outcome.position)
+    return outcome
+
+
+def wrote(request: Request, position: int | None) -> None:
+    """Remembers the furthest log position this process has written: the MLflow API's
+    reads wait for it (its clients send no position, and read what they just wrote)."""
+    state = request.app.state
+    if position is None:
+        return
+    with _WRITTEN:  # commands finish in several threads: never move it back
+        if position > getattr(state, "written", 0):
+            state.written = position
 
 
 def answer(key: str, outcome: Outcome, status: int = 200) -> Response:

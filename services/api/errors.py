@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
 from services.auth.identity import Unauthenticated
+from services.mlflow import errors as mlflow_errors
 from services.registry.domain.errors import (
     Conflict,
     DomainError,
@@ -80,23 +81,50 @@ def allowed_methods(request: Request) -> list[str]:
     ]
 
 
+def refusal(
+    request: Request,
+    code: str,
+    message: str,
+    details: Any,
+    status: int,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """One refusal, in our shape, or in MLflow's on the MLflow API's paths."""
+    if mlflow_errors.speaks_mlflow(request):
+        mlflow_code = mlflow_errors.translated(code, status)
+        shaped, mlflow_status = mlflow_errors.body(mlflow_code, message, details)
+        return JSONResponse(shaped, mlflow_status, headers=headers)
+    return JSONResponse(error_body(code, message, details), status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_for(exc))
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return refusal(request, exc.code, exc.message, exc.details, status_for(exc))
+
+    @app.exception_handler(mlflow_errors.MlflowError)
+    async def mlflow_error(_: Request, exc: mlflow_errors.MlflowError) -> JSONResponse:
+        shaped, status = mlflow_errors.body(exc.error_code, exc.message)
+        return JSONResponse(shaped, status)
 
     @app.exception_handler(Unauthenticated)
-    async def unauthenticated(_: Request, exc: Unauthenticated) -> JSONResponse:
-        body = error_body(exc.code, exc.message, {"reason": exc.reason})
+    async def unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
         challenge = 'Bearer error="invalid_token"' if exc.reason != "missing" else "Bearer"
-        return JSONResponse(body, 401, headers={"WWW-Authenticate": challenge})
+        return refusal(
+            request,
+            exc.code,
+            exc.message,
+            {"reason": exc.reason},
+            401,
+            headers={"WWW-Authenticate": challenge},
+        )
 
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return refusal(request, exc.code, exc.message, exc.details, exc.status)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = validation_details(exc.errors())
         malformed = any(d["type"] == "json_invalid" for d in details)
         code = "malformed_json" if malformed else "invalid_input"
@@ -107,21 +135,27 @@ def install(app: FastAPI) -> None:
             # Names the parameter, as the search's own refusals do.
             body["parameter"] = where[0][1]
             message = f"{where[0][0]} parameter {where[0][1]}: {details[0]['msg']}"
-        return JSONResponse(error_body(code, message, body), 422)
+        return refusal(request, code, message, body, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's only 400: a body it could not parse at all (nested too deep, ...).
-            body = error_body("malformed_json", "the body could not be read as JSON")
-            return JSONResponse(body, 422)
+            return refusal(
+                request, "malformed_json", "the body could not be read as JSON", None, 422
+            )
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=headers)
+        if exc.status_code == 404 and mlflow_errors.speaks_mlflow(request):
+            shaped, status = mlflow_errors.body(
+                "ENDPOINT_NOT_FOUND", f"no MLflow endpoint {request.url.path}"
+            )
+            return JSONResponse(shaped, status)
+        return refusal(request, code, str(exc.detail), None, exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
-        return JSONResponse(error_body("internal", "an unexpected error; it was logged"), 500)
+        return refusal(request, "internal", "an unexpected error; it was logged", None, 500)

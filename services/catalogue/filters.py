@@ -1,6 +1,7 @@
 """The search filter language, compiled to parameterised SQL.
 
     name LIKE 'fraud%' AND (metrics.auc >= 0.9 OR tags.team = 'risk') AND stage = 'production'
+    run_id IN ('r1', 'r2') AND tags.team NOT IN ('sandbox')
 
 Fields are looked up in a whitelist; every value, tag key and metric name becomes a
 bind parameter, so nothing the user writes is ever spliced into SQL. Errors say what
@@ -30,7 +31,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-KEYWORDS = {"AND", "OR", "LIKE", "ILIKE", "ASC", "DESC"}
+KEYWORDS = {"AND", "OR", "LIKE", "ILIKE", "IN", "NOT", "ASC", "DESC"}
 
 
 class FilterError(InvalidInput):
@@ -86,14 +87,25 @@ class Scope:
     """The fields one kind of search knows (models or versions)."""
 
     def __init__(
-        self, fields: dict[str, Field], keyed: dict[str, Field], default_order: str
+        self,
+        fields: dict[str, Field],
+        keyed: dict[str, Field],
+        default_order: str,
+        *,
+        synonyms: dict[str, str] | None = None,
+        absent_differs: bool = False,
     ) -> None:
+        """synonyms: other names of keyed prefixes (MLflow writes `tag.x` and `tags.x`).
+        absent_differs: `tags.x != 'v'` holds where there is no tag x (MLflow's meaning;
+        ours compares only what is there)."""
         self.fields, self.keyed, self.default_order = fields, keyed, default_order
+        self.synonyms = synonyms or {}
+        self.absent_differs = absent_differs
 
     def lookup(self, token: Token, what: str) -> tuple[Field, str | None]:
         prefix, dot, key = token.text.partition(".")
         if dot:
-            keyed = self.keyed.get(prefix)
+            keyed = self.keyed.get(self.synonyms.get(prefix, prefix))
             if keyed is None:
                 raise FilterError(
                     f"{what}: unknown field {token.text!r} at {token.at + 1}; "
@@ -177,15 +189,41 @@ class _Parser:
     def comparison(self, name: Token) -> str:
         fld, key = self.scope.lookup(name, self.what)
         op = self.take()
+        if op.kind == "keyword" and op.text in ("IN", "NOT"):
+            return self.membership(fld, key, op)
         if not (op.kind == "op" or (op.kind == "keyword" and op.text in ("LIKE", "ILIKE"))):
-            raise self.fail(op, "an operator (=, !=, <, <=, >, >=, LIKE, ILIKE)")
+            raise self.fail(op, "an operator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN)")
         value_token = self.take()
         value = self.value(value_token, fld, op)
         operator = "<>" if op.text == "!=" else op.text
         target = fld.sql.format(k=self.bind(key)) if key is not None else fld.sql
         if fld.type == "alias":
             return target.format(op=operator, v=self.bind(value))
+        if operator == "<>" and self.scope.absent_differs:
+            operator = "IS DISTINCT FROM"
         return f"{target} {operator} {self.bind(value)}"
+
+    def membership(self, fld: Field, key: str | None, op: Token) -> str:
+        """field [NOT] IN (value, ...), as MLflow's search writes `run_id IN ('a', 'b')`."""
+        negated = op.text == "NOT"
+        if negated:
+            after = self.take()
+            if not (after.kind == "keyword" and after.text == "IN"):
+                raise self.fail(after, "IN after NOT")
+            op = after
+        if fld.type == "alias":
+            raise self.fail(op, "=, != or LIKE for an alias")
+        opening = self.take()
+        if opening.text != "(":
+            raise self.fail(opening, "'(' and a list of values")
+        values = [self.value(self.take(), fld, op)]
+        while (t := self.take()).kind == "comma":
+            values.append(self.value(self.take(), fld, op))
+        if t.text != ")":
+            raise self.fail(t, "',' or ')'")
+        target = fld.sql.format(k=self.bind(key)) if key is not None else fld.sql
+        test = f"{target} = ANY({self.bind(values)})"
+        return f"NOT ({test})" if negated else test
 
     def value(self, token: Token, fld: Field, op: Token) -> Any:
         if op.text in ("LIKE", "ILIKE") and fld.type not in ("text", "stage", "alias"):

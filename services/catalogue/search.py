@@ -16,7 +16,29 @@ from services.catalogue.visibility import visible
 MAX_PAGE = 1000
 
 
-def version_scope(c: str) -> Scope:
+def _millis(column: str) -> Field:
+    return Field(f"(extract(epoch FROM {column}) * 1000)::float8", "number")
+
+
+# MLflow's names for the same columns (its search syntax: services/mlflow).
+MLFLOW_VERSION_FIELDS = {
+    "version_number": Field("v.number::float8", "number"),
+    "source_path": Field("v.artifact_uri", "text"),
+    "creation_timestamp": _millis("v.created_at"),
+    "last_updated_timestamp": _millis("v.updated_at"),
+}
+MLFLOW_MODEL_FIELDS = {
+    "creation_timestamp": _millis("m.created_at"),
+    "last_updated_timestamp": _millis("m.updated_at"),
+    "timestamp": _millis("m.updated_at"),
+}
+
+
+def _mlflow_reading(mlflow: bool) -> dict[str, Any]:
+    return {"synonyms": {"tag": "tags"}, "absent_differs": True} if mlflow else {}
+
+
+def version_scope(c: str, mlflow: bool = False) -> Scope:
     text = {
         k: Field(f"v.{k}", "text")
         for k in (
@@ -46,6 +68,7 @@ def version_scope(c: str) -> Scope:
             "alias": Field(alias, "alias"),
             "created_at": Field("v.created_at", "time"),
             "updated_at": Field("v.updated_at", "time"),
+            **(MLFLOW_VERSION_FIELDS if mlflow else {}),
         },
         keyed={
             "tags": Field("(v.tags ->> {k})", "text"),
@@ -53,10 +76,11 @@ def version_scope(c: str) -> Scope:
             "hyperparameters": Field("(v.hyperparameters ->> {k})", "text"),
         },
         default_order="m.name ASC, v.number ASC",
+        **_mlflow_reading(mlflow),
     )
 
 
-def model_scope() -> Scope:
+def model_scope(mlflow: bool = False) -> Scope:
     return Scope(
         fields={
             "name": Field("m.name", "text"),
@@ -65,10 +89,18 @@ def model_scope() -> Scope:
             "latest_version": Field("m.latest_version::float8", "number"),
             "created_at": Field("m.created_at", "time"),
             "updated_at": Field("m.updated_at", "time"),
+            **(MLFLOW_MODEL_FIELDS if mlflow else {}),
         },
         keyed={"tags": Field("(m.tags ->> {k})", "text")},
         default_order="m.name ASC",
+        **_mlflow_reading(mlflow),
     )
+
+
+def _dialect(mlflow: bool) -> tuple[str, ...]:
+    # A token of one dialect's search is refused by the other's (a token from before
+    # there were two keeps its fingerprint).
+    return ("mlflow",) if mlflow else ()
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -115,11 +147,13 @@ async def search_versions(
     access: str,
     who: list[str],
     stage: str | None = None,
+    mlflow: bool = False,
 ) -> dict[str, Any]:
-    """A page of the versions who may read that match (filtered before paging)."""
+    """A page of the versions who may read that match (filtered before paging). mlflow:
+    MLflow's field names are known too."""
     _check_limit(limit)
-    compiled = compile_search(version_scope(c), filter_text, order_by)
-    fingerprint = _fingerprint("versions", model, stage, filter_text, order_by)
+    compiled = compile_search(version_scope(c, mlflow), filter_text, order_by)
+    fingerprint = _fingerprint("versions", model, stage, filter_text, order_by, *_dialect(mlflow))
     offset = decode_token(page_token, fingerprint)
     params = [*compiled.params, who]
     scope_sql = f" AND {visible(access, 'm', f'${len(params)}')}"
@@ -153,11 +187,13 @@ async def search_models(
     page_token: str | None,
     access: str,
     who: list[str],
+    mlflow: bool = False,
 ) -> dict[str, Any]:
-    """A page of the models who may read that match (filtered before paging)."""
+    """A page of the models who may read that match (filtered before paging). mlflow:
+    MLflow's field names are known too."""
     _check_limit(limit)
-    compiled = compile_search(model_scope(), filter_text, order_by)
-    fingerprint = _fingerprint("models", filter_text, order_by)
+    compiled = compile_search(model_scope(mlflow), filter_text, order_by)
+    fingerprint = _fingerprint("models", filter_text, order_by, *_dialect(mlflow))
     offset = decode_token(page_token, fingerprint)
     params = [*compiled.params, who, limit + 1, offset]
     sql = (

@@ -99,3 +99,41 @@ def test_nesting_is_bounded_and_the_refusal_names_the_depth() -> None:
             compile_search(SCOPE, text, None)
         assert info.value.details["depth"] == MAX_DEPTH
         assert info.value.details["position"] == MAX_DEPTH + 1
+
+
+def test_in_and_not_in_bind_one_list() -> None:
+    compiled = compile_search(SCOPE, "run_id IN ('r1', 'r2') AND version NOT IN (3)", None)
+    assert compiled.where == "(v.run_id = ANY($1) AND NOT (v.number::float8 = ANY($2)))"
+    assert compiled.params == [["r1", "r2"], [3.0]]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("run_id IN 'r1'", "expected '(' and a list of values"),
+        ("run_id IN ('r1' 'r2')", "expected ',' or ')'"),
+        ("run_id NOT LIKE 'x'", "expected IN after NOT"),
+        ("version IN ('3')", "expected a number"),
+        ("alias IN ('champion')", "for an alias"),
+    ],
+)
+def test_in_refusals_say_what_was_expected(text: str, fragment: str) -> None:
+    with pytest.raises(FilterError) as refused:
+        compile_search(SCOPE, text, None)
+    assert fragment in refused.value.message
+
+
+def test_mlflow_names_are_known_only_to_the_mlflow_dialect() -> None:
+    mlflow = version_scope('"cat"', mlflow=True)
+    compiled = compile_search(
+        mlflow, "version_number >= 2 AND tag.`mlflow.prompt.is_prompt` != 'true'", None
+    )
+    assert compiled.where == ("(v.number::float8 >= $1 AND (v.tags ->> $2) IS DISTINCT FROM $3)")
+    assert compiled.params == [2.0, "mlflow.prompt.is_prompt", "true"]
+    for name in ("version_number >= 2", "tag.x = 'y'"):
+        with pytest.raises(FilterError):
+            compile_search(SCOPE, name, None)
+    # Ours compares only what is there: a version without the tag is not "different".
+    assert compile_search(SCOPE, "tags.k != 'v'", None).where == "(v.tags ->> $1) <> $2"
+    ordered = compile_search(model_scope(mlflow=True), None, "last_updated_timestamp DESC")
+    assert ordered.order.startswith("(extract(epoch FROM m.updated_at) * 1000)::float8 DESC")

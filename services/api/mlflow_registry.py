@@ -1,0 +1,480 @@
+"""The MLflow Model Registry REST API: /api/2.0/mlflow/registered-models/* and
+/model-versions/* (and the /ajax-api twin MLflow's UI and some clients use), over our
+commands and views.
+
+Each write is one of our commands, run by services/api/dispatch.execute like every
+/api/v1 route: the caller's grants decide, the events and their audit trail are the
+same, and a command id (header X-Registrum-Command-Id) makes it idempotent. MLflow
+clients send no log position, so reads wait for the furthest position this process has
+written (read-your-writes within a process at no cost), and a read that finds nothing
+waits for the log's head before saying RESOURCE_DOES_NOT_EXIST (a version just made
+through another API process is found). Governance shows through: a transition to Staging
+or Production is a promotion and needs an approved request; without one the answer is
+PERMISSION_DENIED, saying how to ask. Not in the OpenAPI document: MLflow documents it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
+
+from schemas import commands as c
+from services.api.caller import CALLER, readers
+from services.api.dispatch import execute
+from services.catalogue import queries
+from services.catalogue.queries import Schemas
+from services.catalogue.search import MAX_PAGE, search_models, search_versions
+from services.mlflow import requests as fields_of
+from services.mlflow import shapes
+from services.mlflow.errors import MlflowError
+from services.mlflow.latest import latest_per_stage
+from services.observability import metrics
+from services.registry.application import Outcome
+from services.registry.domain.errors import NotFound, RuleBroken
+
+PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+WAIT = 5.0  # seconds a read waits for the views to reach a write
+MODELS_PAGE = 100  # MLflow's default max_results for registered models
+T = TypeVar("T")
+
+router = APIRouter(dependencies=[CALLER], include_in_schema=False)
+
+
+def ok(payload: dict[str, Any] | None = None) -> Response:
+    return Response(orjson.dumps(payload or {}), media_type="application/json")
+
+
+# -- running commands and reading after them ---------------------------------------------
+
+
+async def run(request: Request, kind: type[c.Command], **values: Any) -> Outcome:
+    """One of our commands, built from an MLflow request's fields, run for the caller."""
+    if command_id := request.headers.get("X-Registrum-Command-Id"):
+        values["command_id"] = command_id
+    try:
+        command = kind.model_validate(values)
+    except ValidationError as invalid:
+        metrics.COMMANDS.labels(kind.__name__, "refused", "invalid_input").inc()
+        first = invalid.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise MlflowError(
+            "INVALID_PARAMETER_VALUE", f"Invalid value for parameter '{where}': {first['msg']}"
+        ) from None
+    return await asyncio.to_thread(execute, request, command)
+
+
+@asynccontextmanager
+async def views(
+    request: Request, position: int | None = None
+) -> AsyncIterator[tuple[Any, Schemas]]:
+    """The views, once they hold position and everything this process wrote."""
+    wanted = max(position or 0, getattr(request.app.state, "written", 0))
+    async with request.app.state.read_pool.acquire() as conn:
+        yield conn, await caught_up(conn, wanted)
+
+
+async def caught_up(conn: Any, position: int) -> Schemas:
+    current = await queries.schemas(conn)
+    if current.position >= position:
+        return current
+    try:
+        return await queries.wait_for(conn, position, WAIT)
+    except queries.ViewsLagging as lag:
+        raise MlflowError("TEMPORARILY_UNAVAILABLE", f"the registry's views lag: {lag}") from None
+
+
+async def read(
+    request: Request,
+    reading: Callable[[Any, Schemas], Awaitable[T]],
+    position: int | None = None,
+) -> T:
+    """reading(conn, schemas); when it finds nothing, once more after the log's head."""
+    async with views(request, position) as (conn, s):
+        try:
+            return await reading(conn, s)
+        except NotFound:
+            head = await asyncio.to_thread(request.app.state.registry.head_position)
+            if head <= s.position:
+                raise
+            return await reading(conn, await caught_up(conn, head))
+
+
+async def model_answer(request: Request, name: str, position: int | None = None) -> Response:
+    async def reading(conn: Any, s: Schemas) -> dict[str, Any]:
+        model = await queries.get_model(conn, s, name, readers(request))
+        latest = await latest_per_stage(conn, s, [model["name"]], readers(request))
+        return shapes.registered_model(model, latest.get(model["name"], []))
+
+    return ok({"registered_model": await read(request, reading, position)})
+
+
+async def version_answer(
+    request: Request, name: str, number: int, position: int | None = None
+) -> Response:
+    async def reading(conn: Any, s: Schemas) -> dict[str, Any]:
+        return shapes.model_version(
+            await queries.get_version(conn, s, name, number, readers(request))
+        )
+
+    return ok({"model_version": await read(request, reading, position)})
+
+
+def mlflow_route(path: str, *methods: str) -> Callable[[Any], Any]:
+    return router.api_route(path, methods=list(methods))
+
+
+# -- registered models -------------------------------------------------------------------
+
+
+@mlflow_route("/registered-models/create", "POST")
+async def create_registered_model(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    name = fields_of.text(found, "name")
+    outcome = await run(
+        request,
+        c.RegisterModel,
+        name=name,
+        description=fields_of.text(found, "description", required=False),
+        tags=fields_of.tag_list(found),
+    )
+    return await model_answer(request, name, outcome.position)
+
+
+@mlflow_route("/registered-models/get", "GET")
+async def get_registered_model(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    return await model_answer(request, fields_of.text(found, "name"))
+
+
+@mlflow_route("/registered-models/rename", "POST")
+async def rename_registered_model(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    new_name = fields_of.text(found, "new_name")
+    outcome = await run(
+        request, c.RenameModel, model=fields_of.text(found, "name"), new_name=new_name
+    )
+    return await model_answer(request, new_name, outcome.position)
+
+
+@mlflow_route("/registered-models/update", "PATCH")
+async def update_registered_model(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    name = fields_of.text(found, "name")
+    outcome = await run(
+        request,
+        c.DescribeModel,
+        model=name,
+        description=fields_of.text(found, "description", required=False),
+    )
+    return await model_answer(request, name, outcome.position)
+
+
+@mlflow_route("/registered-models/delete", "DELETE")
+async def delete_registered_model(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    await run(request, c.DeleteModel, model=fields_of.text(found, "name"))
+    return ok()
+
+
+@mlflow_route("/registered-models/search", "GET")
+async def search_registered_models(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    limit = min(fields_of.count(found, "max_results", MODELS_PAGE), MAX_PAGE)
+
+    async def reading(conn: Any, s: Schemas) -> dict[str, Any]:
+        page = await search_models(
+            conn,
+            s.catalogue,
+            filter_text=fields_of.text(found, "filter", required=False) or None,
+            order_by=", ".join(fields_of.strings(found, "order_by")) or None,
+            limit=limit,
+            page_token=fields_of.text(found, "page_token", required=False) or None,
+            access=s.access,
+            who=readers(request),
+            mlflow=True,
+        )
+        names = [m["name"] for m in page["models"]]
+        latest = await latest_per_stage(conn, s, names, readers(request))
+        shaped: dict[str, Any] = {
+            "registered_models": [
+                shapes.registered_model(m, latest.get(m["name"], [])) for m in page["models"]
+            ]
+        }
+        if page["next_page_token"]:
+            shaped["next_page_token"] = page["next_page_token"]
+        return shaped
+
+    return ok(await read(request, reading))
+
+
+@mlflow_route("/registered-models/get-latest-versions", "POST", "GET")
+async def get_latest_versions(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    name = fields_of.text(found, "name")
+    stages = []
+    for asked in fields_of.strings(found, "stages"):
+        stage = shapes.stage_of(asked)
+        if stage is None:
+            raise MlflowError(
+                "INVALID_PARAMETER_VALUE",
+                f"Invalid Model Version stage: {asked}. Value must be one of "
+                f"{', '.join(shapes.TO_MLFLOW.values())}.",
+            )
+        stages.append(stage)
+
+    async def reading(conn: Any, s: Schemas) -> list[dict[str, Any]]:
+        await queries.model_id(conn, s, name, readers(request))  # no model: not found
+        latest = await latest_per_stage(conn, s, [name], readers(request), stages or None)
+        return [shapes.model_version(v) for v in latest.get(name, [])]
+
+    return ok({"model_versions": await read(request, reading)})
+
+
+@mlflow_route("/registered-models/set-tag", "POST")
+async def set_registered_model_tag(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    await run(
+        request,
+        c.TagModel,
+        model=fields_of.text(found, "name"),
+        key=fields_of.text(found, "key"),
+        value=fields_of.text(found, "value", required=False),
+    )
+    return ok()
+
+
+@mlflow_route("/registered-models/delete-tag", "DELETE")
+async def delete_registered_model_tag(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    await run(
+        request, c.UntagModel, model=fields_of.text(found, "name"), key=fields_of.text(found, "key")
+    )
+    return ok()
+
+
+@mlflow_route("/registered-models/alias", "POST")
+async def set_registered_model_alias(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    try:
+        await run(
+            request,
+            c.SetAlias,
+            model=fields_of.text(found, "name"),
+            alias=fields_of.text(found, "alias"),
+            version=fields_of.version(found),
+        )
+    except RuleBroken as refused:
+        raise MlflowError(
+            "PERMISSION_DENIED",
+            f"{refused.message}. A protected alias moves only through an approved request: "
+            f"`registrum alias request {found.get('name')} {found.get('alias')} "
+            f"{found.get('version')}`, signed off by its reviewers.",
+        ) from None
+    return ok()
+
+
+@mlflow_route("/registered-models/alias", "DELETE")
+async def delete_registered_model_alias(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    await run(
+        request,
+        c.RemoveAlias,
+        model=fields_of.text(found, "name"),
+        alias=fields_of.text(found, "alias"),
+    )
+    return ok()
+
+
+@mlflow_route("/registered-models/alias", "GET")
+async def get_model_version_by_alias(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    name, alias = fields_of.text(found, "name"), fields_of.text(found, "alias")
+
+    async def reading(conn: Any, s: Schemas) -> dict[str, Any]:
+        return shapes.model_version(
+            await queries.resolve_alias(conn, s, name, alias, readers(request))
+        )
+
+    return ok({"model_version": await read(request, reading)})
+
+
+# -- model versions ----------------------------------------------------------------------
+
+
+@mlflow_route("/model-versions/create", "POST")
+async def create_model_version(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    name = fields_of.text(found, "name")
+    values: dict[str, Any] = {
+        "model": name,
+        "artifact_uri": fields_of.text(found, "source"),
+        "tags": fields_of.tag_list(found),
+        "description": fields_of.text(found, "description", required=False),
+    }
+    if run_id := fields_of.text(found, "run_id", required=False):
+        values["run_id"] = run_id
+        values["lineage"] = [{"kind": "run", "id": run_id, "relation": "trained_by"}]
+    outcome = await run(request, c.RegisterVersion, **values)
+    return await version_answer(request, name, int(outcome.result["number"]), outcome.position)
+
+
+@mlflow_route("/model-versions/get", "GET")
+async def get_model_version(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    return await version_answer(request, fields_of.text(found, "name"), fields_of.version(found))
+
+
+@mlflow_route("/model-versions/update", "PATCH")
+async def update_model_version(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    name, number = fields_of.text(found, "name"), fields_of.version(found)
+    outcome = await run(
+        request,
+        c.DescribeVersion,
+        model=name,
+        version=number,
+        description=fields_of.text(found, "description", required=False),
+    )
+    return await version_answer(request, name, number, outcome.position)
+
+
+@mlflow_route("/model-versions/delete", "DELETE")
+async def delete_model_version(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    await run(
+        request,
+        c.DeleteVersion,
+        model=fields_of.text(found, "name"),
+        version=fields_of.version(found),
+    )
+    return ok()
+
+
+@mlflow_route("/model-versions/search", "GET")
+async def search_model_versions(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    limit = min(fields_of.count(found, "max_results", MAX_PAGE), MAX_PAGE)
+
+    async def reading(conn: Any, s: Schemas) -> dict[str, Any]:
+        page = await search_versions(
+            conn,
+            s.catalogue,
+            model=None,
+            filter_text=fields_of.text(found, "filter", required=False) or None,
+            order_by=", ".join(fields_of.strings(found, "order_by")) or None,
+            limit=limit,
+            page_token=fields_of.text(found, "page_token", required=False) or None,
+            access=s.access,
+            who=readers(request),
+            mlflow=True,
+        )
+        shaped: dict[str, Any] = {
+            "model_versions": [shapes.model_version(v) for v in page["versions"]]
+        }
+        if page["next_page_token"]:
+            shaped["next_page_token"] = page["next_page_token"]
+        return shaped
+
+    return ok(await read(request, reading))
+
+
+@mlflow_route("/model-versions/get-download-uri", "GET")
+async def get_model_version_download_uri(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    name, number = fields_of.text(found, "name"), fields_of.version(found)
+
+    async def reading(conn: Any, s: Schemas) -> str:
+        version = await queries.get_version(conn, s, name, number, readers(request))
+        return str(version["artifact_uri"] or "")
+
+    return ok({"artifact_uri": await read(request, reading)})
+
+
+@mlflow_route("/model-versions/set-tag", "POST")
+async def set_model_version_tag(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    await run(
+        request,
+        c.TagVersion,
+        model=fields_of.text(found, "name"),
+        version=fields_of.version(found),
+        key=fields_of.text(found, "key"),
+        value=fields_of.text(found, "value", required=False),
+    )
+    return ok()
+
+
+@mlflow_route("/model-versions/delete-tag", "DELETE")
+async def delete_model_version_tag(request: Request) -> Response:
+    found = await fields_of.fields(request)
+    await run(
+        request,
+        c.UntagVersion,
+        model=fields_of.text(found, "name"),
+        version=fields_of.version(found),
+        key=fields_of.text(found, "key"),
+    )
+    return ok()
+
+
+@mlflow_route("/model-versions/transition-stage", "POST")
+async def transition_model_version_stage(request: Request) -> Response:
+    """Staging and Production are promotions (governed), Archived an archive; back to
+    None is refused: a version leaves a stage by being archived or replaced."""
+    found = await fields_of.fields(request)
+    name, number = fields_of.text(found, "name"), fields_of.version(found)
+    asked = fields_of.text(found, "stage")
+    stage = shapes.stage_of(asked)
+    archive_others = fields_of.flag(found, "archive_existing_versions")
+    if stage is None:
+        raise MlflowError(
+            "INVALID_PARAMETER_VALUE",
+            f"Invalid Model Version stage: {asked}. Value must be one of "
+            f"{', '.join(shapes.TO_MLFLOW.values())}.",
+        )
+    if stage == "development":
+        raise MlflowError(
+            "INVALID_PARAMETER_VALUE",
+            "Registrum does not move a version back to None: archive it "
+            "(stage Archived), or promote another version in its place.",
+        )
+    if stage == "archived":
+        outcome = await run(request, c.Archive, model=name, version=number)
+        return await version_answer(request, name, number, outcome.position)
+    try:
+        outcome = await run(request, c.Promote, model=name, version=number, stage=stage)
+    except RuleBroken as refused:
+        raise MlflowError(
+            "PERMISSION_DENIED",
+            f"{refused.message}. Registrum governs promotions: request approval with "
+            f"`registrum request-approval {name} {number} {stage}` (or POST "
+            f"/api/v1/models/{name}/versions/{number}/approvals with "
+            f'{{"stage": "{stage}"}}), have it signed off by its reviewers, then '
+            "transition again.",
+        ) from None
+    position = outcome.position
+    if archive_others:
+        position = await archive_rest(request, name, number, stage, position)
+    return await version_answer(request, name, number, position)
+
+
+async def archive_rest(
+    request: Request, name: str, kept: int, stage: str, position: int | None
+) -> int | None:
+    """archive_existing_versions: every other version in stage is archived, each by its
+    own command (promoting to production already archives the holder it replaces)."""
+
+    async def holders(conn: Any, s: Schemas) -> list[int]:
+        model = await queries.get_model(conn, s, name, readers(request))
+        return [n for n in model.get(stage, []) if n != kept]
+
+    for number in await read(request, holders, position):
+        outcome = await run(request, c.Archive, model=name, version=number)
+        position = outcome.position
+    return position

@@ -1,0 +1,213 @@
+"""MLflow's own client against a real `registrum serve`: MlflowClient with the registry URI
+at Registrum and an API token in MLFLOW_TRACKING_TOKEN (or basic auth), changed in
+nothing else. Models, versions, tags, aliases, searches with filters, ordering and pages,
+renames, latest versions, deletes; a transition to Production refused without an
+approved request and done with one; a pyfunc model logged to a local MLflow tracking
+store, registered through Registrum, loaded back by models:/NAME@champion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import mlflow
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException, RestException
+
+from tests.e2e.conftest import Server, bearer, start_server, token
+
+# MLflow's own dependencies warn inside MLflow (SQLAlchemy deprecations in its tracking
+# store, pydantic and setuptools notices): not ours to mend, and not what is tested.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tmp_path_factory.mktemp("mlflow") / "data")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A local MLflow tracking store, as a data scientist's machine would have."""
+    return f"sqlite:///{tmp_path_factory.mktemp('tracking') / 'mlflow.db'}"
+
+
+@pytest.fixture
+def client(registry: Server, tracking: str, monkeypatch: pytest.MonkeyPatch) -> MlflowClient:
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token(registry.url, "alice"))
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
+    return MlflowClient(tracking_uri=tracking, registry_uri=registry.url)
+
+
+def error_code(raised: pytest.ExceptionInfo[MlflowException]) -> str:
+    return str(raised.value.error_code)
+
+
+def test_models_versions_tags_aliases_and_searches(client: MlflowClient, unique: str) -> None:
+    name = f"mlf-{unique}"
+    made = client.create_registered_model(name, tags={"team": "risk"}, description="fraud")
+    assert (made.name, made.tags, made.description) == (name, {"team": "risk"}, "fraud")
+    with pytest.raises(MlflowException) as again:
+        client.create_registered_model(name)
+    assert error_code(again) == "RESOURCE_ALREADY_EXISTS"
+
+    versions = [
+        client.create_model_version(
+            name, f"s3://models/{name}/{i}", tags={"k": "v" if i != 2 else "w"}
+        )
+        for i in (1, 2, 3)
+    ]
+    assert [v.version for v in versions] == ["1", "2", "3"]
+    assert {v.status for v in versions} == {"READY"}
+    assert versions[0].tags == {"k": "v"} and versions[0].current_stage == "None"
+    client.set_model_version_tag(name, "1", "checked", "yes")
+    assert client.get_model_version(name, "1").tags == {"k": "v", "checked": "yes"}
+    client.delete_model_version_tag(name, "1", "checked")
+    assert client.get_model_version(name, "1").tags == {"k": "v"}
+    client.set_registered_model_tag(name, "owner", "ana")
+    client.delete_registered_model_tag(name, "team")
+    client.update_registered_model(name, description="fraud, v2")
+    client.update_model_version(name, "3", description="third")
+    model = client.get_registered_model(name)
+    assert model.tags == {"owner": "ana"} and model.description == "fraud, v2"
+    assert client.get_model_version(name, "3").description == "third"
+    assert client.get_model_version_download_uri(name, "2") == f"s3://models/{name}/2"
+
+    client.set_registered_model_alias(name, "champion", "2")
+    assert client.get_model_version_by_alias(name, "champion").version == "2"
+    assert client.get_registered_model(name).aliases == {"champion": "2"}
+    with pytest.raises(MlflowException) as reserved:
+        client.set_registered_model_alias(name, "latest", "1")
+    assert error_code(reserved) == "INVALID_PARAMETER_VALUE"
+    client.delete_registered_model_alias(name, "champion")
+    with pytest.raises(MlflowException) as gone:
+        client.get_model_version_by_alias(name, "champion")
+    assert error_code(gone) == "RESOURCE_DOES_NOT_EXIST"
+
+    # Filters, ordering and pages, as MLflow writes them.
+    wanted = f"name = '{name}' AND tags.k = 'v'"
+    first = client.search_model_versions(wanted, max_results=1, order_by=["version_number DESC"])
+    assert [v.version for v in first] == ["3"] and first.token
+    rest = client.search_model_versions(
+        wanted, max_results=1, order_by=["version_number DESC"], page_token=first.token
+    )
+    assert [v.version for v in rest] == ["1"] and not rest.token
+    assert [v.version for v in client.search_model_versions(f"name = '{name}'")] == ["1", "2", "3"]
+    assert [
+        v.version
+        for v in client.search_model_versions(
+            f"name = '{name}' AND version_number IN (1, 3)", order_by=["version_number DESC"]
+        )
+    ] == ["3", "1"]
+    client.create_registered_model(f"{name}-b")
+    page = client.search_registered_models(
+        f"name LIKE '{name}%'", max_results=1, order_by=["name DESC"]
+    )
+    assert [m.name for m in page] == [f"{name}-b"] and page.token
+    following = client.search_registered_models(
+        f"name LIKE '{name}%'", max_results=1, order_by=["name DESC"], page_token=page.token
+    )
+    assert [m.name for m in following] == [name]
+    with pytest.raises(MlflowException) as bad:
+        client.search_model_versions("name = ")
+    assert error_code(bad) == "INVALID_PARAMETER_VALUE"
+
+    # Renames, latest versions, deletes.
+    client.rename_registered_model(name, f"{name}-renamed")
+    renamed = client.get_registered_model(f"{name}-renamed")
+    assert renamed.name == f"{name}-renamed" and renamed.tags == {"owner": "ana"}
+    with pytest.raises(RestException) as old:
+        client.get_registered_model(name)
+    assert error_code(old) == "RESOURCE_DOES_NOT_EXIST"
+    latest = client.get_latest_versions(f"{name}-renamed", stages=["None"])
+    assert [(v.version, v.current_stage) for v in latest] == [("3", "None")]
+    client.delete_model_version(f"{name}-renamed", "1")
+    with pytest.raises(MlflowException) as deleted:
+        client.get_model_version(f"{name}-renamed", "1")
+    assert error_code(deleted) == "RESOURCE_DOES_NOT_EXIST"
+    client.delete_registered_model(f"{name}-b")
+    assert [m.name for m in client.search_registered_models(f"name LIKE '{name}%'")] == [
+        f"{name}-renamed"
+    ]
+
+
+def test_a_transition_to_production_needs_an_approved_request(
+    client: MlflowClient, registry: Server, unique: str
+) -> None:
+    name = f"gov-{unique}"
+    client.create_registered_model(name)
+    client.create_model_version(name, "s3://models/gov/1")
+    with pytest.raises(MlflowException) as refused:
+        client.transition_model_version_stage(name, "1", "Production")
+    assert error_code(refused) == "PERMISSION_DENIED"
+    assert "request-approval" in refused.value.message
+    assert client.get_model_version(name, "1").current_stage == "None"
+
+    # The approval is asked and signed off through Registrum's own API, by other people.
+    asked = httpx.post(
+        f"{registry.url}/api/v1/models/{name}/versions/1/approvals",
+        json={"stage": "production"},
+        headers=bearer(token(registry.url, "alice")),
+    )
+    assert asked.status_code == 201, asked.text
+    request_id = asked.json()["version"]["approval_requests"][-1]["id"]
+    signed = httpx.post(
+        f"{registry.url}/api/v1/models/{name}/versions/1/approvals/{request_id}/approve",
+        json={},
+        headers=bearer(token(registry.url, "bob")),
+    )
+    assert signed.status_code == 200, signed.text
+
+    promoted = client.transition_model_version_stage(name, "1", "Production")
+    assert promoted.current_stage == "Production"
+    assert [v.version for v in client.get_latest_versions(name, stages=["Production"])] == ["1"]
+    archived = client.transition_model_version_stage(name, "1", "Archived")
+    assert archived.current_stage == "Archived"
+
+
+def test_basic_auth_names_the_token_owner(
+    registry: Server, tracking: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", token(registry.url, "alice"))
+    client = MlflowClient(tracking_uri=tracking, registry_uri=registry.url)
+    assert client.search_registered_models(max_results=1) is not None
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "bob")
+    with pytest.raises(MlflowException) as refused:
+        client.search_registered_models(max_results=1)
+    assert error_code(refused) == "UNAUTHENTICATED"
+
+
+def test_a_pyfunc_model_registered_through_registrum_loads_by_alias(
+    registry: Server, client: MlflowClient, tracking: str, unique: str
+) -> None:
+    import pandas as pd
+
+    class Doubler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+        def predict(self, model_input: pd.DataFrame, params: dict | None = None) -> list[float]:
+            return [x * 2 for x in model_input["x"]]
+
+    mlflow.set_tracking_uri(tracking)
+    mlflow.set_registry_uri(registry.url)
+    try:
+        name = f"pyfunc-{unique}"
+        with mlflow.start_run():
+            logged = mlflow.pyfunc.log_model(name="model", python_model=Doubler())
+        version = mlflow.register_model(logged.model_uri, name)
+        client.set_registered_model_alias(name, "champion", version.version)
+        loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+        frame = pd.DataFrame({"x": [1.0, 2.5, -3.0]})
+        assert list(loaded.predict(frame)) == Doubler().predict(frame)
+        assert list(loaded.predict(frame)) == [2.0, 5.0, -6.0]
+    finally:
+        mlflow.set_tracking_uri("")
+        mlflow.set_registry_uri("")
