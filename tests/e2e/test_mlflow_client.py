@@ -8,6 +8,7 @@ store, registered through Registrum, loaded back by models:/NAME@champion."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import mlflow
@@ -188,7 +189,7 @@ def test_basic_auth_names_the_token_owner(
 
 
 def test_a_pyfunc_model_registered_through_registrum_loads_by_alias(
-    registry: Server, client: MlflowClient, tracking: str, unique: str
+    registry: Server, client: MlflowClient, tracking: str, unique: str, tmp_path: Path
 ) -> None:
     import pandas as pd
 
@@ -200,7 +201,8 @@ def test_a_pyfunc_model_registered_through_registrum_loads_by_alias(
     mlflow.set_registry_uri(registry.url)
     try:
         name = f"pyfunc-{unique}"
-        with mlflow.start_run():
+        experiment = mlflow.create_experiment(name, artifact_location=str(tmp_path / "runs"))
+        with mlflow.start_run(experiment_id=experiment):
             logged = mlflow.pyfunc.log_model(name="model", python_model=Doubler())
         version = mlflow.register_model(logged.model_uri, name)
         client.set_registered_model_alias(name, "champion", version.version)
