@@ -18,6 +18,7 @@ from services.api import (
     cards,
     errors,
     health,
+    mlflow_artifacts,
     mlflow_registry,
     models,
     operations,
@@ -70,6 +71,11 @@ def create_app(
         async with pool.acquire() as conn:
             await store.ensure(conn, list(VIEWS.values()))
         app.state.read_pool = pool
+        # The events database, for what the API keeps there itself (MLflow's artefact
+        # paths); no connection until one is needed.
+        app.state.events_pool = await asyncpg.create_pool(
+            events_dsn or read_dsn, min_size=0, max_size=4
+        )
         await authenticator.start()
         stop = asyncio.Event()
         runners = list(background)
@@ -82,6 +88,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(task, timeout=10)
             await authenticator.aclose()
+            await app.state.events_pool.close()
             await pool.close()
 
     app = build_fastapi(lifespan)
@@ -95,7 +102,13 @@ def create_app(
     app.state.expected_leases = expected_leases
     app.state.max_lag_seconds = max_lag_seconds
     return Observed(
-        BodyLimit(app, max_body_bytes, unlimited=(artifacts_api.PREFIX,)), access=access_log
+        BodyLimit(
+            app,
+            max_body_bytes,
+            unlimited=(artifacts_api.PREFIX,),
+            puts_below=tuple(f"{p}/artifacts/" for p in mlflow_artifacts.PREFIXES),
+        ),
+        access=access_log,
     )
 
 
@@ -152,6 +165,8 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(operations.router)
     for prefix in mlflow_registry.PREFIXES:
         app.include_router(mlflow_registry.router, prefix=prefix)
+    for prefix in mlflow_artifacts.PREFIXES:
+        app.include_router(mlflow_artifacts.router, prefix=prefix)
 
     @app.get("/health/live", tags=["operations"])
     async def live() -> dict[str, str]:

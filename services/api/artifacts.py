@@ -90,28 +90,28 @@ def _store(request: Request) -> ArtifactStore:
     return request.app.state.artifacts
 
 
-class _TooLarge(Exception):
+class TooLarge(Exception):
     """The body ran past the upload limit: the store's put stops and keeps nothing."""
 
 
-def _too_large(limit: int) -> ApiError:
+def too_large(limit: int) -> ApiError:
     return ApiError(
         413, "payload_too_large", f"the artefact is larger than {limit} bytes", limit=limit
     )
 
 
-def _at_most(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
-    """chunks, until they add up to more than limit bytes: then _TooLarge, before the
+def at_most(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    """chunks, until they add up to more than limit bytes: then TooLarge, before the
     chunk that crosses it reaches the store."""
     seen = 0
     for chunk in chunks:
         seen += len(chunk)
         if seen > limit:
-            raise _TooLarge
+            raise TooLarge
         yield chunk
 
 
-def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
+def sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     """The request body as a plain iterator, for the store's blocking put in a thread."""
 
     async def following() -> bytes:
@@ -151,30 +151,30 @@ def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
 )
 async def upload(request: Request) -> dict[str, Any]:
     """Stores the bytes; the caller must hold contributor (or owner) somewhere."""
-    await _may_contribute(request)
+    await may_contribute(request)
     declared = request.headers.get(DIGEST_HEADER)
     expected = None if declared is None else check_digest(declared)
     limit: int = request.app.state.max_artifact_bytes
     length = request.headers.get("content-length", "")
     if length.isascii() and length.isdigit() and int(length) > limit:
-        raise _too_large(limit)  # before reading a byte of it
+        raise too_large(limit)  # before reading a byte of it
     store = _store(request)
     body = request.stream().__aiter__()
     try:
         stored = await anyio.to_thread.run_sync(
-            lambda: store.put(_at_most(_sync_chunks(body), limit), expected_sha256=expected)
+            lambda: store.put(at_most(sync_chunks(body), limit), expected_sha256=expected)
         )
     except DigestMismatch as exc:
         raise ApiError(
             422, "digest_mismatch", str(exc), expected=exc.expected, actual=exc.actual
         ) from None
-    except _TooLarge:
-        raise _too_large(limit) from None
+    except TooLarge:
+        raise too_large(limit) from None
     metrics.ARTIFACT_BYTES.labels("in").inc(stored.size)
     return {"sha256": stored.sha256, "size": stored.size, "created": stored.created}
 
 
-async def _may_contribute(request: Request) -> None:
+async def may_contribute(request: Request) -> None:
     registry = request.app.state.registry
     if not await asyncio.to_thread(registry.may_contribute, caller(request)):
         raise Forbidden(
@@ -185,7 +185,7 @@ async def _may_contribute(request: Request) -> None:
         )
 
 
-async def _may_read(request: Request, digest: str) -> None:
+async def may_read(request: Request, digest: str) -> None:
     """A version the caller may read refers to the object; or none does yet and the
     caller may upload (to check what they uploaded before registering it)."""
     async with views(request, None, 5.0) as (conn, s):
@@ -193,7 +193,7 @@ async def _may_read(request: Request, digest: str) -> None:
     if readable:
         return
     if not referenced:
-        await _may_contribute(request)
+        await may_contribute(request)
         return
     raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest)
 
@@ -201,7 +201,7 @@ async def _may_read(request: Request, digest: str) -> None:
 @router.get("/{sha256}", response_class=StreamingResponse, responses=_BYTES)
 async def download(sha256: Digest, request: Request) -> StreamingResponse:
     digest = check_digest(sha256)
-    await _may_read(request, digest)
+    await may_read(request, digest)
     store = _store(request)
     try:
         size = await asyncio.to_thread(store.size, digest)
@@ -210,13 +210,13 @@ async def download(sha256: Digest, request: Request) -> StreamingResponse:
     # Re-hashed while it streams: altered bytes end the response early, so the client
     # sees a short body instead of a corrupted model.
     return StreamingResponse(
-        _counted(verified(store.get(digest), digest)),
+        counted(verified(store.get(digest), digest)),
         media_type="application/octet-stream",
         headers={"Content-Length": str(size), "X-Registrum-Sha256": digest, "ETag": f'"{digest}"'},
     )
 
 
-def _counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """chunks, each counted as artefact bytes out once it is handed on."""
     out = metrics.ARTIFACT_BYTES.labels("out")
     for chunk in chunks:
@@ -231,7 +231,7 @@ async def presigned(
     expires: Annotated[int, BeforeValidator(digits)] = Query(3600, ge=60, le=7 * 24 * 3600),
 ) -> dict[str, Any]:
     digest = check_digest(sha256)
-    await _may_read(request, digest)
+    await may_read(request, digest)
     store = _store(request)
     if not await asyncio.to_thread(store.exists, digest):
         raise ApiError(404, "not_found", f"no artefact {digest}", sha256=digest)
@@ -249,7 +249,7 @@ async def presigned(
 @router.post("/{sha256}/verify")
 async def verify(sha256: Digest, request: Request) -> dict[str, Any]:
     digest = check_digest(sha256)
-    await _may_read(request, digest)
+    await may_read(request, digest)
     try:
         actual = await asyncio.to_thread(rehash, _store(request), digest)
     except ArtifactNotFound:

@@ -23,6 +23,7 @@ from services.artifacts import gc
 from services.artifacts.port import ArtifactStore, ObjectInfo
 from services.eventlog.port import EventLog
 from services.eventlog.postgres import PostgresEventLog
+from services.mlflow import paths
 
 router = APIRouter(prefix="/api/v1/artifacts", tags=["artifacts"], dependencies=[CALLER])
 
@@ -50,8 +51,9 @@ def _objects(found: list[ObjectInfo]) -> list[GcObject]:
 
 @router.post("/gc", responses=errors(401, 403, 409, 413, 422))
 async def collect_garbage(request: Request, asked: GcRequest = Body(GcRequest())) -> GcReport:
-    """Lists the stored objects that no version references and that are older than the
-    grace period; with apply, removes them. Without a body: a dry run. Administrators only."""
+    """Lists the stored objects that no version references, that no MLflow artefact path
+    holds, and that are older than the grace period; with apply, removes them. Without a
+    body: a dry run. Administrators only."""
     await require_admin(request, "collect garbage")
     store: ArtifactStore | None = request.app.state.artifacts
     if store is None:
@@ -64,6 +66,8 @@ async def collect_garbage(request: Request, asked: GcRequest = Body(GcRequest())
     try:
         log = PostgresEventLog(conn)
         referenced, position = await referenced_digests(log)
+        # Files MLflow's client uploaded to a path are kept while the path holds them.
+        referenced |= await paths.digests(conn)
         now = datetime.now(UTC)
         planned = await asyncio.to_thread(gc.plan, store, referenced, grace, now)
         if not asked.apply:
@@ -75,6 +79,7 @@ async def collect_garbage(request: Request, asked: GcRequest = Body(GcRequest())
                 bytes=planned.bytes,
             )
         since, _ = await referenced_digests(log, after=position)
+        since |= await paths.digests(conn)  # uploaded since the plan
     finally:
         await conn.close()
     removed = await asyncio.to_thread(gc.sweep, store, planned, since)

@@ -12,15 +12,29 @@ from services.api.errors import error_body
 
 class BodyLimit:
     """Bodies sent to the `unlimited` paths (streamed artefact uploads, limited by their
-    route) are exempt; paths below them are not (POST /api/v1/artifacts/gc takes JSON)."""
+    route) are exempt; paths below them are not (POST /api/v1/artifacts/gc takes JSON).
+    So are PUTs below `puts_below` (MLflow's artefact uploads, one path per file)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, unlimited: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        unlimited: tuple[str, ...] = (),
+        puts_below: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.unlimited = unlimited
+        self.puts_below = puts_below
+
+    def _exempt(self, scope: Scope) -> bool:
+        path: str = scope["path"]
+        return path in self.unlimited or (
+            scope["method"] == "PUT" and path.startswith(self.puts_below)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.unlimited:
+        if scope["type"] != "http" or self._exempt(scope):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

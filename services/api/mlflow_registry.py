@@ -30,8 +30,8 @@ from services.api.dispatch import execute
 from services.catalogue import queries
 from services.catalogue.queries import Schemas
 from services.catalogue.search import MAX_PAGE, search_models, search_versions
+from services.mlflow import paths, shapes
 from services.mlflow import requests as fields_of
-from services.mlflow import shapes
 from services.mlflow.errors import MlflowError
 from services.mlflow.latest import latest_per_stage
 from services.observability import metrics
@@ -317,11 +317,35 @@ async def create_model_version(request: Request) -> Response:
         "tags": fields_of.tag_list(found),
         "description": fields_of.text(found, "description", required=False),
     }
+    if (root := paths.source_path(values["artifact_uri"])) is not None:
+        values["manifest"] = await uploaded(request, root)
+    elif paths.LOGGED_MODEL.match(values["artifact_uri"]):
+        async with request.app.state.events_pool.acquire() as conn:
+            logged = await paths.logged_model_root(conn, values["artifact_uri"])
+        if logged is not None:  # else its files are elsewhere: the source is kept as it is
+            values["manifest"] = await uploaded(request, logged)
     if run_id := fields_of.text(found, "run_id", required=False):
         values["run_id"] = run_id
         values["lineage"] = [{"kind": "run", "id": run_id, "relation": "trained_by"}]
     outcome = await run(request, c.RegisterVersion, **values)
     return await version_answer(request, name, int(outcome.result["number"]), outcome.position)
+
+
+async def uploaded(request: Request, root: str) -> list[dict[str, Any]]:
+    """The files uploaded beneath root, with their digests: the version's manifest."""
+    if paths.pinned_version(root) is not None:
+        raise MlflowError(
+            "INVALID_PARAMETER_VALUE",
+            "that source is another version's files: register from where they were uploaded",
+        )
+    async with request.app.state.events_pool.acquire() as conn:
+        entries = await paths.under(conn, root)
+    if not entries:
+        raise MlflowError(
+            "INVALID_PARAMETER_VALUE",
+            f"Nothing was uploaded to this registry's artifact path {root!r}",
+        )
+    return paths.manifest(entries, root)
 
 
 @mlflow_route("/model-versions/get", "GET")
@@ -391,6 +415,10 @@ async def get_model_version_download_uri(request: Request) -> Response:
 
     async def reading(conn: Any, s: Schemas) -> str:
         version = await queries.get_version(conn, s, name, number, readers(request))
+        if version["manifest"]:
+            # Its recorded files, by digest, from this registry (whatever the source).
+            base = str(request.base_url).rstrip("/")
+            return f"{base}/api/2.0{paths.ENDPOINT}/{paths.pinned_root(version['id'])}"
         return str(version["artifact_uri"] or "")
 
     return ok({"artifact_uri": await read(request, reading)})

@@ -9,7 +9,12 @@ from typing import Any
 
 from starlette.requests import Request
 
-PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/")
+PREFIXES = (
+    "/api/2.0/mlflow/",
+    "/ajax-api/2.0/mlflow/",
+    "/api/2.0/mlflow-artifacts/",
+    "/ajax-api/2.0/mlflow-artifacts/",
+)
 
 STATUS = {
     "RESOURCE_DOES_NOT_EXIST": 404,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from services.schema import v1_baseline, v2_leases, v3_artifact_store
+from services.schema import v1_baseline, v2_leases, v3_artifact_store, v4_mlflow_artifacts
 from services.schema.migration import Database, Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -11,6 +11,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     v1_baseline.READ,
     v2_leases.READ,
     v3_artifact_store.EVENTS,
+    v4_mlflow_artifacts.EVENTS,
 )
 
 

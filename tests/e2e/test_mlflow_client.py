@@ -213,3 +213,71 @@ def test_a_pyfunc_model_registered_through_registrum_loads_by_alias(
     finally:
         mlflow.set_tracking_uri("")
         mlflow.set_registry_uri("")
+
+
+def test_files_stored_by_registrum_load_back_by_alias_pinned_by_digest(
+    registry: Server, client: MlflowClient, tracking: str, unique: str
+) -> None:
+    """The experiment's artefact location is this registry: MLflow's client uploads the
+    model's files to us, the version records each file's digest, and loading it by alias
+    downloads those bytes, even after the upload path is overwritten."""
+    import hashlib
+
+    import pandas as pd
+
+    class Tripler(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+        def predict(self, model_input: pd.DataFrame, params: dict | None = None) -> list[float]:
+            return [x * 3 for x in model_input["x"]]
+
+    store = f"{registry.url}/api/2.0/mlflow-artifacts/artifacts/experiments/{unique}"
+    mlflow.set_tracking_uri(tracking)
+    mlflow.set_registry_uri(registry.url)
+    try:
+        name = f"stored-{unique}"
+        experiment = mlflow.create_experiment(f"stored-{unique}", artifact_location=store)
+        with mlflow.start_run(experiment_id=experiment):
+            logged = mlflow.pyfunc.log_model(name="model", python_model=Tripler())
+        version = mlflow.register_model(logged.model_uri, name)
+        assert version.source == logged.model_uri  # models:/m-<id>, kept as sent
+        client.set_registered_model_alias(name, "champion", version.version)
+
+        alice = bearer(token(registry.url, "alice"))
+        recorded = httpx.get(
+            f"{registry.url}/api/v1/models/{name}/versions/{version.version}", headers=alice
+        ).json()["version"]
+        files = {f["path"]: f for f in recorded["manifest"]}
+        assert "MLmodel" in files and "python_model.pkl" in files
+        uri = client.get_model_version_download_uri(name, version.version)
+        assert uri.endswith(f"registrum-versions/{recorded['id']}")
+        served = httpx.get(f"{uri}/MLmodel", headers=alice)
+        assert served.status_code == 200
+        assert hashlib.sha256(served.content).hexdigest() == files["MLmodel"]["sha256"]
+
+        # The path it came from is overwritten: the version still serves what it recorded.
+        source_model = f"{store}/models/{logged.model_id}/artifacts/MLmodel"
+        overwritten = httpx.put(source_model, content=b"not a model", headers=alice)
+        assert overwritten.status_code == 200, overwritten.text
+        assert httpx.get(source_model, headers=alice).content == b"not a model"
+
+        loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+        frame = pd.DataFrame({"x": [1.0, -2.0]})
+        assert list(loaded.predict(frame)) == Tripler().predict(frame) == [3.0, -6.0]
+    finally:
+        mlflow.set_tracking_uri("")
+        mlflow.set_registry_uri("")
+
+
+def test_artifact_paths_refuse_what_they_must(registry: Server, unique: str) -> None:
+    alice = bearer(token(registry.url, "alice"))
+    base = f"{registry.url}/api/2.0/mlflow-artifacts/artifacts"
+    escaping = httpx.put(f"{base}/a/../../etc/passwd", content=b"x", headers=alice)
+    assert escaping.status_code in (400, 404)
+    pinned = httpx.put(f"{base}/registrum-versions/x/MLmodel", content=b"x", headers=alice)
+    assert pinned.status_code == 400
+    assert pinned.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    missing = httpx.get(f"{base}/nothing-{unique}/here", headers=alice)
+    assert missing.status_code == 404
+    assert missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    anonymous = httpx.get(f"{base}?path=anything")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error_code"] == "UNAUTHENTICATED"

@@ -135,3 +135,46 @@ def test_basic_auth_carries_the_token_as_its_password() -> None:
     for bad in (basic("alice"), basic("alice:"), "Basic !!!"):
         with pytest.raises(Unauthenticated):
             presented(bad)
+
+
+def test_artifact_paths_stay_inside_and_sources_name_ours() -> None:
+    from services.mlflow import paths
+
+    assert paths.checked("/experiments/1/model/MLmodel") == "experiments/1/model/MLmodel"
+    for bad in ("", "/", "a/../b", "a//b", "./a", "a/\x00"):
+        with pytest.raises(MlflowError):
+            paths.checked(bad)
+    ours = "https://r.example/api/2.0/mlflow-artifacts/artifacts/experiments/7/model"
+    assert paths.source_path(ours) == "experiments/7/model"
+    assert paths.source_path("mlflow-artifacts:/experiments/7/model") == "experiments/7/model"
+    assert paths.source_path("mlflow-artifacts://host:5000/exp/7") == "exp/7"
+    assert paths.source_path("s3://bucket/model") is None
+    assert paths.LOGGED_MODEL.match("models:/m-" + "a" * 32)
+    assert not paths.LOGGED_MODEL.match("models:/fraud/1")
+
+
+def test_listings_and_manifests_from_uploaded_paths() -> None:
+    from services.mlflow import paths
+
+    entries = [
+        paths.Entry("e/model/MLmodel", "a" * 64, 10),
+        paths.Entry("e/model/code/x.py", "b" * 64, 20),
+        paths.Entry("e/model/conda.yaml", "c" * 64, 30),
+    ]
+    assert paths.listed(entries, "e/model") == [
+        {"path": "MLmodel", "is_dir": False, "file_size": 10},
+        {"path": "code", "is_dir": True},
+        {"path": "conda.yaml", "is_dir": False, "file_size": 30},
+    ]
+    assert paths.listed(entries[:1], "e/model/MLmodel") == [
+        {"path": "MLmodel", "is_dir": False, "file_size": 10}
+    ]
+    assert paths.manifest(entries, "e/model") == [
+        {"path": "MLmodel", "sha256": "a" * 64, "size": 10},
+        {"path": "code/x.py", "sha256": "b" * 64, "size": 20},
+        {"path": "conda.yaml", "sha256": "c" * 64, "size": 30},
+    ]
+    pinned = paths.pinned_entries("v1", [{"path": "MLmodel", "sha256": "a" * 64, "size": 10}])
+    assert pinned == [paths.Entry("registrum-versions/v1/MLmodel", "a" * 64, 10)]
+    assert paths.pinned_version("registrum-versions/v1/MLmodel") == "v1"
+    assert paths.pinned_version("experiments/v1") is None
