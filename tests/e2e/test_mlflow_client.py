@@ -281,3 +281,32 @@ def test_artifact_paths_refuse_what_they_must(registry: Server, unique: str) -> 
     anonymous = httpx.get(f"{base}?path=anything")
     assert anonymous.status_code == 401
     assert anonymous.json()["error_code"] == "UNAUTHENTICATED"
+
+
+def test_the_ajax_twin_and_command_ids_over_raw_http(registry: Server, unique: str) -> None:
+    alice = bearer(token(registry.url, "alice"))
+    ajax = f"{registry.url}/ajax-api/2.0/mlflow"
+    name = f"ajax-{unique}"
+    made = httpx.post(f"{ajax}/registered-models/create", json={"name": name}, headers=alice)
+    assert made.status_code == 200 and made.json()["registered_model"]["name"] == name
+    # A retried create with the same command id is answered, not registered twice.
+    once = {**alice, "X-Registrum-Command-Id": f"pipeline-{unique}-1"}
+    body = {"name": name, "source": "s3://models/ajax/1"}
+    first = httpx.post(f"{ajax}/model-versions/create", json=body, headers=once)
+    again = httpx.post(f"{ajax}/model-versions/create", json=body, headers=once)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["model_version"]["version"] == again.json()["model_version"]["version"]
+    listed = httpx.get(
+        f"{registry.url}/api/2.0/mlflow/model-versions/search",
+        params={"filter": f"name = '{name}'"},
+        headers=alice,
+    )
+    assert [v["version"] for v in listed.json()["model_versions"]] == ["1"]
+    unknown = httpx.get(f"{ajax}/registered-models/list", headers=alice)
+    assert unknown.status_code == 404 and unknown.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    wrong = httpx.post(f"{ajax}/model-versions/create", json={"name": name}, headers=alice)
+    assert wrong.status_code == 400
+    assert wrong.json() == {
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": "Missing value for required parameter 'source'.",
+    }
