@@ -3,6 +3,7 @@ PostgreSQL event log, objects in a local folder aged by their modification times
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Iterator
@@ -149,3 +150,19 @@ def test_only_an_administrator_collects_garbage(http: TestClient) -> None:
     refused = http.post(GC, json={}, headers=BADGES.headers("reader", READERS))
     assert refused.status_code == 403
     assert refused.json()["error"]["details"]["permission"] == "administer"
+
+
+def test_gc_keeps_what_an_mlflow_artefact_path_holds_until_it_is_deleted(
+    http: TestClient, store: FilesystemStore, unique: str
+) -> None:
+    path = f"/api/2.0/mlflow-artifacts/artifacts/experiments/{unique}/model/model.pkl"
+    data = os.urandom(1500)
+    assert http.put(path, content=data, headers=WHO).status_code == 200
+    assert http.get(path, headers=WHO).content == data
+    digest = hashlib.sha256(data).hexdigest()
+    age(store, digest, 72)
+    planned = http.post(GC, json={"grace_hours": 1}).json()["would_remove"]
+    assert digest not in {o["sha256"] for o in planned}
+    assert http.delete(path, headers=WHO).status_code == 200
+    planned = http.post(GC, json={"grace_hours": 1}).json()["would_remove"]
+    assert digest in {o["sha256"] for o in planned}
