@@ -182,33 +182,33 @@ async def delete_registered_model(request: Request) -> Response:
     return ok()
 
 
+def search_terms(found: dict[str, Any], default_limit: int) -> dict[str, Any]:
+    """An MLflow search's filter, order (a list, joined), page size (at most ours) and
+    page token, as our searches take them."""
+    return {
+        "filter_text": fields_of.text(found, "filter", required=False) or None,
+        "order_by": ", ".join(fields_of.strings(found, "order_by")) or None,
+        "limit": min(fields_of.count(found, "max_results", default_limit), MAX_PAGE),
+        "page_token": fields_of.text(found, "page_token", required=False) or None,
+    }
+
+
+def page_of(key: str, items: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    return {key: items, **({"next_page_token": token} if token else {})}
+
+
 @mlflow_route("/registered-models/search", "GET")
 async def search_registered_models(request: Request) -> Response:
-    found = await fields_of.fields(request)
-    limit = min(fields_of.count(found, "max_results", MODELS_PAGE), MAX_PAGE)
+    terms = search_terms(await fields_of.fields(request), MODELS_PAGE)
 
     async def reading(conn: Any, s: Schemas) -> dict[str, Any]:
+        who = readers(request)
         page = await search_models(
-            conn,
-            s.catalogue,
-            filter_text=fields_of.text(found, "filter", required=False) or None,
-            order_by=", ".join(fields_of.strings(found, "order_by")) or None,
-            limit=limit,
-            page_token=fields_of.text(found, "page_token", required=False) or None,
-            access=s.access,
-            who=readers(request),
-            mlflow=True,
+            conn, s.catalogue, **terms, access=s.access, who=who, mlflow=True
         )
-        names = [m["name"] for m in page["models"]]
-        latest = await latest_per_stage(conn, s, names, readers(request))
-        shaped: dict[str, Any] = {
-            "registered_models": [
-                shapes.registered_model(m, latest.get(m["name"], [])) for m in page["models"]
-            ]
-        }
-        if page["next_page_token"]:
-            shaped["next_page_token"] = page["next_page_token"]
-        return shaped
+        latest = await latest_per_stage(conn, s, [m["name"] for m in page["models"]], who)
+        models = [shapes.registered_model(m, latest.get(m["name"], [])) for m in page["models"]]
+        return page_of("registered_models", models, page["next_page_token"])
 
     return ok(await read(request, reading))
 
@@ -382,28 +382,20 @@ async def delete_model_version(request: Request) -> Response:
 
 @mlflow_route("/model-versions/search", "GET")
 async def search_model_versions(request: Request) -> Response:
-    found = await fields_of.fields(request)
-    limit = min(fields_of.count(found, "max_results", MAX_PAGE), MAX_PAGE)
+    terms = search_terms(await fields_of.fields(request), MAX_PAGE)
 
     async def reading(conn: Any, s: Schemas) -> dict[str, Any]:
         page = await search_versions(
             conn,
             s.catalogue,
             model=None,
-            filter_text=fields_of.text(found, "filter", required=False) or None,
-            order_by=", ".join(fields_of.strings(found, "order_by")) or None,
-            limit=limit,
-            page_token=fields_of.text(found, "page_token", required=False) or None,
+            **terms,
             access=s.access,
             who=readers(request),
             mlflow=True,
         )
-        shaped: dict[str, Any] = {
-            "model_versions": [shapes.model_version(v) for v in page["versions"]]
-        }
-        if page["next_page_token"]:
-            shaped["next_page_token"] = page["next_page_token"]
-        return shaped
+        versions = [shapes.model_version(v) for v in page["versions"]]
+        return page_of("model_versions", versions, page["next_page_token"])
 
     return ok(await read(request, reading))
 
