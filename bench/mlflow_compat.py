@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -83,6 +83,9 @@ def client_for(url: str, token: str | None, tracking: str) -> Iterator[MlflowCli
     meanwhile (the client reads it on every call)."""
     from mlflow import MlflowClient
 
+    # It logs each create's wait for READY at INFO (its import sets that level): quiet on
+    # both sides alike.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     if token:
         os.environ["MLFLOW_TRACKING_TOKEN"] = token
     try:
@@ -91,19 +94,51 @@ def client_for(url: str, token: str | None, tracking: str) -> Iterator[MlflowCli
         os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
 
 
-def repeated(call: Callable[[], object], count: int) -> Run:
-    """count calls one after another, each one's latency, and the total time."""
-    run = Run()
+class RoundTrips:
+    """The time MLflow's client spends in HTTP: its requests adapter's send, from the request
+    written to the body read (requests reads it there). The rest of a call is the client's
+    own work. Counted the same way on both sides."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    @contextmanager
+    def counted(self) -> Iterator[RoundTrips]:
+        from requests.adapters import HTTPAdapter
+
+        original = HTTPAdapter.send
+
+        def send(adapter: HTTPAdapter, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(adapter, *args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        HTTPAdapter.send = send  # type: ignore[method-assign,assignment]
+        try:
+            yield self
+        finally:
+            HTTPAdapter.send = original  # type: ignore[method-assign]
+
+
+TRIPS = RoundTrips()
+
+
+def repeated(call: Callable[[], object], count: int) -> Row:
+    """count calls one after another: each one's latency and time in HTTP, and the total."""
+    row = Row(Run())
     started = time.perf_counter()
     for _ in range(count):
-        began = time.perf_counter()
+        began, http = time.perf_counter(), TRIPS.seconds
         call()
-        run.latencies.append(time.perf_counter() - began)
-    run.seconds = time.perf_counter() - started
-    return run
+        row.run.latencies.append(time.perf_counter() - began)
+        row.http.append(TRIPS.seconds - http)
+    row.run.seconds = time.perf_counter() - started
+    return row
 
 
-def warmed(call: Callable[[], object], count: int, warm_up: int) -> Run:
+def warmed(call: Callable[[], object], count: int, warm_up: int) -> Row:
     """repeated(call, count) after warm_up untimed calls and a wait until the servers idle."""
     repeated(call, warm_up)
     settle()
@@ -125,9 +160,9 @@ def creates(client: MlflowClient, versions: int, warm_up: int) -> Row:
 
     started = time.perf_counter()
     client.create_registered_model(MODEL)
-    run = repeated(create, versions)
-    run.seconds = time.perf_counter() - started
-    return Row(run)
+    row = repeated(create, versions)
+    row.run.seconds = time.perf_counter() - started
+    return row
 
 
 def alias_gets(client: MlflowClient, versions: int, count: int, warm_up: int) -> Row:
@@ -139,7 +174,7 @@ def alias_gets(client: MlflowClient, versions: int, count: int, warm_up: int) ->
         if found != middle:
             raise BenchError(f"{ALIAS} is version {found}, not {middle}")
 
-    return Row(warmed(get, count, warm_up))
+    return warmed(get, count, warm_up)
 
 
 def searches(client: MlflowClient, versions: int, count: int, warm_up: int) -> Row:
@@ -159,9 +194,9 @@ def searches(client: MlflowClient, versions: int, count: int, warm_up: int) -> R
             raise BenchError(f"a search found {len(found)} versions, not exactly 1..{versions}")
         shape.add((pages, len(found)))
 
-    run = warmed(search, count, warm_up)
-    (pages, rows), *_ = shape
-    return Row(run, pages=pages, rows=rows)
+    row = warmed(search, count, warm_up)
+    (row.pages, row.rows), *_ = shape
+    return row
 
 
 def workloads(client: MlflowClient, args: argparse.Namespace) -> dict[str, Row]:
@@ -185,6 +220,7 @@ def measure(name: str, start: Start, server_url: str, tmp: Path, args: argparse.
             fresh_database(server_url, f"compat_{slug}_{uuid.uuid4().hex[:6]}") as store,
             start(store, tmp / slug) as (url, token),
             client_for(url, token, tracking) as client,
+            TRIPS.counted(),
         ):
             print(f"{name}: up, idle {settle():.0f} s later", flush=True)
             rows = workloads(client, args)
@@ -219,8 +255,6 @@ def main() -> None:
     # MLflow's dependencies' deprecation notices, inside MLflow: not what is measured.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
-    # The client logs each create's wait for READY at INFO; quiet on both sides alike.
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
     for key in CREDENTIALS:
         os.environ.pop(key, None)
     began, load = time.perf_counter(), os.getloadavg()

@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.common import percentile
 from bench.peer_load import Run
 
 TARGET = 3.0  # Registrum at least this many times MLflow, on every row
@@ -20,11 +21,18 @@ WIDTH = 18
 
 @dataclass
 class Row:
-    """A row's timed run on one side; for searches, the pages and versions of each result."""
+    """A row's timed run on one side and each call's time in HTTP; for searches, the pages
+    and versions of each result."""
 
     run: Run
+    http: list[float] = field(default_factory=list)
     pages: int = 0
     rows: int = 0
+
+    def split(self) -> tuple[float, float]:
+        """p50 of each call's time in HTTP and of the rest (the client's own work)."""
+        client = [total - http for total, http in zip(self.run.latencies, self.http, strict=True)]
+        return percentile(self.http, 0.5), percentile(client, 0.5)
 
 
 Side = dict[str, Row] | str  # a side's rows by key, or why it did not run
@@ -90,6 +98,10 @@ def table(sides: dict[str, Side], args: argparse.Namespace) -> list[str]:
         p99 = _ratio(them.run.p(0.99), us.run.p(0.99)) if them and us else math.nan
         p50 = _ratio(them.run.p(0.5), us.run.p(0.5)) if them and us else math.nan
         lines.append(_line(label, cells, f"{_times(p50)} / {_times(p99)}", verdict))
+        cells = [
+            "{:.2f} / {:.2f}".format(*(x * 1000 for x in r.split())) if r else "-" for r in rows
+        ]
+        lines.append(_line("p50 in HTTP / in client ms", cells))
         if key == "search":
             cells = [f"{r.pages} / {r.rows}" if r else "-" for r in rows]
             lines.append(_line("pages / versions a result", cells))
@@ -111,7 +123,10 @@ def _side_json(side: Side) -> dict[str, Any] | str:
             "p99_ms": row.run.p(0.99) * 1000,
             "pages": row.pages or None,
             "versions_per_result": row.rows or None,
+            "http_p50_ms": row.split()[0] * 1000,
+            "client_p50_ms": row.split()[1] * 1000,
             "latencies_ms": [round(s * 1000, 3) for s in row.run.latencies],
+            "http_ms": [round(s * 1000, 3) for s in row.http],
         }
         for key, row in side.items()
     }
