@@ -30,6 +30,8 @@ from services.api.dispatch import execute
 from services.catalogue import queries
 from services.catalogue.queries import Schemas
 from services.catalogue.search import MAX_PAGE, search_models, search_versions
+from services.catalogue.views import access as access_view
+from services.catalogue.views import catalogue as catalogue_view
 from services.mlflow import paths, shapes
 from services.mlflow import requests as fields_of
 from services.mlflow.errors import MlflowError
@@ -40,6 +42,9 @@ from services.registry.domain.errors import NotFound, RuleBroken
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 WAIT = 5.0  # seconds a read waits for the views to reach a write
+# The views MLflow's reads use (the catalogue, and who may read it): a read waits for
+# these, not for the lineage, history and timeline views it never touches.
+READ_VIEWS = frozenset({catalogue_view.view.name, access_view.view.name})
 MODELS_PAGE = 100  # MLflow's default max_results for registered models
 T = TypeVar("T")
 
@@ -81,10 +86,10 @@ async def views(
 
 async def caught_up(conn: Any, position: int) -> Schemas:
     current = await queries.schemas(conn)
-    if current.position >= position:
+    if current.reached(READ_VIEWS) >= position:
         return current
     try:
-        return await queries.wait_for(conn, position, WAIT)
+        return await queries.wait_for(conn, position, WAIT, READ_VIEWS)
     except queries.ViewsLagging as lag:
         raise MlflowError("TEMPORARILY_UNAVAILABLE", f"the registry's views lag: {lag}") from None
 
@@ -100,7 +105,7 @@ async def read(
             return await reading(conn, s)
         except NotFound:
             head = await asyncio.to_thread(request.app.state.registry.head_position)
-            if head <= s.position:
+            if head <= s.reached(READ_VIEWS):
                 raise
             return await reading(conn, await caught_up(conn, head))
 
