@@ -168,7 +168,7 @@ def _offset(token: str | None) -> int:
 
 async def update(
     conn: asyncpg.Connection,
-    cipher: Cipher,
+    cipher: Cipher | None,
     webhook_id: str,
     *,
     by: str,
@@ -179,7 +179,12 @@ async def update(
     secret: str | None = None,
     status: str | None = None,
 ) -> Webhook:
-    """Changes the fields given (None: unchanged; an empty secret removes the secret)."""
+    """Changes the fields given (None: unchanged); a new secret needs the cipher."""
+    sealed = None
+    if secret:
+        if cipher is None:
+            raise ValueError("a new secret needs the webhook key")
+        sealed = cipher.seal(secret)
     row = await conn.fetchrow(
         "UPDATE registrum_webhooks SET name = coalesce($2, name), url = coalesce($3, url),"
         " events = coalesce($4, events), description = coalesce($5, description),"
@@ -191,8 +196,8 @@ async def update(
         url,
         None if events is None else [e.name for e in sorted(set(events))],
         description,
-        secret is not None,
-        cipher.seal(secret) if secret else None,
+        sealed is not None,
+        sealed,
         status,
         by,
         now_ms(),
