@@ -1,4 +1,4 @@
-"""`registrum webhooks`: the delivery role, and the delivery log and test fire.
+"""`registrum webhooks`: the delivery role, its key, and the delivery log and test fire.
 
 `registrum webhooks` alone runs the role: it follows the event log and delivers to
 webhooks (one instance active under the lease `webhooks`; others stand by), until
@@ -8,12 +8,13 @@ test fire are the API's, so they answer the same to the CLI and to any other cli
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from registrum.cli.context import run
-from registrum.cli.output import console, inert, say
+from registrum.cli.output import console, error, inert, say
 from registrum.cli.tables import _table, _when
 from services.cli.ops import run_role
 from services.cli.roles import start_line
@@ -36,6 +37,22 @@ def webhooks(ctx: typer.Context) -> None:
         main = running.webhooks()
         log_line(start_line("webhooks", running, kafka=False, artifacts=False))
         run_role(running, "webhooks", main)
+
+
+@webhooks_app.command("keygen")
+def keygen(
+    out: Path = typer.Option(..., "--out", help="Where to write the key (mode 0600)."),
+) -> None:
+    """Make the key that encrypts webhook secrets, for REGISTRUM_WEBHOOK_KEY_FILE of every
+    API process and webhooks role. Refuses to replace an existing key (the secrets sealed
+    with it would be lost)."""
+    from services.webhooks.secrets import load_or_create
+
+    if out.exists():
+        error(f"{out} exists; a registry keeps its webhook key (move it away first)")
+        raise typer.Exit(1)
+    load_or_create(out)
+    console.print(f"made the webhook key in {out} (mode 0600)")
 
 
 @webhooks_app.command("deliveries")
