@@ -328,12 +328,14 @@ class Runtime:
         path = self.webhook_key_file()
         return secrets.load_or_create(path) if make_key else secrets.load(path)
 
-    def webhooks(self) -> Runner:
-        """The webhooks follower (lease `webhooks`), with the registry's webhook key: roles
-        on several machines must share one key file, so this never makes one."""
+    def webhooks(self, make_key: bool = False) -> Runner:
+        """The webhooks follower (lease `webhooks`), with the registry's webhook key, made
+        on first use only when make_key (`serve`'s followers, which share serve's data
+        directory): roles on several machines must share one key file, so the role alone
+        never makes its own."""
         from services.webhooks.follower import Delivery, WebhookFollower, run_webhooks
 
-        cipher = self.webhook_cipher(make_key=self.start_embedded)
+        cipher = self.webhook_cipher(make_key=make_key)
         if cipher is None:
             raise NotConfigured(
                 f"webhook delivery needs the key that encrypts webhook secrets at "
@@ -366,7 +368,7 @@ class Runtime:
         if settings.audit_checkpoints:
             runners.append(self.signer())
         if settings.webhooks:
-            runners.append(self.webhooks())
+            runners.append(self.webhooks(make_key=True))
         if self.kafka_bootstrap is not None:
             runners += [self.relay()] if settings.relay else []
             runners += [self.intake()] if settings.intake else []
