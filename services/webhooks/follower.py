@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -40,7 +40,7 @@ from services.relay.positions import Mark
 from services.webhooks import queue, store
 from services.webhooks.payloads import notices
 from services.webhooks.queue import Due, Queued
-from services.webhooks.secrets import Cipher
+from services.webhooks.secrets import Cipher, SecretUnreadable
 from services.webhooks.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -146,19 +146,25 @@ class WebhookFollower(Follower):
             heads = await queue.due(read, self.delivery.concurrency)
             if not heads:
                 return False
-            secrets = {
-                w: await store.secret_of(read, self.cipher, w)
-                for w in {h.webhook_id for h in heads}
-            }
-            attempts = await asyncio.gather(
-                *(
-                    self.sender.post(h.url, secrets[h.webhook_id], str(h.delivery_id), h.body)
-                    for h in heads
-                )
-            )
-            for head, (attempt, _) in zip(heads, attempts, strict=True):
+            secrets = {w: await self._secret(read, w) for w in {h.webhook_id for h in heads}}
+            attempts = await asyncio.gather(*(self._post(h, secrets[h.webhook_id]) for h in heads))
+            for head, attempt in zip(heads, attempts, strict=True):
                 await self._record(read, head, attempt)
         return True
+
+    async def _secret(self, read: asyncpg.Connection, webhook_id: str) -> str | Exception | None:
+        """The webhook's secret; the error when it cannot be decrypted (the key file was
+        replaced), which fails that webhook's attempts, never the others'."""
+        try:
+            return await store.secret_of(read, self.cipher, webhook_id)
+        except SecretUnreadable as exc:
+            return exc
+
+    async def _post(self, head: Due, secret: str | Exception | None) -> queue.Attempt:
+        if isinstance(secret, Exception):  # never sent unsigned
+            return queue.Attempt(datetime.now(UTC), 0, error=str(secret))
+        attempt, _ = await self.sender.post(head.url, secret, str(head.delivery_id), head.body)
+        return attempt
 
     async def _record(self, read: asyncpg.Connection, head: Due, attempt: queue.Attempt) -> None:
         d = self.delivery
