@@ -119,6 +119,7 @@ def test_every_delivery_arrives_signed_and_in_order_through_an_outage_and_a_rest
     server: list[Server], data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     url = server[0].url
     receiver = Receiver(free_port())
@@ -139,6 +140,8 @@ def test_every_delivery_arrives_signed_and_in_order_through_an_outage_and_a_rest
         secret=receiver.secret,
     )
     assert mlflow.get_webhook(hook.webhook_id).status.is_active()
+    changed = mlflow.update_webhook(hook.webhook_id, description="tells the deployer")
+    assert changed.description == "tells the deployer"
     assert hook.webhook_id in [w.webhook_id for w in mlflow.list_webhooks()]
 
     writer = Writer(url, bearer(token(url, "alice")))
@@ -188,6 +191,11 @@ def test_every_delivery_arrives_signed_and_in_order_through_an_outage_and_a_rest
     fired = cli(url, "webhooks", "test", hook.webhook_id, "--event", "model_version.created")
     assert fired.returncode == 0 and "delivered" in fired.stdout, fired.stderr
     assert receiver.received[-1].signed and receiver.received[-1].body["data"]["version"] == "1"
+    assert mlflow.test_webhook(hook.webhook_id).success  # MLflow's client's own test fire
     receiver.stop()
     refused = cli(url, "webhooks", "test", hook.webhook_id)
     assert refused.returncode == 1 and "not delivered" in refused.stdout
+    mlflow.delete_webhook(hook.webhook_id)
+    with pytest.raises(MlflowException) as gone:
+        mlflow.get_webhook(hook.webhook_id)
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
