@@ -199,3 +199,5 @@ def test_every_delivery_arrives_signed_and_in_order_through_an_outage_and_a_rest
     with pytest.raises(MlflowException) as gone:
         mlflow.get_webhook(hook.webhook_id)
     assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    unknown = cli(url, "webhooks", "test", hook.webhook_id)
+    assert unknown.returncode == 1 and "does not exist" in unknown.stderr, unknown.stderr
