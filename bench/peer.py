@@ -39,20 +39,17 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, closing, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, closing
 from pathlib import Path
 from types import FrameType
-
-import psycopg
-from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import database, machine
 from bench.peer_load import Call, Client, Run, concurrent, settle, timed
 from bench.peer_report import Outcome, Side, budgets, errors, table
-from bench.peer_sides import Api, database_url, mlflow, mlflow_version, numbers, registrum
+from bench.peer_sides import Api, fresh_database, mlflow, mlflow_version, numbers, registrum
 
 SEQUENTIAL, ONE, WARM = "sequential", "one-model", "warm-up"
 TEAMS = ("growth", "risk", "risk")  # tags.team of the i-th registration, by i % 3
@@ -146,19 +143,6 @@ def workloads(url: str, api: Api, args: argparse.Namespace) -> dict[str, Outcome
         outcomes[key] = writes(url, api, models, count, args.warm_up)
         print(f"  {key}: {outcomes[key].run.rate:.1f} versions/s, {outcomes[key].note}", flush=True)
     return outcomes | reads(url, api, args)
-
-
-@contextmanager
-def fresh_database(server_url: str, name: str) -> Iterator[str]:
-    """A new database on the PostgreSQL server_url reaches; dropped afterwards."""
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield database_url(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            conn.execute(drop.format(sql.Identifier(name)))
 
 
 def measure(name: str, start: Start, server_url: str, tmp: Path, args: argparse.Namespace) -> Side:

@@ -15,6 +15,9 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import psycopg
+from psycopg import sql
+
 from bench.common import credential, free_port, server
 from bench.peer_load import Call, Client
 
@@ -148,6 +151,19 @@ def numbers(client: Client, api: Api, model: str) -> list[int]:
 def database_url(server_url: str, name: str) -> str:
     """server_url naming another database on the same server."""
     return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
+@contextmanager
+def fresh_database(server_url: str, name: str) -> Iterator[str]:
+    """A new database on the PostgreSQL server_url reaches; dropped afterwards."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield database_url(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(drop.format(sql.Identifier(name)))
 
 
 @contextmanager

@@ -105,24 +105,32 @@ async def read(
             return await reading(conn, await caught_up(conn, head))
 
 
-async def model_answer(request: Request, name: str, position: int | None = None) -> Response:
+def model_written(outcome: Outcome) -> Response:
+    """A write's answer from the command's own result: no wait for the views (what the
+    client reads next waits for them instead)."""
+    return ok({"registered_model": shapes.registered_model(outcome.result)})
+
+
+def version_written(outcome: Outcome) -> Response:
+    return ok({"model_version": shapes.model_version(outcome.result)})
+
+
+async def model_answer(request: Request, name: str) -> Response:
     async def reading(conn: Any, s: Schemas) -> dict[str, Any]:
         model = await queries.get_model(conn, s, name, readers(request))
         latest = await latest_per_stage(conn, s, [model["name"]], readers(request))
         return shapes.registered_model(model, latest.get(model["name"], []))
 
-    return ok({"registered_model": await read(request, reading, position)})
+    return ok({"registered_model": await read(request, reading)})
 
 
-async def version_answer(
-    request: Request, name: str, number: int, position: int | None = None
-) -> Response:
+async def version_answer(request: Request, name: str, number: int) -> Response:
     async def reading(conn: Any, s: Schemas) -> dict[str, Any]:
         return shapes.model_version(
             await queries.get_version(conn, s, name, number, readers(request))
         )
 
-    return ok({"model_version": await read(request, reading, position)})
+    return ok({"model_version": await read(request, reading)})
 
 
 def mlflow_route(path: str, *methods: str) -> Callable[[Any], Any]:
@@ -143,7 +151,7 @@ async def create_registered_model(request: Request) -> Response:
         description=fields_of.text(found, "description", required=False),
         tags=fields_of.tag_list(found),
     )
-    return await model_answer(request, name, outcome.position)
+    return model_written(outcome)
 
 
 @mlflow_route("/registered-models/get", "GET")
@@ -159,7 +167,7 @@ async def rename_registered_model(request: Request) -> Response:
     outcome = await run(
         request, c.RenameModel, model=fields_of.text(found, "name"), new_name=new_name
     )
-    return await model_answer(request, new_name, outcome.position)
+    return model_written(outcome)
 
 
 @mlflow_route("/registered-models/update", "PATCH")
@@ -172,7 +180,7 @@ async def update_registered_model(request: Request) -> Response:
         model=name,
         description=fields_of.text(found, "description", required=False),
     )
-    return await model_answer(request, name, outcome.position)
+    return model_written(outcome)
 
 
 @mlflow_route("/registered-models/delete", "DELETE")
@@ -328,7 +336,7 @@ async def create_model_version(request: Request) -> Response:
         values["run_id"] = run_id
         values["lineage"] = [{"kind": "run", "id": run_id, "relation": "trained_by"}]
     outcome = await run(request, c.RegisterVersion, **values)
-    return await version_answer(request, name, int(outcome.result["number"]), outcome.position)
+    return version_written(outcome)
 
 
 async def uploaded(request: Request, root: str) -> list[dict[str, Any]]:
@@ -365,7 +373,7 @@ async def update_model_version(request: Request) -> Response:
         version=number,
         description=fields_of.text(found, "description", required=False),
     )
-    return await version_answer(request, name, number, outcome.position)
+    return version_written(outcome)
 
 
 @mlflow_route("/model-versions/delete", "DELETE")
@@ -466,7 +474,7 @@ async def transition_model_version_stage(request: Request) -> Response:
         )
     if stage == "archived":
         outcome = await run(request, c.Archive, model=name, version=number)
-        return await version_answer(request, name, number, outcome.position)
+        return version_written(outcome)
     try:
         outcome = await run(request, c.Promote, model=name, version=number, stage=stage)
     except RuleBroken as refused:
@@ -478,15 +486,14 @@ async def transition_model_version_stage(request: Request) -> Response:
             f'{{"stage": "{stage}"}}), have it signed off by its reviewers, then '
             "transition again.",
         ) from None
-    position = outcome.position
     if archive_others:
-        position = await archive_rest(request, name, number, stage, position)
-    return await version_answer(request, name, number, position)
+        await archive_rest(request, name, number, stage, outcome.position)
+    return version_written(outcome)
 
 
 async def archive_rest(
     request: Request, name: str, kept: int, stage: str, position: int | None
-) -> int | None:
+) -> None:
     """archive_existing_versions: every other version in stage is archived, each by its
     own command (promoting to production already archives the holder it replaces)."""
 
@@ -495,6 +502,4 @@ async def archive_rest(
         return [n for n in model.get(stage, []) if n != kept]
 
     for number in await read(request, holders, position):
-        outcome = await run(request, c.Archive, model=name, version=number)
-        position = outcome.position
-    return position
+        await run(request, c.Archive, model=name, version=number)
