@@ -342,8 +342,14 @@ class Runtime:
                 f"{self.webhook_key_file()} (REGISTRUM_WEBHOOK_KEY_FILE): the one the API "
                 "uses; `registrum serve` makes one on its first start"
             )
-        self.require_schema()
         settings = self.settings
+        if settings.webhook_timeout_seconds > settings.lease_seconds / 2:
+            # A step waits for a receiver; one that outlasts the lease would lose it.
+            raise NotConfigured(
+                "REGISTRUM_WEBHOOK_TIMEOUT_SECONDS must be at most half of "
+                f"REGISTRUM_LEASE_SECONDS ({settings.lease_seconds:g})"
+            )
+        self.require_schema()
         delivery = Delivery(
             timeout_seconds=settings.webhook_timeout_seconds,
             longest_retry_seconds=settings.webhook_retry_max_seconds,

@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from services.eventlog.lease import Lease, LeaseLost
+from services.eventlog.lease import Lease
 from services.webhooks.payloads import Notice
 
 NAMESPACE = uuid.UUID("1b1c0d9e-5f6a-4f43-9a0c-7e2f3b8a6d51")  # Registrum's webhook deliveries
@@ -144,8 +144,9 @@ async def record(
     fence: Lease | None,
 ) -> str:
     """Stores an attempt and the delivery's new state (delivered; pending with its next
-    attempt; failed once it is older than give_up_after); returns that state. Fenced: a
-    holder that lost its lease records nothing (LeaseLost)."""
+    attempt; failed once it is older than give_up_after); returns that state ("cancelled",
+    recording nothing, when its webhook was deleted meanwhile). Fenced: a holder that lost
+    its lease records nothing (LeaseLost)."""
     number = sent.attempts + 1
     if attempt.delivered:
         status, next_at = "delivered", None
@@ -172,8 +173,9 @@ async def record(
         )
         if updated != "UPDATE 1":
             if fence is not None:
-                await fence.check()
-            raise LeaseLost(f"delivery {sent.delivery_id} changed under this sender")
+                await fence.check()  # LeaseLost when another sender took over
+            # Still this sender's: the delivery was cancelled meanwhile (its webhook deleted).
+            return "cancelled"
         await _attempt_row(conn, sent.delivery_id, number, attempt, next_at)
     return status
 
