@@ -254,3 +254,52 @@ def test_a_test_fire_is_signed_and_logged(http: TestClient, receiver: Receiver) 
     assert got.delivery_id == fired.json()["delivery_id"]
     log = http.get("/api/v1/webhooks/deliveries", params={"webhook_id": hook_id}).json()
     assert [(d["test"], d["status"]) for d in log["deliveries"]] == [(True, "delivered")]
+
+
+def test_a_disabled_webhook_holds_its_deliveries_and_a_deleted_one_cancels_them(
+    http: TestClient, registry: Registry, receiver: Receiver, url: str, cipher: Cipher
+) -> None:
+    hook = create(http, receiver, "paused", "registered_model.created")["webhook"]["webhook_id"]
+    path = f"/api/2.0/mlflow/webhooks/{hook}"
+
+    def mine() -> list[dict[str, Any]]:
+        log = http.get("/api/v1/webhooks/deliveries", params={"webhook_id": hook}).json()
+        return log["deliveries"]
+
+    receiver.refuse_until = time.monotonic() + 3600
+    with delivering(url, cipher):
+        registry.handle(c.RegisterModel(name="wh-paused-a"), ALICE)
+        deadline = time.monotonic() + 10
+        while not (mine() and mine()[0]["attempts"] >= 1) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # Disabled: no more attempts, the delivery waits.
+        assert http.patch(path, json={"status": "DISABLED"}).json()["webhook"]["status"] == (
+            "DISABLED"
+        )
+        time.sleep(0.3)
+        held = mine()[0]["attempts"]
+        time.sleep(1.5)
+        assert mine()[0]["attempts"] == held and mine()[0]["status"] == "pending"
+        # Enabled again, with the receiver back: it is delivered.
+        receiver.refuse_until = 0
+        http.patch(path, json={"status": "ACTIVE"})
+        deadline = time.monotonic() + 10
+        while mine()[0]["status"] != "delivered" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert mine()[0]["status"] == "delivered"
+        # Deleted with a delivery pending: cancelled, never sent.
+        receiver.refuse_until = time.monotonic() + 3600
+        registry.handle(c.RegisterModel(name="wh-paused-b"), ALICE)
+        deadline = time.monotonic() + 10
+        while len(mine()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        http.delete(path)
+    statuses = sql(
+        url,
+        "SELECT model, status FROM registrum_webhook_deliveries WHERE webhook_id = $1 ORDER BY seq",
+        hook,
+    )
+    assert statuses == [
+        {"model": "wh-paused-a", "status": "delivered"},
+        {"model": "wh-paused-b", "status": "cancelled"},
+    ]
