@@ -303,3 +303,25 @@ def test_a_disabled_webhook_holds_its_deliveries_and_a_deleted_one_cancels_them(
         {"model": "wh-paused-a", "status": "delivered"},
         {"model": "wh-paused-b", "status": "cancelled"},
     ]
+
+
+def test_the_list_pages_through_every_webhook(http: TestClient, receiver: Receiver) -> None:
+    made = {
+        create(http, receiver, f"paged-{n}", "model_version.created")["webhook"]["webhook_id"]
+        for n in range(3)
+    }
+    seen: list[str] = []
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"max_results": 2, **({"page_token": token} if token else {})}
+        page = http.get("/api/2.0/mlflow/webhooks", params=params).json()
+        assert len(page["webhooks"]) <= 2
+        seen += [w["webhook_id"] for w in page["webhooks"]]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    assert made <= set(seen) and len(seen) == len(set(seen))
+    bad = http.get("/api/2.0/mlflow/webhooks", params={"page_token": "not-a-token"})
+    assert (bad.status_code, bad.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    too_many = http.get("/api/2.0/mlflow/webhooks", params={"max_results": 5000})
+    assert too_many.json()["error_code"] == "INVALID_PARAMETER_VALUE"
