@@ -34,6 +34,7 @@ from services.eventlog import lease
 from services.eventlog.follower import Follower
 from services.eventlog.postgres import PostgresEventLog
 from services.eventlog.reading import read_after
+from services.eventlog.record import StoredEvent
 from services.relay import positions
 from services.relay.facts import StoreFacts
 from services.relay.positions import Mark
@@ -102,41 +103,51 @@ class WebhookFollower(Follower):
         return self.batch_size if more_due else read_count
 
     async def enqueue(self, read: asyncpg.Connection, events: asyncpg.Connection) -> int:
+        """Enqueues one batch's deliveries with the new position, in one fenced transaction;
+        with no webhook listening, only the position moves (nothing else is read)."""
         mark = await positions.load(read, NAME)
         batch = await read_after(events, mark.position, self.batch_size)
         if not batch:
             await positions.touch(read, NAME)
             return 0
         try:
-            await self._facts.load(PostgresEventLog(events), batch)
             hooks = await store.subscribed(read)
-            queued: list[Queued] = []
-            for event in batch:
-                self._facts.observe(event)
-                for notice in notices(event, self._facts):
-                    for hook in hooks:
-                        if notice.event in hook.events and event.position > hook.after_position:
-                            name = notice.event.name
-                            queued.append(
-                                Queued(
-                                    queue.delivery_id(
-                                        self.store_id, hook.webhook_id, event.position, name
-                                    ),
-                                    hook.webhook_id,
-                                    event.position,
-                                    name,
-                                    notice.model_id,
-                                    notice.model,
-                                    queue.body(notice),
-                                )
-                            )
+            queued = await self._deliveries(events, batch, hooks) if hooks else []
             async with read.transaction():
                 await queue.enqueue(read, queued)
                 await positions.store(read, NAME, Mark(batch[-1].position, 0), self.fence)
         except BaseException:
             self._facts.clear()  # the cache saw this batch; the retry must not
             raise
+        if not hooks:
+            # Nothing listened, so the cache did not follow this batch (renames included).
+            self._facts.clear()
         return len(batch)
+
+    async def _deliveries(
+        self, events: asyncpg.Connection, batch: list[StoredEvent], hooks: list[store.Webhook]
+    ) -> list[Queued]:
+        """The deliveries of a batch to these webhooks, in log order."""
+        await self._facts.load(PostgresEventLog(events), batch)
+        queued: list[Queued] = []
+        for event in batch:
+            self._facts.observe(event)
+            for notice in notices(event, self._facts):
+                name = notice.event.name
+                queued += [
+                    Queued(
+                        queue.delivery_id(self.store_id, hook.webhook_id, event.position, name),
+                        hook.webhook_id,
+                        event.position,
+                        name,
+                        notice.model_id,
+                        notice.model,
+                        queue.body(notice),
+                    )
+                    for hook in hooks
+                    if notice.event in hook.events and event.position > hook.after_position
+                ]
+        return queued
 
     async def send(self, read: asyncpg.Connection) -> bool:
         """Sends due deliveries in rounds; True when some are still due."""

@@ -42,6 +42,7 @@ def role_env(url: str, key: Path, data_dir: Path) -> dict[str, str]:
         REGISTRUM_WEBHOOK_ALLOW_PRIVATE_URLS="true",
         REGISTRUM_WEBHOOK_RETRY_MAX_SECONDS="1",
         REGISTRUM_LEASE_SECONDS="3",
+        REGISTRUM_WEBHOOK_TIMEOUT_SECONDS="1",  # at most half the lease
         REGISTRUM_OPS_PORT="0",
     )
     return env
@@ -113,12 +114,12 @@ def test_roles_share_the_key_and_a_standby_takes_over_without_losing_order(
     assert made.returncode == 0 and oct(key.stat().st_mode & 0o777) == "0o600", made.stderr
     make_webhook(url, key, receiver)
 
-    roles = [
-        subprocess.Popen([REGISTRUM, "webhooks"], env=env, stderr=subprocess.DEVNULL)
-        for _ in range(2)
-    ]
+    logs = [(tmp_path / f"role-{n}.log").open("w") for n in range(2)]
+    roles = [subprocess.Popen([REGISTRUM, "webhooks"], env=env, stderr=log) for log in logs]
     registry = build_registry(Settings(db_pool_size=2), url)
     try:
+        time.sleep(1)
+        assert all(r.poll() is None for r in roles), [p.read_text() for p in tmp_path.glob("*.log")]
         open_to_testers(registry)
         registry.handle(c.RegisterModel(name="roles-model"), ALICE)
         for _ in range(5):
@@ -142,6 +143,8 @@ def test_roles_share_the_key_and_a_standby_takes_over_without_losing_order(
                 role.send_signal(signal.SIGTERM)
         for role in roles:
             role.wait(timeout=30)
+        for log in logs:
+            log.close()
 
     numbers = []
     for r in got:
