@@ -12,6 +12,7 @@ from registrum.cards import CardMethods
 from registrum.errors import BadReply, RegistrumError
 from registrum.transfers import FileMethods, is_number, seg
 from registrum.transport import Transport, member
+from registrum.webhooks import WebhookMethods
 
 __all__ = ["MAX_PAGE", "Client", "RegistrumError", "is_number"]
 
@@ -22,7 +23,7 @@ def _present(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-class Client(FileMethods, AccessMethods, CardMethods):
+class Client(FileMethods, AccessMethods, CardMethods, WebhookMethods):
     """A client of one registry.
 
     consistency: how reads relate to writes. "session" (default) reads at least what

@@ -55,6 +55,14 @@ def refusal(response: httpx.Response) -> RegistrumError:
             message if isinstance(message, str) else response.reason_phrase,
             error.get("details"),
         )
+    mlflow_code, mlflow_message = payload.get("error_code"), payload.get("message")
+    if isinstance(mlflow_code, str) and isinstance(mlflow_message, str):
+        # The MLflow-compatible API's shape (/api/2.0/mlflow: webhooks, the test fire).
+        if status == 401:
+            return Unauthenticated(status, "unauthenticated", mlflow_message)
+        if status == 403:
+            return Forbidden(status, "forbidden", mlflow_message)
+        return RegistrumError(status, mlflow_code.lower(), mlflow_message)
     where = str(response.request.url.copy_with(query=None))
     if status in GATEWAY_STATUSES:
         return Unreachable(

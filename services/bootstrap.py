@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from services.embedded import EmbeddedKafka
     from services.embedded_pg import EmbeddedPostgres
+    from services.webhooks.secrets import Cipher
 
 Runner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
@@ -36,6 +37,7 @@ Runner = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 # (mode 0600) for the local CLI to find.
 ADMIN_TOKEN_FILE = "admin.token"
 AUDIT_KEY_FILE = "audit-signing.key"
+WEBHOOK_KEY_FILE = "webhook-secrets.key"
 ADMIN_SUBJECT = "admin"
 
 _log = logging.getLogger("registrum")
@@ -315,13 +317,64 @@ class Runtime:
             run_leased, self.read_url, "signer", self.settings.lease_seconds, signer.run
         )
 
+    def webhook_key_file(self) -> Path:
+        return self.settings.webhook_key_file or self.data_dir / WEBHOOK_KEY_FILE
+
+    def webhook_cipher(self, make_key: bool = False) -> Cipher | None:
+        """What seals webhook secrets: the key file's (made, 0600, when make_key and there is
+        none: `serve` makes it on its first start); None without a key file."""
+        from services.webhooks import secrets
+
+        path = self.webhook_key_file()
+        return secrets.load_or_create(path) if make_key else secrets.load(path)
+
+    def webhooks(self, make_key: bool = False) -> Runner:
+        """The webhooks follower (lease `webhooks`), with the registry's webhook key, made
+        on first use only when make_key (`serve`'s followers, which share serve's data
+        directory): roles on several machines must share one key file, so the role alone
+        never makes its own."""
+        from services.webhooks.follower import Delivery, WebhookFollower, run_webhooks
+
+        cipher = self.webhook_cipher(make_key=make_key)
+        if cipher is None:
+            raise NotConfigured(
+                f"webhook delivery needs the key that encrypts webhook secrets at "
+                f"{self.webhook_key_file()} (REGISTRUM_WEBHOOK_KEY_FILE): the one the API "
+                "uses; `registrum serve` makes one on its first start"
+            )
+        settings = self.settings
+        if settings.webhook_timeout_seconds > settings.lease_seconds / 2:
+            # A step waits for a receiver; one that outlasts the lease would lose it.
+            raise NotConfigured(
+                "REGISTRUM_WEBHOOK_TIMEOUT_SECONDS must be at most half of "
+                f"REGISTRUM_LEASE_SECONDS ({settings.lease_seconds:g})"
+            )
+        self.require_schema()
+        delivery = Delivery(
+            timeout_seconds=settings.webhook_timeout_seconds,
+            longest_retry_seconds=settings.webhook_retry_max_seconds,
+            give_up_after=timedelta(hours=settings.webhook_give_up_hours),
+            allow_private_urls=settings.webhook_allow_private_urls,
+        )
+        follower = WebhookFollower(
+            cipher,
+            self.read_url,
+            self.events_url,
+            store_id=settings.store_id,
+            delivery=delivery,
+            lease_seconds=settings.lease_seconds,
+        )
+        return functools.partial(run_webhooks, follower)
+
     def followers(self) -> list[Runner]:
-        """What `serve` runs beside the API: the projector, the checkpoint signer, and
-        with Kafka the relay and the intake (each unless turned off)."""
+        """What `serve` runs beside the API: the projector, the checkpoint signer, the
+        webhooks, and with Kafka the relay and the intake (each unless turned off)."""
         settings = self.settings
         runners = [self.projector()] if settings.projector else []
         if settings.audit_checkpoints:
             runners.append(self.signer())
+        if settings.webhooks:
+            runners.append(self.webhooks(make_key=True))
         if self.kafka_bootstrap is not None:
             runners += [self.relay()] if settings.relay else []
             runners += [self.intake()] if settings.intake else []
@@ -346,6 +399,9 @@ class Runtime:
             expected_leases=self.expected_leases(),
             max_lag_seconds=self.settings.health_max_lag_seconds,
             access_log=self.settings.access_log,
+            webhook_cipher=self.webhook_cipher(make_key=self.start_embedded),
+            webhook_allow_private_urls=self.settings.webhook_allow_private_urls,
+            webhook_timeout_seconds=self.settings.webhook_timeout_seconds,
         )
 
     def expected_leases(self) -> tuple[str, ...]:

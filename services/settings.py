@@ -100,6 +100,30 @@ class Settings(BaseSettings):
         "registry",
         description="Names this registry in CloudEvents ids (store id:position) and sources.",
     )
+    # -- webhooks -----------------------------------------------------------------------
+    webhooks: bool = Field(True, description="Deliver webhooks in `registrum serve`.")
+    webhook_key_file: Path | None = Field(
+        None,
+        description="Fernet key (mode 0600) that encrypts webhook secrets at rest. Unset: "
+        "webhook-secrets.key in the data directory, made on the first start of `serve`.",
+    )
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="How long a webhook receiver may take to answer."
+    )
+    webhook_retry_max_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Longest wait between two attempts of a delivery (the wait doubles from "
+        "1 s up to this).",
+    )
+    webhook_give_up_hours: float = Field(
+        72.0, gt=0, description="A delivery still failing after this long is marked failed."
+    )
+    webhook_allow_private_urls: bool = Field(
+        False,
+        description="Let webhooks post to loopback and private addresses (otherwise only "
+        "public ones: server-side request forgery).",
+    )
     # -- identity and access --------------------------------------------------------------
     oidc_issuer: str | None = Field(
         None,

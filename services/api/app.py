@@ -25,6 +25,7 @@ from services.api import (
     policies,
     reads,
     versions,
+    webhooks,
 )
 from services.api import artifacts as artifacts_api
 from services.api import audit as audit_api
@@ -36,6 +37,7 @@ from services.catalogue import store
 from services.catalogue.views.all import VIEWS
 from services.observability.requests import Observed
 from services.registry.application import Registry
+from services.webhooks.secrets import Cipher
 
 
 def create_app(
@@ -53,6 +55,9 @@ def create_app(
     expected_leases: tuple[str, ...] = (),
     max_lag_seconds: float = 30.0,
     access_log: bool = True,
+    webhook_cipher: Cipher | None = None,
+    webhook_allow_private_urls: bool = False,
+    webhook_timeout_seconds: float = 5.0,
 ) -> ASGIApp:
     """The API over registry and the views in read_dsn, its callers authenticated by
     authenticator. It runs the background runners it is given (serve passes the one that
@@ -61,7 +66,9 @@ def create_app(
     while nobody holds one of expected_leases, or a view lags more than max_lag_seconds.
     Every request is observed (services/observability/requests.py): request id, latency,
     an access log line unless access_log is off, a span when tracing is on.
-    Artefact garbage collection reads the event log at events_dsn (default: read_dsn)."""
+    Artefact garbage collection reads the event log at events_dsn (default: read_dsn).
+    Webhook secrets are sealed with webhook_cipher (without one, webhooks can be read and
+    deleted, not created or tested)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +108,9 @@ def create_app(
     app.state.followers = followers
     app.state.expected_leases = expected_leases
     app.state.max_lag_seconds = max_lag_seconds
+    app.state.webhook_cipher = webhook_cipher
+    app.state.webhook_allow_private_urls = webhook_allow_private_urls
+    app.state.webhook_timeout_seconds = webhook_timeout_seconds
     return Observed(
         BodyLimit(
             app,
@@ -163,8 +173,11 @@ def build_fastapi(lifespan: Any = None) -> FastAPI:
     app.include_router(policies.router)
     app.include_router(health.router)
     app.include_router(operations.router)
+    app.include_router(webhooks.deliveries_router)
     for prefix in mlflow_registry.PREFIXES:
         app.include_router(mlflow_registry.router, prefix=prefix)
+    for prefix in webhooks.PREFIXES:
+        app.include_router(webhooks.router, prefix=prefix)
     for prefix in mlflow_artifacts.PREFIXES:
         app.include_router(mlflow_artifacts.router, prefix=prefix)
 

@@ -1,4 +1,4 @@
-"""`registrum serve`'s followers (projector, checkpoint signer, relay, intake) in a child
+"""`registrum serve`'s followers (projector, checkpoint signer, webhooks, relay, intake) in a child
 process of their own, so that none of them shares the API's event loop or its core.
 
 The parent starts `python -m services.cli.followers` and writes its settings, with the
@@ -185,6 +185,7 @@ def main() -> None:
         roles = [r for r in ("projector", "relay", "intake") if getattr(settings, r)]
         if runtime.kafka_bootstrap is None:
             roles = [r for r in roles if r == "projector"]
+        roles += ["webhooks"] if settings.webhooks else []
         runner = with_ops(
             runtime, together(runtime.followers()), roles, settings.ops_port, announce("followers")
         )

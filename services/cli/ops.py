@@ -1,6 +1,7 @@
 """What a follower process shows on its operations endpoint (services/observability/ops.py):
 ready when its databases answer; and, measured when /metrics is scraped, how far each
-view (projector) and relay lag behind the log, and the intake's consumer lag.
+view (projector) and relay lag behind the log, the intake's consumer lag, and the webhook
+deliveries pending and failed.
 
 Each role process serves REGISTRUM_OPS_PORT (0: none); `registrum serve`'s followers'
 process serves it only when it is set, so two `serve`s on one machine never contend for
@@ -25,6 +26,7 @@ from services.eventlog import reading
 from services.observability import metrics
 from services.observability.ops import ops_app, serve_ops
 from services.settings import Settings
+from services.webhooks import queue
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,17 @@ async def _head(events_url: str) -> int:
         await conn.close()
 
 
+async def webhook_deliveries(read_url: str) -> None:
+    """Sets the webhook deliveries gauge: how many are pending and failed."""
+    conn = await _connect(read_url)
+    try:
+        found = await queue.counts(conn)
+    finally:
+        await conn.close()
+    for status, count in found.items():
+        metrics.WEBHOOK_DELIVERIES.labels(status).set(count)
+
+
 class IntakeLag:
     """Sets the intake's consumer lag gauge, per partition of registry.commands."""
 
@@ -89,8 +102,10 @@ def measures(runtime: Runtime, roles: list[str]) -> tuple[list[Measure], list[To
     probes: list[TopicProbe] = []
     if "projector" in roles:
         found.append(lambda: views_lag(read, events))
-    if "relay" in roles:
-        found.append(lambda: relays_lag(read, events))
+    if "relay" in roles or "webhooks" in roles:
+        found.append(lambda: relays_lag(read, events))  # webhooks keep a relay's position
+    if "webhooks" in roles:
+        found.append(lambda: webhook_deliveries(read))
     if "intake" in roles and runtime.kafka_bootstrap is not None:
         probe = TopicProbe(
             runtime.kafka_bootstrap, COMMANDS, security=server_security(runtime.settings)

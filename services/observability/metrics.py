@@ -63,6 +63,12 @@ INTAKE_LAG = Gauge(
     "Messages on registry.commands the intake's consumer group has not committed yet.",
     ["partition"],
 )
+WEBHOOK_DELIVERIES = Gauge(
+    "registrum_webhook_deliveries",
+    "Webhook deliveries not delivered: pending (being retried or queued behind one that "
+    "is) and failed (given up on).",
+    ["status"],
+)
 DEAD_LETTERS = Counter(
     "registrum_intake_dead_letters",
     "Messages the intake set aside on registry.commands.dlq, by reason.",

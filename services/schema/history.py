@@ -3,7 +3,13 @@
 
 from __future__ import annotations
 
-from services.schema import v1_baseline, v2_leases, v3_artifact_store, v4_mlflow_artifacts
+from services.schema import (
+    v1_baseline,
+    v2_leases,
+    v3_artifact_store,
+    v4_mlflow_artifacts,
+    v5_webhooks,
+)
 from services.schema.migration import Database, Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -12,6 +18,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     v2_leases.READ,
     v3_artifact_store.EVENTS,
     v4_mlflow_artifacts.EVENTS,
+    v5_webhooks.READ,
 )
 
 

@@ -69,9 +69,12 @@ def test_serve_reports_on_its_api_port_and_its_followers_port(served: Server) ->
     ops = f"http://127.0.0.1:{OPS_PORT}"
     assert wait_for(f"{ops}/health/live").json() == {"status": "ok"}
     ready = wait_for(f"{ops}/health/ready")
-    assert ready.status_code == 200 and ready.json()["roles"] == ["projector"]
-    lag = {labels: v for (name, labels), v in samples(ops).items() if "projector_lag" in name}
+    assert ready.status_code == 200 and ready.json()["roles"] == ["projector", "webhooks"]
+    measured = samples(ops)
+    lag = {labels: v for (name, labels), v in measured.items() if "projector_lag" in name}
     assert (("view", "catalogue"),) in lag
+    # And the webhook deliveries waiting: none here.
+    assert measured[("registrum_webhook_deliveries", (("status", "pending"),))] == 0
 
 
 def test_serve_logs_json_lines_when_not_on_a_terminal(served: Server) -> None:

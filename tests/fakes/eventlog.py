@@ -118,6 +118,17 @@ class RegistryEvents:
             model_id, MODEL_TOPIC, "AliasAssigned", alias=alias, number=number, previous=None
         )
 
+    def remove_alias(self, model_id: UUID, alias: str, number: int) -> None:
+        self._event(model_id, MODEL_TOPIC, "AliasRemoved", alias=alias, number=number)
+
+    def tag_version(self, model_id: UUID, number: int, key: str, value: str | None) -> None:
+        """Sets the version's tag key to value; None removes it."""
+        version_id = version_id_for(model_id, number)
+        if value is None:
+            self._event(version_id, VERSION_TOPIC, "VersionUntagged", key=key)
+        else:
+            self._event(version_id, VERSION_TOPIC, "VersionTagged", key=key, value=value)
+
     def _event(self, originator: UUID, aggregate_topic: str, kind: str, **fields: Any) -> None:
         version = self._versions.get(originator, 0) + 1
         self._versions[originator] = version

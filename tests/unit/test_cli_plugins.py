@@ -22,6 +22,7 @@ OPERATOR_COMMANDS = {
     "views",
     "audit",
     "db",
+    "webhooks",
 }
 
 
