@@ -2,7 +2,8 @@
 followers' leases, and whether anything needs an operator (then HTTP 503).
 
 Not ok ("degraded"): a follower this registry expects (the projector; the Kafka relay
-when Kafka is on) whose lease nobody holds, or a view or relay with events to handle
+when Kafka is on; the webhooks follower while some webhook is active) whose lease nobody
+holds, or a view or relay with events to handle
 that has not moved for longer than the allowed lag. In `serve`, also while its
 followers' process starts or restarts (status "starting" or "restarting").
 """
@@ -19,6 +20,8 @@ from fastapi import APIRouter, Request, Response
 
 from services.catalogue import lag
 from services.eventlog.lease import TABLE as LEASES
+from services.webhooks import store as webhook_store
+from services.webhooks.follower import NAME as WEBHOOKS_LEASE
 
 router = APIRouter(tags=["operations"])
 
@@ -37,12 +40,17 @@ async def health(request: Request) -> Response:
     async with state.read_pool.acquire() as conn:
         views = await lag.views(conn, head)
         relays = await lag.relays(conn, head)
-        leases = await _leases(conn, state.expected_leases, now)
+        expected = state.expected_leases
+        if await webhook_store.any_active(conn):
+            # Deliveries are owed: a registry with a webhook needs its deliverer running.
+            expected = (*expected, WEBHOOKS_LEASE)
+        leases = await _leases(conn, expected, now)
     problems = [
         f"{name}: nobody holds its lease" for name, lease in leases.items() if not lease["held"]
     ]
     # Relays this registry runs (a row left by one that no longer runs is shown, not judged).
-    ours = {n.removeprefix("relay:") for n in state.expected_leases if n.startswith("relay:")}
+    ours = {n.removeprefix("relay:") for n in expected if n.startswith("relay:")}
+    ours |= {WEBHOOKS_LEASE} & set(expected)
     judged = [("view", views, set(views)), ("relay", relays, ours)]
     problems += [
         f"{kind} {name}: {behind['events']} events behind, not moved for {behind['seconds']} s"

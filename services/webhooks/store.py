@@ -239,3 +239,13 @@ async def secret_of(conn: asyncpg.Connection, cipher: Cipher, webhook_id: str) -
         "SELECT secret FROM registrum_webhooks WHERE webhook_id = $1", webhook_id
     )
     return None if sealed is None else cipher.open(bytes(sealed))
+
+
+async def any_active(conn: asyncpg.Connection) -> bool:
+    """Whether some webhook listens: then a `webhooks` follower must run somewhere."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM registrum_webhooks"
+            " WHERE deleted_at IS NULL AND status = 'ACTIVE')"
+        )
+    )

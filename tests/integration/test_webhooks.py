@@ -325,3 +325,22 @@ def test_the_list_pages_through_every_webhook(http: TestClient, receiver: Receiv
     assert (bad.status_code, bad.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
     too_many = http.get("/api/2.0/mlflow/webhooks", params={"max_results": 5000})
     assert too_many.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_health_expects_a_deliverer_while_a_webhook_is_active(
+    http: TestClient, receiver: Receiver, url: str, cipher: Cipher
+) -> None:
+    made = create(http, receiver, "health-watch", "model_version.created")
+    missing = "webhooks: nobody holds its lease"
+    answer = http.get("/health")
+    assert answer.status_code == 503
+    assert answer.json()["leases"]["webhooks"]["expected"] is True
+    assert missing in answer.json()["problems"]
+    with delivering(url, cipher):
+        deadline = time.monotonic() + 15
+        while missing in (problems := http.get("/health").json()["problems"]):
+            assert time.monotonic() < deadline, problems
+            time.sleep(0.1)
+    assert (
+        http.delete(f"/api/2.0/mlflow/webhooks/{made['webhook']['webhook_id']}").status_code == 200
+    )
