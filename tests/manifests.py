@@ -22,7 +22,7 @@ OVERLAYS = ("dev", "prod")
 
 # The roles that run as long-lived processes, and their ports (the API's REGISTRUM_PORT,
 # the followers' REGISTRUM_OPS_PORT, both at their defaults).
-ROLES = ("api", "projector", "relay", "intake", "signer")
+ROLES = ("api", "projector", "relay", "intake", "signer", "webhooks")
 API_PORT = 8000
 OPS_PORT = 9464
 
@@ -30,6 +30,9 @@ OPS_PORT = 9464
 # (`registrum audit keygen`); in Kubernetes the Secret holds it under this key.
 SIGNING_KEY_SECRET = "registrum-signing-key"
 SIGNING_KEY_NAME = "signing.pem"
+# The key that encrypts webhook secrets, shared by the APIs and the webhooks role.
+WEBHOOK_KEY_SECRET = "registrum-webhook-key"
+WEBHOOK_KEY_NAME = "webhook-secrets.key"
 
 Obj = dict[str, Any]
 

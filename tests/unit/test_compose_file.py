@@ -78,7 +78,9 @@ def test_kafka_is_one_kraft_node_of_apache_kafka() -> None:
 def test_one_process_per_role_two_apis() -> None:
     commands = registrum_services(compose()["services"])
     roles = sorted(role_of(c) for c in commands.values())
-    assert roles == sorted(["db migrate", "api", "api", "projector", "relay", "intake", "signer"])
+    assert roles == sorted(
+        ["db migrate", "api", "api", "projector", "relay", "intake", "signer", "webhooks"]
+    )
 
 
 def test_the_migration_completes_before_every_role_starts() -> None:
@@ -134,7 +136,9 @@ def test_the_bucket_the_roles_use_is_made() -> None:
         assert environment["REGISTRUM_S3_SECURE"] == "false"
 
 
-@pytest.mark.parametrize("name", ["migrate", "api-1", "projector", "relay", "intake", "signer"])
+@pytest.mark.parametrize(
+    "name", ["migrate", "api-1", "api-2", "projector", "relay", "intake", "signer", "webhooks"]
+)
 def test_roles_set_only_real_settings(name: str) -> None:
     environment = compose()["services"][name]["environment"]
     fields = {f"REGISTRUM_{field.upper()}" for field in Settings.model_fields}
@@ -165,3 +169,25 @@ def test_the_signer_reads_the_key_made_once_into_its_volume() -> None:
     script = " ".join(maker["command"][2:])
     assert f"registrum audit keygen --out {key_file}" in script
     assert f"chown {user} {key_file}" in script
+
+
+def test_the_apis_and_the_webhooks_role_share_the_webhook_key_made_once() -> None:
+    document = compose()
+    services = document["services"]
+    [user] = re.findall(r"^USER (\S+)$", (ROOT / "deploy" / "Dockerfile").read_text(), re.M)
+    maker = services["webhook-key"]
+    assert maker["profiles"] and maker["restart"] == "no"
+    script = " ".join(maker["command"][2:])
+    for name in ("api-1", "api-2", "webhooks"):
+        service = services[name]
+        key_file = service["environment"]["REGISTRUM_WEBHOOK_KEY_FILE"]
+        assert service["environment"]["REGISTRUM_DATABASE_URL"]  # merged, not replaced
+        [mount] = service["volumes"]
+        volume, directory, *options = mount.split(":")
+        assert volume in document["volumes"] and options == ["ro"], (name, mount)
+        assert key_file == f"{directory}/webhook-secrets.key"
+        assert f"{volume}:{directory}" in maker["volumes"]
+        assert f"registrum webhooks keygen --out {key_file}" in script
+        assert f"chown {user} {key_file}" in script
+    # Not the signer's volume: an API never sees the signing key.
+    assert services["signer"]["volumes"] != services["api-1"]["volumes"]

@@ -24,6 +24,8 @@ from tests.manifests import (
     ROLES,
     SIGNING_KEY_NAME,
     SIGNING_KEY_SECRET,
+    WEBHOOK_KEY_NAME,
+    WEBHOOK_KEY_SECRET,
     Obj,
     deployment,
     one,
@@ -85,6 +87,8 @@ def test_each_role_is_a_deployment_running_its_command(overlay: str) -> None:
     assert replicas["intake"] >= 2
     # Single-active too, with a standby in prod only.
     assert replicas["signer"] == SIGNER_REPLICAS[overlay]
+    # Single-active with a lease, a standby in both.
+    assert replicas["webhooks"] == 2
     for role in ROLES:
         main = pod_spec(deployment(objects, role))["containers"][0]
         assert main["command"] == ["registrum", role]
@@ -225,37 +229,50 @@ def key_copy(signer: Obj) -> tuple[Obj, Obj]:
     return secret, copier
 
 
+# Who reads which key from which Secret: the signer its signing key; the webhooks role and
+# the API the key that encrypts webhook secrets (the API's copy is optional: without it
+# the API runs and refuses only to make webhooks).
+KEYS = {
+    "signer": (SIGNING_KEY_SECRET, SIGNING_KEY_NAME, "REGISTRUM_AUDIT_KEY_FILE", False),
+    "webhooks": (WEBHOOK_KEY_SECRET, WEBHOOK_KEY_NAME, "REGISTRUM_WEBHOOK_KEY_FILE", False),
+    "api": (WEBHOOK_KEY_SECRET, WEBHOOK_KEY_NAME, "REGISTRUM_WEBHOOK_KEY_FILE", True),
+}
+
+
+@pytest.mark.parametrize("role", KEYS)
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_the_signer_reads_the_registrys_key_from_its_secret(overlay: str) -> None:
+def test_each_key_is_read_from_its_secret(overlay: str, role: str) -> None:
+    secret_name, key_name, setting, optional = KEYS[role]
     objects = render(overlay)
-    signer = deployment(objects, "signer")
-    spec = pod_spec(signer)
+    workload = deployment(objects, role)
+    spec = pod_spec(workload)
     main = spec["containers"][0]
-    secret, copier = key_copy(signer)
+    secret, copier = key_copy(workload)
     # Every replica gets the one key the operator made, under its name, owner-read only.
-    assert secret["secret"]["secretName"] == SIGNING_KEY_SECRET
-    assert secret["secret"]["items"] == [{"key": SIGNING_KEY_NAME, "path": SIGNING_KEY_NAME}]
+    assert secret["secret"]["secretName"] == secret_name
+    assert secret["secret"]["items"] == [{"key": key_name, "path": key_name}]
     assert secret["secret"]["defaultMode"] == 0o400
+    assert secret["secret"].get("optional", False) is optional
     # The operator makes the Secret: no placeholder here would overwrite it on apply.
-    assert not [o for o in objects if o["metadata"]["name"] == SIGNING_KEY_SECRET]
-    # The Secret is read-only to the copy step, and the signer never mounts it itself.
+    assert not [o for o in objects if o["metadata"]["name"] == secret_name]
+    # The Secret is read-only to the copy step, and the role never mounts it itself.
     assert mounts(copier)[secret["name"]].get("readOnly") is True
     assert secret["name"] not in mounts(main)
-    # The copy lands in a memory-backed volume the signer mounts read-only, at the path its
-    # REGISTRUM_AUDIT_KEY_FILE names.
+    # The copy lands in a memory-backed volume the role mounts read-only, at the path its
+    # key file setting names.
     [script] = copier["command"][2:]
-    source = f"{mounts(copier)[secret['name']]['mountPath']}/{SIGNING_KEY_NAME}"
+    source = f"{mounts(copier)[secret['name']]['mountPath']}/{key_name}"
     [(name, target)] = [
-        (n, f"{m['mountPath']}/{SIGNING_KEY_NAME}")
+        (n, f"{m['mountPath']}/{key_name}")
         for n, m in mounts(copier).items()
-        if f"{m['mountPath']}/{SIGNING_KEY_NAME}" in script and n != secret["name"]
+        if f"{m['mountPath']}/{key_name}" in script and n != secret["name"]
     ]
     assert copier["command"][:2] == ["sh", "-c"]
     assert f"cp {source} {target}" in script
     assert {"name": name, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}} in spec["volumes"]
     assert mounts(main)[name].get("readOnly") is True
-    key_file = {e["name"]: e["value"] for e in main["env"]}["REGISTRUM_AUDIT_KEY_FILE"]
-    assert key_file == f"{mounts(main)[name]['mountPath']}/{SIGNING_KEY_NAME}" == target
+    key_file = {e["name"]: e["value"] for e in main["env"]}[setting]
+    assert key_file == f"{mounts(main)[name]['mountPath']}/{key_name}" == target
 
 
 def kubelet_secret_volume(root: Path, files: dict[str, str]) -> Path:
@@ -272,14 +289,16 @@ def kubelet_secret_volume(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def test_the_copied_key_is_one_the_signer_accepts(tmp_path: Path) -> None:
-    # The signer reads its key with read_private (no link, no group or other bits): the
-    # Secret volume as the kubelet makes it is refused, the copy step's file is accepted.
-    secret, copier = key_copy(deployment(render("prod"), "signer"))
+@pytest.mark.parametrize("role", KEYS)
+def test_the_copied_key_is_one_the_role_accepts(tmp_path: Path, role: str) -> None:
+    # Keys are read with read_private (no link, no group or other bits): the Secret volume
+    # as the kubelet makes it is refused, the copy step's file is accepted.
+    _, key_name, _, _ = KEYS[role]
+    secret, copier = key_copy(deployment(render("prod"), role))
     pem = "-----BEGIN PRIVATE KEY-----\nnot checked here\n-----END PRIVATE KEY-----\n"
-    volume = kubelet_secret_volume(tmp_path / "secret", {SIGNING_KEY_NAME: pem})
+    volume = kubelet_secret_volume(tmp_path / "secret", {key_name: pem})
     with pytest.raises(UnsafePath):
-        read_private(volume / SIGNING_KEY_NAME)
+        read_private(volume / key_name)
     # Run the init container's script, its mount paths moved under tmp_path.
     script: str = copier["command"][2]
     for name, mount in mounts(copier).items():
@@ -287,7 +306,7 @@ def test_the_copied_key_is_one_the_signer_accepts(tmp_path: Path) -> None:
         local.mkdir(exist_ok=True)
         script = script.replace(mount["mountPath"] + "/", f"{local}/")
     subprocess.run(["sh", "-c", script], check=True, env={"PATH": os.defpath}, umask=0o022)
-    [copied] = [p for p in tmp_path.glob(f"*/{SIGNING_KEY_NAME}") if p.parent != volume]
+    [copied] = [p for p in tmp_path.glob(f"*/{key_name}") if p.parent != volume]
     assert read_private(copied) == pem
     # Owner-only (cp keeps the source's 0440, the umask takes the group's read away).
     assert copied.stat().st_mode & 0o777 == 0o400
