@@ -33,18 +33,23 @@ def build(
     request: Request, kind: type[Command], body: BaseModel | None, address: dict[str, Any]
 ) -> Command:
     """The command from the route's path (address) and body; the command id may also
-    come in a header, for routes without a body."""
+    come in a header, for routes without a body. A command that does not validate is
+    counted as refused and answered 422 (INVALID_PARAMETER_VALUE on the MLflow API),
+    naming the first field at fault."""
     fields = body.model_dump() if body is not None else {}
     if not fields.get("command_id") and request.headers.get(COMMAND_HEADER):
         fields["command_id"] = request.headers[COMMAND_HEADER]
     try:
         return kind.model_validate({**fields, **address})
     except ValidationError as error:
+        details = validation_details(error.errors())
+        first = details[0]
+        metrics.COMMANDS.labels(kind.__name__, "refused", "invalid_input").inc()
         raise ApiError(
             422,
             "invalid_input",
-            "the request is invalid",
-            errors=validation_details(error.errors()),
+            f"the request is invalid: {'.'.join(first['loc']) or 'body'}: {first['msg']}",
+            errors=details,
         ) from None
 
 
@@ -65,11 +70,7 @@ def dispatch(
     **address: Any,
 ) -> Response:
     """Runs the command kind(address + body) for the request's caller and answers it."""
-    try:
-        command = build(request, kind, body, address)
-    except ApiError as refused:
-        metrics.COMMANDS.labels(kind.__name__, "refused", refused.code).inc()
-        raise
+    command = build(request, kind, body, address)
     # A dry run answers what would happen, not the version.
     key = "promotion" if getattr(command, "dry_run", False) else kind.answers
     status = getattr(request.scope.get("route"), "status_code", None) or 200

@@ -6,8 +6,9 @@ digest (services/mlflow/paths.py). Downloads are re-hashed while they stream, so
 client loading models:/NAME@ALIAS gets the bytes the version recorded or a broken
 transfer, never altered bytes.
 
-Uploading needs what /api/v1/artifacts needs (contribute on some model); reading a path
-needs that too, or read access to a version that names the object.
+Uploading, listing and deleting upload paths need what /api/v1/artifacts needs
+(contribute on some model); downloading a file needs that, or read access to a version
+that names its object; a version's pinned path needs read access to the version.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from services.api import artifacts as native
 from services.api.caller import CALLER, caller, readers
-from services.api.reads import views
+from services.api.reads import fast, views
 from services.artifacts.port import ArtifactNotFound, verified
 from services.mlflow import paths, versions
 from services.mlflow.errors import MlflowError
@@ -39,10 +39,6 @@ router = APIRouter(dependencies=[CALLER], include_in_schema=False)
 async def index(request: Request) -> AsyncIterator[Any]:
     async with request.app.state.events_pool.acquire() as conn:
         yield conn
-
-
-def ok(payload: dict[str, Any] | None = None) -> Response:
-    return Response(orjson.dumps(payload or {}), media_type="application/json")
 
 
 def upload_path(path: str) -> str:
@@ -62,6 +58,7 @@ async def pinned(request: Request, version_id: str) -> list[paths.Entry]:
 
 
 async def entries_at(request: Request, where: str) -> list[paths.Entry]:
+    """The files at or beneath where: a version's (pinned), or uploads (contributors)."""
     if (version_id := paths.pinned_version(where)) is not None:
         return [
             e
@@ -71,6 +68,16 @@ async def entries_at(request: Request, where: str) -> list[paths.Entry]:
     await native.may_contribute(request)
     async with index(request) as conn:
         return await paths.under(conn, where)
+
+
+async def file_at(request: Request, where: str) -> paths.Entry | None:
+    if (version_id := paths.pinned_version(where)) is not None:
+        return next((e for e in await pinned(request, version_id) if e.path == where), None)
+    async with index(request) as conn:
+        entry = await paths.find(conn, where)
+    if entry is not None:
+        await native.may_read(request, entry.sha256)
+    return entry
 
 
 @router.put("/artifacts/{path:path}")
@@ -90,7 +97,7 @@ async def upload(path: str, request: Request) -> Response:
     entry = paths.Entry(where, stored.sha256, stored.size)
     async with index(request) as conn:
         await paths.record(conn, entry, caller(request).subject)
-    return ok()
+    return fast({})
 
 
 @router.get("/artifacts")
@@ -99,19 +106,16 @@ async def list_artifacts(request: Request, path: str | None = None) -> Response:
     if where is None:
         await native.may_contribute(request)
         async with index(request) as conn:
-            return ok({"files": await paths.listing(conn, None)})
-    return ok({"files": paths.listed(await entries_at(request, where), where)})
+            return fast({"files": paths.listed(await paths.everything(conn), None)})
+    return fast({"files": paths.listed(await entries_at(request, where), where)})
 
 
 @router.get("/artifacts/{path:path}")
 async def download(path: str, request: Request) -> StreamingResponse:
     where = paths.checked(path)
-    found = [e for e in await entries_at(request, where) if e.path == where]
-    if not found:
+    entry = await file_at(request, where)
+    if entry is None:
         raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"No such artifact: {where}")
-    entry = found[0]
-    if paths.pinned_version(where) is None:
-        await native.may_read(request, entry.sha256)
     store = request.app.state.artifacts
     try:
         size = await asyncio.to_thread(store.size, entry.sha256)
@@ -131,4 +135,4 @@ async def delete(path: str, request: Request) -> Response:
     await native.may_contribute(request)
     async with index(request) as conn:
         await paths.forget(conn, where)
-    return ok()
+    return fast({})

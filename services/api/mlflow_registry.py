@@ -20,13 +20,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-import orjson
 from fastapi import APIRouter, Request, Response
-from pydantic import ValidationError
 
 from schemas import commands as c
 from services.api.caller import CALLER, readers
-from services.api.dispatch import execute
+from services.api.dispatch import build, execute
+from services.api.reads import fast
 from services.catalogue import queries
 from services.catalogue.queries import Schemas
 from services.catalogue.search import MAX_PAGE, search_models, search_versions
@@ -36,7 +35,6 @@ from services.mlflow import paths, shapes
 from services.mlflow import requests as fields_of
 from services.mlflow.errors import MlflowError
 from services.mlflow.latest import latest_per_stage
-from services.observability import metrics
 from services.registry.application import Outcome
 from services.registry.domain.errors import NotFound, RuleBroken
 
@@ -51,26 +49,13 @@ T = TypeVar("T")
 router = APIRouter(dependencies=[CALLER], include_in_schema=False)
 
 
-def ok(payload: dict[str, Any] | None = None) -> Response:
-    return Response(orjson.dumps(payload or {}), media_type="application/json")
-
-
 # -- running commands and reading after them ---------------------------------------------
 
 
 async def run(request: Request, kind: type[c.Command], **values: Any) -> Outcome:
-    """One of our commands, built from an MLflow request's fields, run for the caller."""
-    if command_id := request.headers.get("X-Registrum-Command-Id"):
-        values["command_id"] = command_id
-    try:
-        command = kind.model_validate(values)
-    except ValidationError as invalid:
-        metrics.COMMANDS.labels(kind.__name__, "refused", "invalid_input").inc()
-        first = invalid.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise MlflowError(
-            "INVALID_PARAMETER_VALUE", f"Invalid value for parameter '{where}': {first['msg']}"
-        ) from None
+    """One of our commands, built from an MLflow request's fields as a REST route's is
+    (the command id from X-Registrum-Command-Id), run for the caller."""
+    command = build(request, kind, None, values)
     return await asyncio.to_thread(execute, request, command)
 
 
@@ -113,11 +98,11 @@ async def read(
 def model_written(outcome: Outcome) -> Response:
     """A write's answer from the command's own result: no wait for the views (what the
     client reads next waits for them instead)."""
-    return ok({"registered_model": shapes.registered_model(outcome.result)})
+    return fast({"registered_model": shapes.registered_model(outcome.result)})
 
 
 def version_written(outcome: Outcome) -> Response:
-    return ok({"model_version": shapes.model_version(outcome.result)})
+    return fast({"model_version": shapes.model_version(outcome.result)})
 
 
 async def model_answer(request: Request, name: str) -> Response:
@@ -126,7 +111,7 @@ async def model_answer(request: Request, name: str) -> Response:
         latest = await latest_per_stage(conn, s, [model["name"]], readers(request))
         return shapes.registered_model(model, latest.get(model["name"], []))
 
-    return ok({"registered_model": await read(request, reading)})
+    return fast({"registered_model": await read(request, reading)})
 
 
 async def version_answer(request: Request, name: str, number: int) -> Response:
@@ -135,7 +120,7 @@ async def version_answer(request: Request, name: str, number: int) -> Response:
             await queries.get_version(conn, s, name, number, readers(request))
         )
 
-    return ok({"model_version": await read(request, reading)})
+    return fast({"model_version": await read(request, reading)})
 
 
 def mlflow_route(path: str, *methods: str) -> Callable[[Any], Any]:
@@ -192,7 +177,7 @@ async def update_registered_model(request: Request) -> Response:
 async def delete_registered_model(request: Request) -> Response:
     found = await fields_of.fields(request)
     await run(request, c.DeleteModel, model=fields_of.text(found, "name"))
-    return ok()
+    return fast({})
 
 
 def search_terms(found: dict[str, Any], default_limit: int) -> dict[str, Any]:
@@ -223,7 +208,7 @@ async def search_registered_models(request: Request) -> Response:
         models = [shapes.registered_model(m, latest.get(m["name"], [])) for m in page["models"]]
         return page_of("registered_models", models, page["next_page_token"])
 
-    return ok(await read(request, reading))
+    return fast(await read(request, reading))
 
 
 @mlflow_route("/registered-models/get-latest-versions", "POST", "GET")
@@ -246,7 +231,7 @@ async def get_latest_versions(request: Request) -> Response:
         latest = await latest_per_stage(conn, s, [name], readers(request), stages or None)
         return [shapes.model_version(v) for v in latest.get(name, [])]
 
-    return ok({"model_versions": await read(request, reading)})
+    return fast({"model_versions": await read(request, reading)})
 
 
 @mlflow_route("/registered-models/set-tag", "POST")
@@ -259,7 +244,7 @@ async def set_registered_model_tag(request: Request) -> Response:
         key=fields_of.text(found, "key"),
         value=fields_of.text(found, "value", required=False),
     )
-    return ok()
+    return fast({})
 
 
 @mlflow_route("/registered-models/delete-tag", "DELETE")
@@ -268,7 +253,7 @@ async def delete_registered_model_tag(request: Request) -> Response:
     await run(
         request, c.UntagModel, model=fields_of.text(found, "name"), key=fields_of.text(found, "key")
     )
-    return ok()
+    return fast({})
 
 
 @mlflow_route("/registered-models/alias", "POST")
@@ -289,7 +274,7 @@ async def set_registered_model_alias(request: Request) -> Response:
             f"`registrum alias request {found.get('name')} {found.get('alias')} "
             f"{found.get('version')}`, signed off by its reviewers.",
         ) from None
-    return ok()
+    return fast({})
 
 
 @mlflow_route("/registered-models/alias", "DELETE")
@@ -301,7 +286,7 @@ async def delete_registered_model_alias(request: Request) -> Response:
         model=fields_of.text(found, "name"),
         alias=fields_of.text(found, "alias"),
     )
-    return ok()
+    return fast({})
 
 
 @mlflow_route("/registered-models/alias", "GET")
@@ -314,7 +299,7 @@ async def get_model_version_by_alias(request: Request) -> Response:
             await queries.resolve_alias(conn, s, name, alias, readers(request))
         )
 
-    return ok({"model_version": await read(request, reading)})
+    return fast({"model_version": await read(request, reading)})
 
 
 # -- model versions ----------------------------------------------------------------------
@@ -390,7 +375,7 @@ async def delete_model_version(request: Request) -> Response:
         model=fields_of.text(found, "name"),
         version=fields_of.version(found),
     )
-    return ok()
+    return fast({})
 
 
 @mlflow_route("/model-versions/search", "GET")
@@ -410,7 +395,7 @@ async def search_model_versions(request: Request) -> Response:
         versions = [shapes.model_version(v) for v in page["versions"]]
         return page_of("model_versions", versions, page["next_page_token"])
 
-    return ok(await read(request, reading))
+    return fast(await read(request, reading))
 
 
 @mlflow_route("/model-versions/get-download-uri", "GET")
@@ -426,7 +411,7 @@ async def get_model_version_download_uri(request: Request) -> Response:
             return f"{base}/api/2.0{paths.ENDPOINT}/{paths.pinned_root(version['id'])}"
         return str(version["artifact_uri"] or "")
 
-    return ok({"artifact_uri": await read(request, reading)})
+    return fast({"artifact_uri": await read(request, reading)})
 
 
 @mlflow_route("/model-versions/set-tag", "POST")
@@ -440,7 +425,7 @@ async def set_model_version_tag(request: Request) -> Response:
         key=fields_of.text(found, "key"),
         value=fields_of.text(found, "value", required=False),
     )
-    return ok()
+    return fast({})
 
 
 @mlflow_route("/model-versions/delete-tag", "DELETE")
@@ -453,7 +438,7 @@ async def delete_model_version_tag(request: Request) -> Response:
         version=fields_of.version(found),
         key=fields_of.text(found, "key"),
     )
-    return ok()
+    return fast({})
 
 
 @mlflow_route("/model-versions/transition-stage", "POST")

@@ -26,6 +26,7 @@ from services.api.caller import CALLER, require_admin
 from services.api.params import READ_ERRORS
 from services.api.reads import fast
 from services.eventlog import reading
+from services.mlflow import requests as fields_of
 from services.mlflow.errors import MlflowError
 from services.webhooks import queue, store, urls
 from services.webhooks.events import Event, UnknownEvent
@@ -42,23 +43,6 @@ MAX_DESCRIPTION = 5000
 
 router = APIRouter(dependencies=[CALLER], include_in_schema=False)
 deliveries_router = APIRouter(prefix="/api/v1", tags=["webhooks"], dependencies=[CALLER])
-
-
-def _ok(payload: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(payload), media_type="application/json")
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise MlflowError(INVALID, "the request body is not JSON") from None
-    if not isinstance(parsed, dict):
-        raise MlflowError(INVALID, "the request body is a JSON object")
-    return parsed
 
 
 def _text(body: dict[str, Any], key: str, longest: int, required: bool = False) -> str | None:
@@ -151,7 +135,7 @@ async def _found() -> AsyncIterator[None]:
 @router.post("/webhooks")
 async def create_webhook(request: Request) -> Response:
     me = await require_admin(request, WHAT)
-    body = await _body(request)
+    body = await fields_of.fields(request)
     name = _name(body, required=True) or ""
     events = _events(body, required=True) or []
     url = await _url(request, body, required=True) or ""
@@ -174,7 +158,7 @@ async def create_webhook(request: Request) -> Response:
             after_position=head,
             by=me.subject,
         )
-    return _ok({"webhook": made.wire(), "secret": secret})
+    return fast({"webhook": made.wire(), "secret": secret})
 
 
 @router.get("/webhooks")
@@ -192,20 +176,20 @@ async def list_webhooks(
     answer: dict[str, Any] = {"webhooks": [w.wire() for w in found]}
     if following:
         answer["next_page_token"] = following
-    return _ok(answer)
+    return fast(answer)
 
 
 @router.get("/webhooks/{webhook_id}")
 async def get_webhook(request: Request, webhook_id: str) -> Response:
     await require_admin(request, WHAT)
     async with _read(request) as conn, _found():
-        return _ok({"webhook": (await store.get(conn, webhook_id)).wire()})
+        return fast({"webhook": (await store.get(conn, webhook_id)).wire()})
 
 
 @router.patch("/webhooks/{webhook_id}")
 async def update_webhook(request: Request, webhook_id: str) -> Response:
     me = await require_admin(request, WHAT)
-    body = await _body(request)
+    body = await fields_of.fields(request)
     secret = _text(body, "secret", 1000)
     if secret == "":
         raise MlflowError(INVALID, "every webhook here is signed: its secret cannot be removed")
@@ -228,7 +212,7 @@ async def update_webhook(request: Request, webhook_id: str) -> Response:
             status=status,
             secret=secret,
         )
-    return _ok({"webhook": changed.wire()})
+    return fast({"webhook": changed.wire()})
 
 
 @router.delete("/webhooks/{webhook_id}")
@@ -236,7 +220,7 @@ async def delete_webhook(request: Request, webhook_id: str) -> Response:
     me = await require_admin(request, WHAT)
     async with _read(request) as conn, _found():
         await store.delete(conn, webhook_id, me.subject)
-    return _ok({})
+    return fast({})
 
 
 @router.post("/webhooks/{webhook_id}/test")
@@ -244,7 +228,7 @@ async def test_webhook(request: Request, webhook_id: str) -> Response:
     """Sends an example of one of the webhook's events (the first, unless the body names
     one) now, signed like a delivery, and answers what the receiver did."""
     await require_admin(request, WHAT)
-    body = await _body(request)
+    body = await fields_of.fields(request)
     cipher = _cipher(request)
     async with _read(request) as conn, _found():
         hook = await store.get(conn, webhook_id)
@@ -281,7 +265,7 @@ async def test_webhook(request: Request, webhook_id: str) -> Response:
         result["response_body"] = answer
     if attempt.error:
         result["error_message"] = attempt.error
-    return _ok({"result": result, "delivery_id": str(test_id)})
+    return fast({"result": result, "delivery_id": str(test_id)})
 
 
 @deliveries_router.get("/webhooks/deliveries", responses=READ_ERRORS)

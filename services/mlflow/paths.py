@@ -86,36 +86,32 @@ async def record(conn: Any, entry: Entry, by: str) -> None:
     )
 
 
-async def find(conn: Any, path: str) -> Entry | None:
-    row = await conn.fetchrow(f"SELECT path, sha256, size FROM {TABLE} WHERE path = $1", path)
-    return None if row is None else Entry(row["path"], row["sha256"], row["size"])
-
-
-async def under(conn: Any, path: str) -> list[Entry]:
-    """Every file at or beneath path, by path."""
+async def _entries(conn: Any, where: str, *args: Any) -> list[Entry]:
     rows = await conn.fetch(
-        f"SELECT path, sha256, size FROM {TABLE}"
-        " WHERE path = $1 OR starts_with(path, $1 || '/') ORDER BY path",
-        path,
+        f"SELECT path, sha256, size FROM {TABLE} WHERE {where} ORDER BY path", *args
     )
     return [Entry(r["path"], r["sha256"], r["size"]) for r in rows]
 
 
-async def listing(conn: Any, path: str | None) -> list[dict[str, Any]]:
-    """What is directly in path (the root when None), as MLflow lists it."""
-    if path:
-        return listed(await under(conn, path), path)
-    rows = await conn.fetch(f"SELECT path, sha256, size FROM {TABLE} ORDER BY path")
-    return listed([Entry(r["path"], r["sha256"], r["size"]) for r in rows], None)
+async def find(conn: Any, path: str) -> Entry | None:
+    found = await _entries(conn, "path = $1", path)
+    return found[0] if found else None
 
 
-async def forget(conn: Any, path: str) -> int:
+async def under(conn: Any, path: str) -> list[Entry]:
+    """Every file at or beneath path, by path."""
+    return await _entries(conn, "path = $1 OR starts_with(path, $1 || '/')", path)
+
+
+async def everything(conn: Any) -> list[Entry]:
+    """Every path (a listing of the root: MLflow's clients list below an experiment)."""
+    return await _entries(conn, "true")
+
+
+async def forget(conn: Any, path: str) -> None:
     """Forgets path and everything beneath it (the objects stay: versions may name
     them; garbage collection decides)."""
-    done = await conn.execute(
-        f"DELETE FROM {TABLE} WHERE path = $1 OR starts_with(path, $1 || '/')", path
-    )
-    return int(done.split()[-1])
+    await conn.execute(f"DELETE FROM {TABLE} WHERE path = $1 OR starts_with(path, $1 || '/')", path)
 
 
 async def digests(conn: asyncpg.Connection) -> set[str]:

@@ -7,6 +7,7 @@ store, registered through Registrum, loaded back by models:/NAME@champion."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
 
-from tests.e2e.conftest import Server, bearer, start_server, token
+from tests.e2e.conftest import Server, admin_token, bearer, start_server, token
 
 # MLflow's own dependencies warn inside MLflow (SQLAlchemy deprecations in its tracking
 # store, pydantic and setuptools notices): not ours to mend, and not what is tested.
@@ -153,25 +154,39 @@ def test_a_transition_to_production_needs_an_approved_request(
     assert client.get_model_version(name, "1").current_stage == "None"
 
     # The approval is asked and signed off through Registrum's own API, by other people.
-    asked = httpx.post(
-        f"{registry.url}/api/v1/models/{name}/versions/1/approvals",
-        json={"stage": "production"},
-        headers=bearer(token(registry.url, "alice")),
-    )
-    assert asked.status_code == 201, asked.text
-    request_id = asked.json()["version"]["approval_requests"][-1]["id"]
-    signed = httpx.post(
-        f"{registry.url}/api/v1/models/{name}/versions/1/approvals/{request_id}/approve",
-        json={},
-        headers=bearer(token(registry.url, "bob")),
-    )
-    assert signed.status_code == 200, signed.text
+    approve(registry, name, "1", "production")
 
     promoted = client.transition_model_version_stage(name, "1", "Production")
     assert promoted.current_stage == "Production"
     assert [v.version for v in client.get_latest_versions(name, stages=["Production"])] == ["1"]
     archived = client.transition_model_version_stage(name, "1", "Archived")
     assert archived.current_stage == "Archived"
+
+    # archive_existing_versions: the stage's other holders are archived.
+    for number in ("2", "3"):
+        client.create_model_version(name, f"s3://models/gov/{number}")
+        approve(registry, name, number, "staging")
+    client.transition_model_version_stage(name, "2", "Staging")
+    client.transition_model_version_stage(name, "3", "Staging", archive_existing_versions=True)
+    assert client.get_model_version(name, "2").current_stage == "Archived"
+    assert client.get_model_version(name, "3").current_stage == "Staging"
+
+
+def approve(registry: Server, name: str, number: str, stage: str) -> None:
+    """Alice asks for stage, bob signs off, through Registrum's own API."""
+    asked = httpx.post(
+        f"{registry.url}/api/v1/models/{name}/versions/{number}/approvals",
+        json={"stage": stage},
+        headers=bearer(token(registry.url, "alice")),
+    )
+    assert asked.status_code == 201, asked.text
+    request_id = asked.json()["version"]["approval_requests"][-1]["id"]
+    signed = httpx.post(
+        f"{registry.url}/api/v1/models/{name}/versions/{number}/approvals/{request_id}/approve",
+        json={},
+        headers=bearer(token(registry.url, "bob")),
+    )
+    assert signed.status_code == 200, signed.text
 
 
 def test_basic_auth_names_the_token_owner(
@@ -310,3 +325,43 @@ def test_the_ajax_twin_and_command_ids_over_raw_http(registry: Server, unique: s
         "error_code": "INVALID_PARAMETER_VALUE",
         "message": "Missing value for required parameter 'source'.",
     }
+
+
+def test_files_download_by_digest_to_whoever_may_read_the_version(
+    registry: Server, client: MlflowClient, unique: str
+) -> None:
+    """A version registered through /api/v1 with uploaded files downloads through MLflow's
+    artefact API too; a reader (no contribute) downloads what a version names, and may
+    not list what was uploaded."""
+    alice = bearer(token(registry.url, "alice"))
+    granted = httpx.post(
+        f"{registry.url}/api/v1/grants",
+        json={"principal": "group:readers", "role": "reader", "scope": "registry"},
+        headers=bearer(admin_token(registry.url)),
+    )
+    assert granted.status_code in (200, 201), granted.text
+    reader = bearer(token(registry.url, f"rita-{unique}", groups=("readers",)))
+    base = f"{registry.url}/api/2.0/mlflow-artifacts/artifacts"
+
+    data = os.urandom(300)
+    stored = httpx.post(f"{registry.url}/api/v1/artifacts", content=data, headers=alice).json()
+    name = f"native-{unique}"
+    model = httpx.post(f"{registry.url}/api/v1/models", json={"name": name}, headers=alice)
+    assert model.status_code == 201, model.text
+    entry = {"path": "weights/model.bin", "sha256": stored["sha256"], "size": stored["size"]}
+    made = httpx.post(
+        f"{registry.url}/api/v1/models/{name}/versions", json={"manifest": [entry]}, headers=alice
+    )
+    assert made.status_code == 201, made.text
+    root = f"registrum-versions/{made.json()['version']['id']}"
+    assert client.get_model_version_download_uri(name, "1") == f"{base}/{root}"
+    listed = httpx.get(base, params={"path": root}, headers=reader).json()
+    assert listed == {"files": [{"path": "weights", "is_dir": True}]}
+    assert httpx.get(f"{base}/{root}/weights/model.bin", headers=reader).content == data
+
+    # An upload path's file that a version names: the reader downloads it, lists nothing.
+    upload = f"{base}/experiments/{unique}/model/model.bin"
+    assert httpx.put(upload, content=data, headers=alice).status_code == 200
+    assert httpx.get(upload, headers=reader).content == data
+    refused = httpx.get(base, params={"path": f"experiments/{unique}"}, headers=reader)
+    assert refused.status_code == 403 and refused.json()["error_code"] == "PERMISSION_DENIED"
