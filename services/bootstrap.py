@@ -384,6 +384,7 @@ class Runtime:
         self, background: list[Runner] | None = None, followers: Callable[[], str] | None = None
     ) -> ASGIApp:
         from services.api.app import create_app
+        from services.web.console import install
 
         return create_app(
             self.registry,
@@ -402,6 +403,7 @@ class Runtime:
             webhook_cipher=self.webhook_cipher(make_key=self.start_embedded),
             webhook_allow_private_urls=self.settings.webhook_allow_private_urls,
             webhook_timeout_seconds=self.settings.webhook_timeout_seconds,
+            pages=install if self.settings.console else None,
         )
 
     def expected_leases(self) -> tuple[str, ...]:

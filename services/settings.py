@@ -44,6 +44,9 @@ class Settings(BaseSettings):
         "a terminal.",
     )
     access_log: bool = Field(True, description="Log one line per HTTP request.")
+    console: bool = Field(
+        True, description="Serve the web console at / (off: the API's JSON paths only)."
+    )
     ops_port: int = Field(
         9464,
         ge=0,

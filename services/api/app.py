@@ -58,6 +58,7 @@ def create_app(
     webhook_cipher: Cipher | None = None,
     webhook_allow_private_urls: bool = False,
     webhook_timeout_seconds: float = 5.0,
+    pages: Callable[[FastAPI], None] | None = None,
 ) -> ASGIApp:
     """The API over registry and the views in read_dsn, its callers authenticated by
     authenticator. It runs the background runners it is given (serve passes the one that
@@ -68,7 +69,8 @@ def create_app(
     an access log line unless access_log is off, a span when tracing is on.
     Artefact garbage collection reads the event log at events_dsn (default: read_dsn).
     Webhook secrets are sealed with webhook_cipher (without one, webhooks can be read and
-    deleted, not created or tested)."""
+    deleted, not created or tested). pages, when given, adds the web console (the
+    composition root passes services.web.console.install: the API imports no page)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,6 +101,8 @@ def create_app(
             await pool.close()
 
     app = build_fastapi(lifespan)
+    if pages is not None:
+        pages(app)
     app.state.registry = registry
     app.state.authenticator = authenticator
     app.state.artifacts = artifacts

@@ -1,0 +1,102 @@
+"""The console's forms: request approval, approve, reject, withdraw, promote, archive.
+Each builds the same command the API would, for the signed-in viewer, and hands it to
+the one dispatcher (services/api/dispatch.execute): same permissions, rules, events and
+errors. A refusal is shown on the version's page; a command done goes back to the page,
+read at the position it wrote. Every form carries a command id, so sending it twice
+(a double click, a reload) records it once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from schemas import commands as c
+from services.api.dispatch import execute
+from services.api.errors import status_for
+from services.api.params import ModelName, VersionNumber
+from services.registry.domain.errors import DomainError
+from services.web import forms, session, versions
+from services.web.render import path
+
+router = APIRouter(include_in_schema=False, tags=["console"], dependencies=[session.VIEWER])
+
+ON_VERSION = "/models/{name}/versions/{number}"
+VERBS: dict[str, type[c.OnRequest]] = {
+    "approve": c.Approve,
+    "reject": c.Reject,
+    "withdraw": c.Withdraw,
+}
+
+
+@router.post(ON_VERSION + "/approvals")
+async def request_approval(name: ModelName, number: VersionNumber, request: Request) -> Response:
+    fields = await _form(request)
+    return await _run(request, name, number, c.RequestApproval, fields, ("stage", "reason"))
+
+
+@router.post(ON_VERSION + "/approvals/{request_id}/{verb}")
+async def decide(
+    name: ModelName, number: VersionNumber, request_id: str, verb: str, request: Request
+) -> Response:
+    kind = VERBS.get(verb)
+    if kind is None:
+        return await versions.show(
+            request, name, number, refusal=f"there is no decision {verb!r}", status=404
+        )
+    fields = await _form(request)
+    return await _run(
+        request, name, number, kind, {**fields, "request_id": request_id}, ("request_id", "reason")
+    )
+
+
+@router.post(ON_VERSION + "/promote")
+async def promote(name: ModelName, number: VersionNumber, request: Request) -> Response:
+    fields = await _form(request)
+    return await _run(request, name, number, c.Promote, fields, ("stage", "reason"))
+
+
+@router.post(ON_VERSION + "/archive")
+async def archive(name: ModelName, number: VersionNumber, request: Request) -> Response:
+    fields = await _form(request)
+    return await _run(request, name, number, c.Archive, fields, ("reason",))
+
+
+async def _form(request: Request) -> dict[str, str]:
+    fields = await forms.fields(request)
+    forms.check(request, fields.get(forms.FIELD))
+    return fields
+
+
+async def _run(
+    request: Request,
+    name: str,
+    number: int,
+    kind: type[c.Command],
+    fields: dict[str, str],
+    taken: tuple[str, ...],
+) -> Response:
+    values: dict[str, Any] = {k: fields[k] for k in taken if fields.get(k, "").strip()}
+    if fields.get("command_id"):
+        values["command_id"] = f"web-{fields['command_id']}"
+    try:
+        command = kind.model_validate({**values, "model": name, "version": number})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "form"
+        return await versions.show(
+            request, name, number, refusal=f"{where}: {first.get('msg')}", status=422
+        )
+    try:
+        outcome = await asyncio.to_thread(execute, request, command)
+    except DomainError as refused:
+        return await versions.show(
+            request, name, number, refusal=refused.message, status=status_for(refused)
+        )
+    back = session.safe_next(fields.get("back")) if fields.get("back") else None
+    target = back or f"/models/{path(name)}/versions/{number}"
+    joiner = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{joiner}after={outcome.position or 0}", 303)

@@ -1,0 +1,119 @@
+"""The console's place in the API: its pages at /, its static files, and refusals on its
+pages shown as pages (the API's own paths keep their JSON)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from services.api.errors import ApiError, status_for
+from services.auth.identity import Unauthenticated
+from services.registry.domain.errors import DomainError
+from services.web import actions, catalogue, forms, live, models, review, session, sign_in, versions
+from services.web.render import HEADERS, STATIC, page
+
+TAG = "console"
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
+class _Static(StaticFiles):
+    """The package's CSS and JavaScript, with the console's headers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message["headers"],
+                    *(
+                        (k.lower().encode(), v.encode())
+                        for k, v in HEADERS.items()
+                        if k != "Cache-Control"
+                    ),
+                    (b"cache-control", b"public, max-age=3600"),
+                ]
+            await send(message)
+
+        await super().__call__(scope, receive, with_headers)
+
+
+def install(app: FastAPI) -> None:
+    """Adds the console to app (built by services.api.app.build_fastapi)."""
+    for router in (
+        sign_in.router,
+        catalogue.router,
+        models.router,
+        versions.router,
+        actions.router,
+        review.router,
+        live.router,
+    ):
+        app.include_router(router)
+    app.mount("/static", _Static(directory=STATIC), name="static")
+
+    app.add_exception_handler(session.SignInNeeded, _sign_in)  # type: ignore[arg-type]
+    app.add_exception_handler(forms.FormRefused, _form_refused)  # type: ignore[arg-type]
+    for kind, status, title in (
+        (DomainError, None, None),
+        (ApiError, None, "The registry cannot answer this now"),
+        (Unauthenticated, 401, "Not signed in"),
+        (RequestValidationError, 400, "This address is not valid"),
+        (StarletteHTTPException, None, None),
+    ):
+        _on_pages(app, kind, status, title)
+
+
+def _is_console(request: Request) -> bool:
+    return TAG in getattr(request.scope.get("route"), "tags", ())
+
+
+async def _sign_in(request: Request, needed: session.SignInNeeded) -> Response:
+    return session.sign_in_redirect(request, needed)
+
+
+async def _form_refused(request: Request, refused: forms.FormRefused) -> Response:
+    return page(request, "problem.html", 403, title="This form was refused", message=str(refused))
+
+
+def _on_pages(app: FastAPI, kind: type[Exception], status: int | None, title: str | None) -> None:
+    """Refusals of kind on a console page become a page; elsewhere the API's handler
+    answers as before."""
+    api: Handler = app.exception_handlers[kind]
+
+    async def handle(request: Request, exc: Any) -> Response:
+        if not _is_console(request):
+            answered = api(request, exc)
+            return await answered if inspect.isawaitable(answered) else answered
+        code = status or _status(exc)
+        return page(
+            request,
+            "problem.html",
+            code,
+            title=title or _TITLES.get(code, "This was refused"),
+            message=getattr(exc, "message", None) or getattr(exc, "detail", None) or str(exc),
+        )
+
+    app.add_exception_handler(kind, handle)
+
+
+_TITLES = {
+    403: "Not allowed",
+    404: "Not found",
+    409: "This clashes with the registry's state",
+    422: "Not valid",
+    503: "The registry cannot answer this now",
+}
+
+
+def _status(exc: Any) -> int:
+    if isinstance(exc, DomainError):
+        return status_for(exc)
+    status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+    return int(status) if status else 400

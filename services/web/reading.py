@@ -1,0 +1,34 @@
+"""How a page reads the views: the API's read path (services/api/reads.views), waiting
+after a form's command for the position it wrote, so the next page shows it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Query, Request
+
+from services.api.caller import readers
+from services.api.reads import POSITION, views
+from services.catalogue.queries import Schemas
+
+# After a command, its page is shown from ?after=<position>: the views have reached it.
+After = Query(None, pattern=POSITION, include_in_schema=False)
+WAIT_SECONDS = 5.0
+
+
+@asynccontextmanager
+async def reading(request: Request, after: str | None) -> AsyncIterator[tuple[Any, Schemas]]:
+    async with views(request, after, WAIT_SECONDS) as (conn, s):
+        yield conn, s
+
+
+def who(request: Request) -> list[str]:
+    """The principals whose grants decide what the viewer reads."""
+    return readers(request)
+
+
+def access(request: Request, s: Schemas) -> dict[str, Any]:
+    """What a search needs to keep to what the viewer may read."""
+    return {"access": s.access, "who": readers(request)}
