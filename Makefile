@@ -46,6 +46,7 @@ $(VENV)/.bench-deps: pyproject.toml | $(BIN)/python
 bench: $(VENV)/.bench-deps
 	$(BIN)/python bench/peer.py
 	$(BIN)/python bench/mlflow_compat.py
+	$(BIN)/python bench/console.py
 	$(BIN)/python bench/followers.py
 	$(BIN)/python bench/write.py
 	$(BIN)/python bench/read.py

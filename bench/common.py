@@ -113,8 +113,8 @@ def bench_principal() -> Any:
     return Principal(subject="bench", display_name="bench", kind="user")
 
 
-def grant_everything(database_url: str) -> None:
-    """Subject bench holds every role on the registry in database_url (granted by the
+def grant_everything(database_url: str, subject: str = "bench") -> None:
+    """subject holds every role on the registry in database_url (granted by the
     registry itself, as at a first start; once per database)."""
     from schemas import commands as c
     from schemas.rules import ROLES
@@ -125,23 +125,25 @@ def grant_everything(database_url: str) -> None:
     registry = build_registry(Settings(db_pool_size=1), database_url)
     try:
         for role in ROLES:
-            grant = c.GrantRole(principal="user:bench", role=role, command_id=f"bench:{role}")
+            grant = c.GrantRole(
+                principal=f"user:{subject}", role=role, command_id=f"{subject}:{role}"
+            )
             registry.handle(grant, SYSTEM)
     finally:
         registry.close()
 
 
-def credential(database_url: str) -> dict[str, str]:
-    """The Authorization header of a fresh token for subject bench, who holds every role."""
+def credential(database_url: str, subject: str = "bench") -> dict[str, str]:
+    """The Authorization header of a fresh token for subject, who holds every role."""
     import asyncio
     from datetime import timedelta
 
     from services.auth.token_store import keep_token
     from services.auth.tokens import issue
 
-    grant_everything(database_url)
+    grant_everything(database_url, subject)
     issued = issue(
-        "bench", display_name="bench", kind="user", lifetime=timedelta(days=1), created_by="bench"
+        subject, display_name=subject, kind="user", lifetime=timedelta(days=1), created_by="bench"
     )
 
     asyncio.run(keep_token(database_url, issued.record))

@@ -110,7 +110,14 @@ class Observed:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), echo]
+                # How long the server took to its answer's first byte, for browsers'
+                # developer tools and for bench/ (the client's own time left out).
+                took = f"app;dur={(time.perf_counter() - started) * 1000:.3f}".encode()
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    echo,
+                    (b"server-timing", took),
+                ]
             await send(message)
 
         try:

@@ -55,6 +55,13 @@ def test_a_sane_request_id_is_honoured_and_echoed() -> None:
     assert answer.headers["X-Request-Id"] == "build-42.step:7"
 
 
+def test_the_server_time_to_the_answer_is_in_server_timing() -> None:
+    with TestClient(app()) as http:
+        timing = http.post("/things/a").headers["Server-Timing"]
+    name, _, duration = timing.partition(";dur=")
+    assert name == "app" and 0 < float(duration) < 10_000
+
+
 def test_a_request_without_an_id_gets_a_new_one_each_time() -> None:
     with TestClient(app()) as http:
         first = http.post("/things/a").headers["X-Request-Id"]
