@@ -4,6 +4,7 @@ API, and the protections a browser relies on (CSRF, CSP, escaping, cookies)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 
@@ -11,27 +12,34 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
+from services.artifacts.filesystem import FilesystemStore
+from services.bootstrap import build_registry
 from services.catalogue.projector import Projector
-from services.registry.application import Registry
+from services.settings import Settings
 from services.web.console import install
 from services.web.forms import SESSION_COOKIE
-from tests.people import Badges
+from tests.people import Badges, open_to_testers
 
 BADGES = Badges()
 SHA = "ab" * 32
 
 
 @pytest.fixture(scope="module")
-def app(registry: Registry, database_url: str) -> Iterator[TestClient]:
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    store = FilesystemStore(tmp_path_factory.mktemp("console") / "artifacts")
+    registry = build_registry(Settings(db_pool_size=4), database_url, artifacts=store)
+    open_to_testers(registry)
     built = create_app(
         registry,
         database_url,
         background=[Projector(database_url).run],
         authenticator=BADGES.authenticator(),
+        artifacts=store,
         pages=install,
     )
     with TestClient(built, follow_redirects=False) as client:
         yield client
+    registry.close()
 
 
 def api(client: TestClient, actor: str, method: str, path: str, **kwargs: object) -> dict:
@@ -252,3 +260,23 @@ def test_pages_show_only_what_the_viewer_may_read(app: TestClient, unique: str) 
     app.cookies.set(SESSION_COOKIE, "rgm_unknown_secret")
     ended = app.get("/")
     assert ended.status_code == 303 and "/sign-in?next=/" in ended.headers["location"]
+
+
+def test_a_versions_files_are_listed_with_digests_and_download_verified(
+    app: TestClient, unique: str
+) -> None:
+    name = f"files-{unique}"
+    data = b"weights " * 1000
+    digest = api(app, "alice", "POST", "/api/v1/artifacts", content=data)["sha256"]
+    assert digest == hashlib.sha256(data).hexdigest()
+    api(app, "alice", "POST", "/api/v1/models", json={"name": name})
+    manifest = [{"path": "model/weights.bin", "sha256": digest, "size": len(data)}]
+    api(app, "alice", "POST", f"/api/v1/models/{name}/versions", json={"manifest": manifest})
+    sign_in(app, "bob")
+    page = app.get(f"/models/{name}/versions/1", params={"after": "head"}).text
+    link = f"/models/{name}/versions/1/files/model/weights.bin"
+    assert f'href="{link}"' in page and digest in page and "8.0 kB" in page
+    # The browser downloads with its session, and gets the bytes the digest names.
+    downloaded = app.get(link)
+    assert downloaded.status_code == 200 and downloaded.content == data
+    assert app.get(f"/models/{name}/versions/1/files/nothing").status_code == 404

@@ -1,0 +1,76 @@
+"""The console's form checks and where it sends a browser back to, without a server."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.requests import Request
+
+from services.web import forms
+from services.web.render import size, when
+from services.web.session import safe_next
+
+
+def request(headers: dict[str, str] | None = None, credential: str | None = None) -> Request:
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/x",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+    }
+    made = Request(scope)
+    if credential:
+        made.state.credential = credential
+    return made
+
+
+def test_a_signed_in_form_token_is_tied_to_the_session() -> None:
+    mine = request({"host": "registry"}, credential="rgm_a_secret")
+    token = forms.form_token(mine)
+    forms.check(mine, token)
+    # Another session's token, or none, is refused.
+    other = request({"host": "registry"}, credential="rgm_b_secret")
+    with pytest.raises(forms.FormRefused):
+        forms.check(other, token)
+    with pytest.raises(forms.FormRefused):
+        forms.check(mine, None)
+
+
+def test_a_form_sent_from_another_origin_is_refused_even_with_its_token() -> None:
+    foreign = request({"host": "registry", "origin": "https://evil.example"}, "rgm_a_secret")
+    with pytest.raises(forms.FormRefused, match=r"evil\.example"):
+        forms.check(foreign, forms.form_token(foreign))
+    ours = request({"host": "registry:8080", "origin": "http://registry:8080"}, "rgm_a_secret")
+    forms.check(ours, forms.form_token(ours))
+
+
+def test_the_sign_in_form_is_checked_against_its_own_cookie() -> None:
+    browser = request({"host": "registry", "cookie": f"{forms.SIGN_IN_COOKIE}=n0nce"})
+    assert forms.form_token(browser) == "n0nce"
+    forms.check(browser, "n0nce")
+    with pytest.raises(forms.FormRefused):
+        forms.check(browser, "guess")
+    # Without the cookie (another site's post), nothing is accepted.
+    with pytest.raises(forms.FormRefused):
+        forms.check(request({"host": "registry"}), "anything")
+
+
+@pytest.mark.parametrize(
+    ("asked", "sent_to"),
+    [
+        ("/models/x?filter=a", "/models/x?filter=a"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("", "/"),
+        (None, "/"),
+    ],
+)
+def test_after_sign_in_the_browser_stays_on_this_site(asked: str | None, sent_to: str) -> None:
+    assert safe_next(asked) == sent_to
+
+
+def test_times_and_sizes_read_as_people_read_them() -> None:
+    assert when("2026-11-28T09:30:12.5+00:00") == "2026-11-28 09:30:12 UTC"
+    assert when("2026-11-28T10:30:12+01:00") == "2026-11-28 09:30:12 UTC"
+    assert when(None) == ""
+    assert [size(5), size(8000), size(1_500_000), size(None)] == ["5 B", "8.0 kB", "1.5 MB", ""]
