@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +22,34 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-deps
 	$(BIN)/registrum serve
 
+# The e2e tier's browser tests (tests/e2e/browser.py): Debian's chromium, which Playwright
+# drives (its own browser download is never used), and axe-core at the exact version
+# tests/e2e/axe/package-lock.json holds. Each is installed only when missing.
+CHROMIUM := /usr/bin/chromium
+AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
+
+browser: $(CHROMIUM) $(AXE)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "$@ is missing; install it as root:" \
+			"apt-get update && apt-get install -y --no-install-recommends chromium" >&2; \
+		exit 1; \
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+	test -x $@
+
+$(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
+	npm ci --prefix tests/e2e/axe --ignore-scripts --no-audit --no-fund
+	touch $@
+
 # Test files run in parallel (pytest-xdist), each whole on one worker so its module-scoped
 # servers start once; in the order tests/conftest.py sets, so the longest test starts
 # first on a worker of its own. Two workers fit the 2-core machines CI runs on.
 TEST_WORKERS ?= 2
 
-test: $(VENV)/.test-deps
+test: $(VENV)/.test-deps browser
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 		--require-tiers=unit,integration,e2e
 
@@ -55,3 +77,4 @@ bench: $(VENV)/.bench-deps
 
 clean:
 	rm -rf $(VENV) .registrum .pytest_cache .mypy_cache .ruff_cache
+	rm -rf tests/e2e/axe/node_modules tests/e2e/screenshots

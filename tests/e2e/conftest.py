@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from schemas.rules import ROLES
+from tests.e2e.browser import browser, page  # noqa: F401  (fixtures for the browser tests)
 from tests.people import TESTERS
 from tests.services import free_port
 
