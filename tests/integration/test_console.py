@@ -139,7 +139,8 @@ def test_catalogue_search_shows_where_a_filter_went_wrong(app: TestClient, uniqu
     name = f"console-{unique}"
     registered(app, name)
     sign_in(app, "bob")
-    found = app.get("/", params={"filter": f"name = '{name}'"})
+    # after=head: the page waits for the views to show what the API just wrote.
+    found = app.get("/", params={"filter": f"name = '{name}'", "after": "head"})
     assert found.status_code == 200
     assert f'href="/models/{name}"' in found.text
     wrong = app.get("/", params={"filter": "name = 'x' AND ^ = 1"})
@@ -157,7 +158,7 @@ def test_a_stored_hostile_description_renders_inert(app: TestClient, unique: str
     registered(app, name, description=hostile)
     sign_in(app, "bob")
     for path in (f"/models/{name}", f"/models/{name}/versions/1", "/"):
-        page = app.get(path).text
+        page = app.get(path, params={"after": "head"}).text
         assert "<script>alert(1)" not in page and "<img src=x" not in page, path
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in app.get(f"/models/{name}").text
 
@@ -179,14 +180,14 @@ def test_approve_and_promote_through_forms_with_the_apis_rules(
 
     # alice asked: the registry refuses her own approval, and the page says so.
     sign_in(app, "alice")
-    page = app.get(f"/models/{name}/versions/1")
+    page = app.get(f"/models/{name}/versions/1", params={"after": "head"})
     self_approval = app.post(decide, data={"csrf": csrf_of(page.text), "reason": "mine"})
     assert self_approval.status_code == 403
     assert "Refused:" in self_approval.text and "alice" in self_approval.text
 
     # bob reviews: the request is in his queue; a form without the token is refused.
     sign_in(app, "bob")
-    queue = app.get("/review")
+    queue = app.get("/review", params={"after": "head"})
     assert f"request-{request_id}" in queue.text
     assert app.post(decide, data={"reason": "no token"}).status_code == 403
     approved = app.post(
@@ -233,7 +234,7 @@ def test_a_form_from_another_site_is_refused(app: TestClient, unique: str) -> No
     name = f"csrf-{unique}"
     registered(app, name)
     sign_in(app, "alice")
-    token = csrf_of(app.get(f"/models/{name}/versions/1").text)
+    token = csrf_of(app.get(f"/models/{name}/versions/1", params={"after": "head"}).text)
     foreign = app.post(
         f"/models/{name}/versions/1/approvals",
         data={"csrf": token, "stage": "staging"},
@@ -253,7 +254,7 @@ def test_pages_show_only_what_the_viewer_may_read(app: TestClient, unique: str) 
     registered(app, name)
     app.cookies.clear()
     app.cookies.set(SESSION_COOKIE, BADGES.token("outsider", "nobody"))
-    assert app.get(f"/models/{name}").status_code == 404
+    assert app.get(f"/models/{name}", params={"after": "head"}).status_code == 404
     searched = app.get("/", params={"filter": f"name = '{name}'"}).text
     assert "0 models" in searched and f'href="/models/{name}"' not in searched
     # A revoked or unknown session goes back to the sign-in page, its cookie dropped.
