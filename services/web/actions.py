@@ -1,4 +1,5 @@
-"""The console's forms: request approval, approve, reject, withdraw, promote, archive.
+"""The console's forms: request approval, approve, reject, withdraw, promote, point an
+alias, archive.
 Each builds the same command the API would, for the signed-in viewer, and hands it to
 the one dispatcher (services/api/dispatch.execute): same permissions, rules, events and
 errors. A refusal is shown on the version's page; a command done goes back to the page,
@@ -57,6 +58,13 @@ async def decide(
 async def promote(name: ModelName, number: VersionNumber, request: Request) -> Response:
     fields = await _form(request)
     return await _run(request, name, number, c.Promote, fields, ("stage", "reason"))
+
+
+@router.post(ON_VERSION + "/alias")
+async def point_alias(name: ModelName, number: VersionNumber, request: Request) -> Response:
+    """Points an alias at this version (a protected one only on an approved request)."""
+    fields = await _form(request)
+    return await _run(request, name, number, c.SetAlias, fields, ("alias", "reason"))
 
 
 @router.post(ON_VERSION + "/archive")

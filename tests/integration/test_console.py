@@ -281,3 +281,33 @@ def test_a_versions_files_are_listed_with_digests_and_download_verified(
     downloaded = app.get(link)
     assert downloaded.status_code == 200 and downloaded.content == data
     assert app.get(f"/models/{name}/versions/1/files/nothing").status_code == 404
+
+
+def test_a_protected_alias_is_pointed_from_its_approved_request(
+    app: TestClient, unique: str
+) -> None:
+    name = f"alias-{unique}"
+    registered(app, name)
+    path = f"/api/v1/models/{name}"
+    api(app, "alice", "PUT", f"{path}/aliases/champion/protection", json={"protected": True})
+    asked = api(
+        app, "alice", "POST", f"{path}/versions/1/alias-approvals", json={"alias": "champion"}
+    )
+    request_id = asked["version"]["approval_requests"][-1]["id"]
+    api(app, "bob", "POST", f"{path}/versions/1/approvals/{request_id}/approve", json={})
+    sign_in(app, "carol")
+    page = app.get(f"/models/{name}/versions/1", params={"after": "head"}).text
+    assert "Point champion at version 1" in page
+    pointed = app.post(
+        f"/models/{name}/versions/1/alias", data={"csrf": csrf_of(page), "alias": "champion"}
+    )
+    assert pointed.status_code == 303
+    shown = app.get(pointed.headers["location"]).text
+    assert '<span class="alias">champion</span>' in shown
+    # Without an approved request, a protected alias is refused, and the page says so.
+    api(app, "alice", "POST", f"{path}/versions", json={"artifact_uri": "s3://m/2"})
+    page = app.get(f"/models/{name}/versions/2", params={"after": "head"}).text
+    refused = app.post(
+        f"/models/{name}/versions/2/alias", data={"csrf": csrf_of(page), "alias": "champion"}
+    )
+    assert refused.status_code == 403 and "Refused:" in refused.text
