@@ -384,8 +384,13 @@ class Runtime:
         self, background: list[Runner] | None = None, followers: Callable[[], str] | None = None
     ) -> ASGIApp:
         from services.api.app import create_app
-        from services.web.console import install
+        from services.web.console import console
+        from services.web.oidc_client import LoginConfig
 
+        try:
+            login = LoginConfig.from_settings(self.settings)
+        except ValueError as exc:
+            raise NotConfigured(str(exc)) from None
         return create_app(
             self.registry,
             self.read_url,
@@ -403,7 +408,7 @@ class Runtime:
             webhook_cipher=self.webhook_cipher(make_key=self.start_embedded),
             webhook_allow_private_urls=self.settings.webhook_allow_private_urls,
             webhook_timeout_seconds=self.settings.webhook_timeout_seconds,
-            pages=install if self.settings.console else None,
+            pages=console(login) if self.settings.console else None,
         )
 
     def expected_leases(self) -> tuple[str, ...]:

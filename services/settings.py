@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -153,6 +153,25 @@ class Settings(BaseSettings):
     oidc_name_claim: str = Field("name", description="Claim with the display name.")
     oidc_leeway_seconds: int = Field(
         30, ge=0, le=300, description="Clock skew allowed on exp and nbf."
+    )
+    oidc_client_id: str | None = Field(
+        None,
+        description="The web console's client id at the issuer: with it, the sign-in page "
+        "offers the organisation's sign-in (authorization code flow with PKCE).",
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        None,
+        description="The console's client secret, when the issuer holds it as a confidential "
+        "client (never logged). Unset: a public client, PKCE alone.",
+    )
+    oidc_scopes: str = Field(
+        "openid profile email",
+        description="Scopes the console asks the issuer for (space-separated; openid needed).",
+    )
+    public_url: str | None = Field(
+        None,
+        description="The registry's address as browsers reach it (behind a proxy), for the "
+        "sign-in callback. Unset: the address each request came to.",
     )
     max_artifact_bytes: int = Field(
         50 * 1024**3, ge=1, description="Largest artefact upload accepted (413 beyond)."

@@ -21,8 +21,9 @@ class Unauthenticated(Exception):
 
     `reason` is a short, stable word for clients and the security log (missing, malformed,
     unknown_token, revoked, expired, not_yet_valid, bad_signature, alg_not_allowed,
-    unknown_kid, wrong_issuer, wrong_audience, no_subject, keys_unavailable); the message
-    says it for a person and never echoes the credential.
+    unknown_kid, wrong_issuer, wrong_audience, no_subject, keys_unavailable; bad_nonce from
+    the console's OIDC sign-in); the message says it for a person and never echoes the
+    credential.
     """
 
     code = "unauthenticated"

@@ -3,6 +3,7 @@ pages shown as pages (the API's own paths keep their JSON)."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,7 +18,19 @@ from starlette.types import Receive, Scope, Send
 from services.api.errors import ApiError, status_for
 from services.auth.identity import Unauthenticated
 from services.registry.domain.errors import DomainError
-from services.web import actions, catalogue, forms, live, models, review, session, sign_in, versions
+from services.web import (
+    actions,
+    catalogue,
+    forms,
+    live,
+    models,
+    oidc_login,
+    review,
+    session,
+    sign_in,
+    versions,
+)
+from services.web.oidc_client import IdentityProvider, LoginConfig
 from services.web.render import HEADERS, STATIC, page
 
 TAG = "console"
@@ -44,10 +57,19 @@ class _Static(StaticFiles):
         await super().__call__(scope, receive, with_headers)
 
 
-def install(app: FastAPI) -> None:
-    """Adds the console to app (built by services.api.app.build_fastapi)."""
+def console(login: LoginConfig | None = None) -> Callable[[FastAPI], None]:
+    """What adds the console to an app (create_app's pages), with signing in at the
+    organisation's identity provider when login is given."""
+    return functools.partial(install, login=login)
+
+
+def install(app: FastAPI, login: LoginConfig | None = None) -> None:
+    """Adds the console to app (built by services.api.app.build_fastapi); login: the
+    console as a client of the organisation's identity provider (None: tokens only)."""
+    app.state.oidc_login = IdentityProvider(login) if login is not None else None
     for router in (
         sign_in.router,
+        oidc_login.router,
         catalogue.router,
         models.router,
         versions.router,

@@ -37,8 +37,11 @@ def _back_to(request: Request) -> str:
 
 
 def safe_next(target: str | None) -> str:
-    """A path on this site, never another site (an open redirect): /x but not //x."""
+    """A path on this site, never another site (an open redirect): /x but not //x, nor
+    /<tab>/x (browsers drop tabs and newlines from a URL, which makes that //x)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return "/"
     return target
 

@@ -1,4 +1,5 @@
-"""Signing in with an API token, and out."""
+"""Signing in with an API token, and out; the sign-in page (services/web/oidc_login.py
+adds signing in with the organisation's identity provider)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,7 @@ router = APIRouter(include_in_schema=False, tags=["console"])
 async def sign_in_form(
     request: Request, next: str | None = None, ended: str | None = None
 ) -> Response:
-    response = page(
-        request, "sign_in.html", back_to=session.safe_next(next), ended=ended, refused=None
-    )
-    _keep_nonce(request, response)
-    return response
+    return sign_in_page(request, 200, back_to=session.safe_next(next), ended=ended)
 
 
 @router.post("/sign-in")
@@ -32,16 +29,7 @@ async def sign_in(request: Request) -> Response:
     try:
         await request.app.state.authenticator.authenticate(credential, "web", fresh=True)
     except Unauthenticated as refused:
-        response = page(
-            request,
-            "sign_in.html",
-            401,
-            back_to=back_to,
-            ended=None,
-            refused=refused.message,
-        )
-        _keep_nonce(request, response)
-        return response
+        return sign_in_page(request, 401, back_to=back_to, refused=refused.message)
     signed_in = RedirectResponse(back_to, 303)
     session.start(signed_in, request, credential)
     signed_in.delete_cookie(forms.SIGN_IN_COOKIE, path="/sign-in")
@@ -54,6 +42,29 @@ async def sign_out(request: Request) -> Response:
     forms.check(request, (await forms.fields(request)).get(forms.FIELD))
     response = RedirectResponse("/sign-in", 303)
     response.delete_cookie(forms.SESSION_COOKIE, path="/")
+    return response
+
+
+def sign_in_page(
+    request: Request,
+    status: int,
+    *,
+    back_to: str,
+    ended: str | None = None,
+    refused: str | None = None,
+) -> Response:
+    """The sign-in page (with why the last attempt failed, when it did), its form's
+    nonce kept in its cookie, and the organisation's sign-in offered when it is set up."""
+    response = page(
+        request,
+        "sign_in.html",
+        status,
+        back_to=back_to,
+        ended=ended,
+        refused=refused,
+        organisation=getattr(request.app.state, "oidc_login", None) is not None,
+    )
+    _keep_nonce(request, response)
     return response
 
 

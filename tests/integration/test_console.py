@@ -104,6 +104,15 @@ def test_a_page_needs_a_signed_in_viewer_and_a_bad_token_is_refused(app: TestCli
     assert forged.status_code == 403
 
 
+def test_without_an_identity_provider_only_the_token_form_is_offered(app: TestClient) -> None:
+    app.cookies.clear()
+    page = app.get("/sign-in")
+    assert page.status_code == 200
+    assert "/sign-in/oidc" not in page.text
+    # The organisation's sign-in is not there to start (tests/integration/test_console_oidc.py).
+    assert app.get("/sign-in/oidc").status_code == 404
+
+
 def test_the_session_cookie_is_httponly_and_strict_and_next_stays_on_site(
     app: TestClient,
 ) -> None:
