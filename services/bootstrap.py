@@ -408,7 +408,9 @@ class Runtime:
             webhook_cipher=self.webhook_cipher(make_key=self.start_embedded),
             webhook_allow_private_urls=self.settings.webhook_allow_private_urls,
             webhook_timeout_seconds=self.settings.webhook_timeout_seconds,
-            pages=console(login) if self.settings.console else None,
+            pages=console(login, tls=(self.settings.public_url or "").startswith("https:"))
+            if self.settings.console
+            else None,
         )
 
     def expected_leases(self) -> tuple[str, ...]:

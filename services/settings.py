@@ -171,7 +171,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None,
         description="The registry's address as browsers reach it (behind a proxy), for the "
-        "sign-in callback. Unset: the address each request came to.",
+        "sign-in callback; https makes the console's cookies Secure even where a proxy "
+        "ends TLS. Unset: the address each request came to.",
     )
     max_artifact_bytes: int = Field(
         50 * 1024**3, ge=1, description="Largest artefact upload accepted (413 beyond)."

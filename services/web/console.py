@@ -57,16 +57,19 @@ class _Static(StaticFiles):
         await super().__call__(scope, receive, with_headers)
 
 
-def console(login: LoginConfig | None = None) -> Callable[[FastAPI], None]:
+def console(login: LoginConfig | None = None, *, tls: bool = False) -> Callable[[FastAPI], None]:
     """What adds the console to an app (create_app's pages), with signing in at the
-    organisation's identity provider when login is given."""
-    return functools.partial(install, login=login)
+    organisation's identity provider when login is given; tls: browsers reach the
+    registry over TLS (its public URL is https), even where a proxy ends it."""
+    return functools.partial(install, login=login, tls=tls)
 
 
-def install(app: FastAPI, login: LoginConfig | None = None) -> None:
+def install(app: FastAPI, login: LoginConfig | None = None, *, tls: bool = False) -> None:
     """Adds the console to app (built by services.api.app.build_fastapi); login: the
-    console as a client of the organisation's identity provider (None: tokens only)."""
+    console as a client of the organisation's identity provider (None: tokens only);
+    tls: the console's cookies are Secure whatever scheme a request arrived by."""
     app.state.oidc_login = IdentityProvider(login) if login is not None else None
+    app.state.console_tls = tls
     for router in (
         sign_in.router,
         oidc_login.router,

@@ -88,7 +88,7 @@ async def start(request: Request, next: str | None = None) -> Response:
         max_age=ATTEMPT_SECONDS,
         path=ATTEMPT_PATH,
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=session.over_tls(request),
         samesite="lax",
     )
     return response

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from services.catalogue.cards.render import visible
 from services.web.forms import form_token
@@ -35,8 +36,11 @@ HEADERS = {
 
 def _finalize(value: Any) -> Any:
     # Every {{ expression }} passes here before autoescape: control and bidi characters
-    # in a stored name or description are shown as escapes, never acted on.
-    return visible(value) if isinstance(value, str) else value
+    # in a stored name or description are shown as escapes, never acted on. Markup (a
+    # macro's output, already escaped and made of our own markup) passes as it is.
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
 
 
 def when(value: str | datetime | None) -> str:

@@ -75,6 +75,12 @@ def sign_in_redirect(request: Request, needed: SignInNeeded) -> RedirectResponse
     return response
 
 
+def over_tls(request: Request) -> bool:
+    """Whether browsers reach this console over TLS: the request came by https, or the
+    registry's public URL is https (a proxy in front ends TLS)."""
+    return request.url.scheme == "https" or bool(getattr(request.app.state, "console_tls", False))
+
+
 def start(response: Response, request: Request, credential: str) -> None:
     """Keeps credential as the browser's session: never readable by scripts, never sent
     by another site's request, only over TLS when the registry is served over TLS."""
@@ -84,6 +90,6 @@ def start(response: Response, request: Request, credential: str) -> None:
         max_age=SESSION_SECONDS,
         path="/",
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=over_tls(request),
         samesite="strict",
     )

@@ -75,6 +75,6 @@ def _keep_nonce(request: Request, response: Response) -> None:
         max_age=3600,
         path="/sign-in",
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=session.over_tls(request),
         samesite="strict",
     )

@@ -17,6 +17,7 @@ from services.api.params import ModelName, VersionNumber
 from services.catalogue import decisions, queries
 from services.catalogue.cards.document import document
 from services.registry.domain.access import Permission, Target
+from services.web import lineage
 from services.web.reading import After, reading, who
 from services.web.render import page
 from services.web.session import VIEWER
@@ -66,8 +67,8 @@ async def show(
         status,
         v=version,
         card=_card(version, card),
-        upstream=upstream,
-        downstream=downstream,
+        lineage=lineage.layout(upstream, downstream),
+        depth=LINEAGE_DEPTH,
         events=events,
         rights=rights,
         refusal=refusal,

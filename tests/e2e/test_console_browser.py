@@ -79,6 +79,11 @@ def story(registry: Server) -> dict[str, str]:
                 "lineage": [
                     {"kind": "dataset", "id": "s3://data/tx/2026-q3", "relation": "trained_on"},
                     {"kind": "code", "id": "git+https://git.example/risk@4f2a9c1"},
+                    *(
+                        [{"kind": "model_version", "id": f"{name}/1", "relation": "retrained"}]
+                        if number == 2
+                        else []
+                    ),
                 ],
                 "description": HOSTILE if number == 1 else "retrained on October",
             },
@@ -159,7 +164,11 @@ def test_review_approve_refuse_promote_and_audit_in_a_browser(
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"{name} version 1")
     expect(page.locator("#files-title + div")).to_contain_text("model/weights.bin")
     expect(page.locator(".card")).to_contain_text("Intended use")
-    expect(page.locator("#upstream")).to_contain_text("s3://data/tx/2026-q3")
+    graph = page.locator("svg.lineage")
+    expect(graph).to_contain_text("dataset")
+    expect(page.locator(".lineage-list")).to_contain_text("s3://data/tx/2026-q3")
+    # Version 2 was made from version 1: drawn to the right, linked.
+    expect(graph.locator(f'a[href="/models/{name}/versions/2"]')).to_have_count(1)
     checked(page, "version")
 
     # The review queue holds alice's request; rita approves it with a comment.

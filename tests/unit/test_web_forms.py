@@ -74,3 +74,26 @@ def test_times_and_sizes_read_as_people_read_them() -> None:
     assert when("2026-11-28T10:30:12+01:00") == "2026-11-28 09:30:12 UTC"
     assert when(None) == ""
     assert [size(5), size(8000), size(1_500_000), size(None)] == ["5 B", "8.0 kB", "1.5 MB", ""]
+
+
+def test_cookies_are_secure_over_tls_or_behind_a_proxy_that_ends_it() -> None:
+    from types import SimpleNamespace
+
+    from services.web.session import over_tls
+
+    def arriving(scheme: str, tls: bool) -> Request:
+        app = SimpleNamespace(state=SimpleNamespace(console_tls=tls))
+        scope = {
+            "type": "http",
+            "scheme": scheme,
+            "server": ("registry", 443),
+            "path": "/",
+            "headers": [],
+            "app": app,
+        }
+        return Request(scope)
+
+    assert over_tls(arriving("https", tls=False))
+    # REGISTRUM_PUBLIC_URL=https://...: the proxy speaks TLS, the request came by http.
+    assert over_tls(arriving("http", tls=True))
+    assert not over_tls(arriving("http", tls=False))
