@@ -236,8 +236,15 @@ def test_review_approve_refuse_promote_and_audit_in_a_browser(
     assert dialogs == []
 
 
-def test_signing_out_ends_the_session(registry: Server, story: dict[str, str], page: Page) -> None:
+def test_a_missing_page_and_signing_out(
+    registry: Server, story: dict[str, str], page: Page
+) -> None:
     sign_in(page, registry.url, story["reviewer"])
+    # A page that is not there is a page too, with its way back.
+    missing = page.goto(f"{registry.url}/models/no-such-model")
+    assert missing is not None and missing.status == 404
+    expect(page.get_by_role("alert")).to_contain_text("no model named 'no-such-model'")
+    checked(page, "not-found")
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/sign-in$"))
     page.goto(f"{registry.url}/review")

@@ -15,6 +15,8 @@ from services.api.app import create_app
 from services.bootstrap import build_registry
 from services.catalogue.projector import Projector
 from services.settings import Settings
+from services.web.console import install
+from services.web.forms import SESSION_COOKIE
 from tests.people import Badges, open_to_testers
 from tests.services import fresh_database
 from tests.unit.test_promotion_gates import CARD, POLICY
@@ -30,7 +32,11 @@ def http(database_url: str, unique: str) -> Iterator[TestClient]:
     registry = build_registry(Settings(db_pool_size=2), url)
     open_to_testers(registry)
     app = create_app(
-        registry, url, background=[Projector(url).run], authenticator=BADGES.authenticator()
+        registry,
+        url,
+        background=[Projector(url).run],
+        authenticator=BADGES.authenticator(),
+        pages=install,
     )
     with TestClient(app) as client:
         client.headers["X-Registrum-Min-Position"] = "head"
@@ -97,6 +103,12 @@ def test_gates_over_rest_the_timeline_and_as_of(http: TestClient) -> None:
     # A read of the version (what `versions show` prints) carries the verdict.
     shown = ok(http.get(f"{V}/{first}"))["version"]["gates"]
     assert (shown["policy"], shown["policy_version"], shown["passed"]) == ("fraud-gates", 1, True)
+    # The console's version page shows the same verdict, rule by rule, with what each saw.
+    http.cookies.set(SESSION_COOKIE, BADGES.token("alice"))
+    page = http.get(f"/models/fraud/versions/{first}", params={"after": "head"}).text
+    assert "passed policy\n  <strong>fraud-gates</strong> version 1" in page
+    assert '<th scope="row">auc-floor</th>' in page and "= 0.9" in page
+    http.cookies.clear()
     between = datetime.now(UTC)
     time.sleep(0.01)
 
