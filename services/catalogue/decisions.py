@@ -21,17 +21,7 @@ async def open_requests(
 ) -> list[dict[str, Any]]:
     """Pending approval requests on versions of models who may read, oldest first, each
     with its model's id and name (for the reader's permission check) and version."""
-    rows = await conn.fetch(
-        f"SELECT r.*, v.number, v.stage AS version_stage, m.model_id, m.name AS model"
-        f" FROM {s.catalogue}.approvals r"
-        f" JOIN {s.catalogue}.versions v ON v.version_id = r.version_id"
-        f" JOIN {s.catalogue}.models m ON m.model_id = v.model_id"
-        " WHERE r.status = 'pending' AND NOT v.deleted AND NOT m.deleted"
-        f" AND {visible(s.access, 'm', '$1')}"
-        " ORDER BY r.requested_at, r.request_id LIMIT $2",
-        who,
-        limit,
-    )
+    rows = await _requests(conn, s, "r.status = 'pending'", who, limit)
     return [
         {
             "id": r["request_id"],
@@ -54,16 +44,11 @@ async def approved_unpromoted(
     conn: asyncpg.Connection, s: Schemas, who: list[str], limit: int = MAX_OPEN
 ) -> list[dict[str, Any]]:
     """Approved stage requests whose version is not in that stage yet: ready to promote."""
-    rows = await conn.fetch(
-        f"SELECT r.request_id, r.stage, r.requested_by, r.approvals, v.number,"
-        f" m.model_id, m.name AS model FROM {s.catalogue}.approvals r"
-        f" JOIN {s.catalogue}.versions v ON v.version_id = r.version_id"
-        f" JOIN {s.catalogue}.models m ON m.model_id = v.model_id"
-        " WHERE r.status = 'approved' AND v.stage <> r.stage"
-        " AND r.stage IN ('staging', 'production') AND v.stage <> 'archived'"
-        " AND NOT v.deleted AND NOT m.deleted"
-        f" AND {visible(s.access, 'm', '$1')}"
-        " ORDER BY r.requested_at, r.request_id LIMIT $2",
+    rows = await _requests(
+        conn,
+        s,
+        "r.status = 'approved' AND v.stage <> r.stage"
+        " AND r.stage IN ('staging', 'production') AND v.stage <> 'archived'",
         who,
         limit,
     )
@@ -79,6 +64,24 @@ async def approved_unpromoted(
         }
         for r in rows
     ]
+
+
+async def _requests(
+    conn: asyncpg.Connection, s: Schemas, where: str, who: list[str], limit: int
+) -> list[asyncpg.Record]:
+    """Approval requests matching where (a condition of ours, never a caller's text) on
+    live versions of models who may read, oldest first."""
+    return await conn.fetch(
+        f"SELECT r.*, v.number, v.stage AS version_stage, m.model_id, m.name AS model"
+        f" FROM {s.catalogue}.approvals r"
+        f" JOIN {s.catalogue}.versions v ON v.version_id = r.version_id"
+        f" JOIN {s.catalogue}.models m ON m.model_id = v.model_id"
+        f" WHERE {where} AND NOT v.deleted AND NOT m.deleted"
+        f" AND {visible(s.access, 'm', '$1')}"
+        " ORDER BY r.requested_at, r.request_id LIMIT $2",
+        who,
+        limit,
+    )
 
 
 async def recent_promotions(
