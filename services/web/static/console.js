@@ -9,6 +9,7 @@ function refreshLive(strip) {
     .then((html) => {
       const parsed = new DOMParser().parseFromString(html, "text/html");
       target.replaceChildren(...parsed.body.childNodes);
+      strip.hidden = false; // shown once it has something to show (never without script)
     })
     .catch(() => { /* the next tick tries again */ });
 }
