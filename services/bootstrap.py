@@ -408,7 +408,7 @@ class Runtime:
             webhook_cipher=self.webhook_cipher(make_key=self.start_embedded),
             webhook_allow_private_urls=self.settings.webhook_allow_private_urls,
             webhook_timeout_seconds=self.settings.webhook_timeout_seconds,
-            pages=console(login, tls=(self.settings.public_url or "").startswith("https:"))
+            pages=console(login, public_url=self.settings.public_url)
             if self.settings.console
             else None,
         )

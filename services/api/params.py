@@ -5,7 +5,7 @@ these before a route runs (422) and puts them in the OpenAPI document."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
@@ -84,9 +84,21 @@ def moment(value: object) -> object:
         raise ValueError("an RFC 3339 time, e.g. 2026-11-01T12:00:00Z")
     text = value.replace("z", "Z").replace("t", "T").replace(":60", ":59", 1)
     try:
-        return datetime.fromisoformat(text)
+        return in_range(datetime.fromisoformat(text))
     except ValueError:
         raise ValueError("an RFC 3339 time, e.g. 2026-11-01T12:00:00Z") from None
+
+
+def in_range(moment: datetime) -> datetime:
+    """moment in UTC (a time without a zone is UTC), or ValueError when it falls outside
+    the years 1-9999 once there (9999-12-31T23:59:59-01:00 does): PostgreSQL would refuse
+    it mid-query."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(f"{moment.isoformat()} is outside the years 1-9999 in UTC") from None
 
 
 Moment = Annotated[

@@ -19,7 +19,7 @@ CHANNEL = "registrum_tokens"  # NOTIFY payload: the id of a token that changed
 
 _COLUMNS = (
     "token_id, secret_sha256, subject, display_name, kind, groups, description, created_by, "
-    "created_at, expires_at, revoked_at, revoked_by"
+    "created_at, expires_at, revoked_at, revoked_by, parent_id"
 )
 
 
@@ -58,7 +58,7 @@ class PostgresTokenStore:
     async def add(self, record: TokenRecord) -> None:
         await self.pool.execute(
             f"INSERT INTO {TABLE} ({_COLUMNS}) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             record.token_id,
             record.secret_sha256,
             record.subject,
@@ -71,6 +71,7 @@ class PostgresTokenStore:
             record.expires_at,
             record.revoked_at,
             record.revoked_by,
+            record.parent_id,
         )
 
     async def find(self, token_id: str, *, fresh: bool = False) -> TokenRecord | None:
@@ -90,17 +91,20 @@ class PostgresTokenStore:
     async def revoke(self, token_id: str, by: str, at: datetime) -> TokenRecord | None:
         # The notification goes out with the commit: every process caching this token
         # (token_cache.py) hears of it at the same moment the change becomes visible.
+        # The console sessions opened with the token go with it, in the same transaction.
         async with self.pool.acquire() as connection, connection.transaction():
-            row = await connection.fetchrow(
+            rows = await connection.fetch(
                 f"UPDATE {TABLE} SET revoked_at = coalesce(revoked_at, $2), "
-                "revoked_by = coalesce(revoked_by, $3) WHERE token_id = $1 "
+                "revoked_by = coalesce(revoked_by, $3) WHERE token_id = $1 OR parent_id = $1 "
                 f"RETURNING {_COLUMNS}",
                 token_id,
                 at,
                 by,
             )
-            await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, token_id)
-        return None if row is None else _record(row)
+            for row in rows:
+                await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, row["token_id"])
+        found = [_record(row) for row in rows if row["token_id"] == token_id]
+        return found[0] if found else None
 
 
 async def keep_token(dsn: str, record: TokenRecord) -> None:

@@ -40,6 +40,8 @@ class TokenRecord:
     description: str = ""
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+    # A console session's: the token it was opened with (revoking that revokes this).
+    parent_id: str | None = None
 
     @property
     def shown_id(self) -> str:
@@ -59,6 +61,7 @@ class TokenRecord:
             "expires_at": self.expires_at.isoformat(),
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
             "revoked_by": self.revoked_by,
+            "session_of": f"{PREFIX}{self.parent_id}" if self.parent_id else None,
         }
 
 
@@ -84,8 +87,10 @@ def issue(
     groups: Sequence[str] = (),
     description: str = "",
     now: datetime | None = None,
+    parent_id: str | None = None,
 ) -> Issued:
-    """A fresh random token for subject (already normalised)."""
+    """A fresh random token for subject (already normalised); parent_id: the token a
+    console session is opened with."""
     if not timedelta(0) < lifetime <= MAX_LIFETIME:
         raise ValueError(f"a token lives between a second and {MAX_LIFETIME.days} days")
     now = now or datetime.now(UTC)
@@ -102,6 +107,7 @@ def issue(
         created_at=now,
         groups=tuple(sorted(set(groups))),
         description=description,
+        parent_id=parent_id,
     )
     return Issued(f"{PREFIX}{token_id}_{secret}", record)
 
@@ -159,8 +165,9 @@ class TokenStore(Protocol):
         """Every token, or subject's, newest first."""
 
     async def revoke(self, token_id: str, by: str, at: datetime) -> TokenRecord | None:
-        """Marks the token revoked (once: a second revocation keeps the first's time and
-        author); None when there is no such token."""
+        """Marks the token revoked, and the console sessions opened with it, at once (once:
+        a second revocation keeps the first's time and author); None when there is no such
+        token."""
 
 
 class MemoryTokenStore:
@@ -185,9 +192,9 @@ class MemoryTokenStore:
         return sorted(found, key=lambda r: r.created_at, reverse=True)
 
     async def revoke(self, token_id: str, by: str, at: datetime) -> TokenRecord | None:
-        record = self.records.get(token_id)
-        if record is None:
+        if token_id not in self.records:
             return None
-        if record.revoked_at is None:
-            record = self.records[token_id] = replace(record, revoked_at=at, revoked_by=by)
-        return record
+        for key, record in list(self.records.items()):
+            if (key == token_id or record.parent_id == token_id) and record.revoked_at is None:
+                self.records[key] = replace(record, revoked_at=at, revoked_by=by)
+        return self.records[token_id]

@@ -9,6 +9,7 @@ from services.schema import (
     v3_artifact_store,
     v4_mlflow_artifacts,
     v5_webhooks,
+    v6_token_sessions,
 )
 from services.schema.migration import Database, Migration
 
@@ -19,6 +20,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     v3_artifact_store.EVENTS,
     v4_mlflow_artifacts.EVENTS,
     v5_webhooks.READ,
+    v6_token_sessions.EVENTS,
 )
 
 

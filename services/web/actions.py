@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from schemas import commands as c
@@ -21,7 +21,7 @@ from services.api.errors import status_for
 from services.api.params import ModelName, VersionNumber
 from services.registry.domain.errors import DomainError
 from services.web import forms, session, versions
-from services.web.render import path
+from services.web.render import path, redirect
 
 router = APIRouter(include_in_schema=False, tags=["console"], dependencies=[session.VIEWER])
 
@@ -105,6 +105,13 @@ async def _run(
             request, name, number, refusal=refused.message, status=status_for(refused)
         )
     back = session.safe_next(fields.get("back")) if fields.get("back") else None
-    target = back or f"/models/{path(name)}/versions/{number}"
-    joiner = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{joiner}after={outcome.position or 0}", 303)
+    return redirect(after(back or f"/models/{path(name)}/versions/{number}", outcome.position))
+
+
+def after(target: str, position: int | None) -> str:
+    """target (a path on this site) read at position: ?after= in its query, whatever
+    query or fragment it had."""
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "after"]
+    query.append(("after", str(position or 0)))
+    return urlunsplit(("", "", parts.path, urlencode(query), parts.fragment))

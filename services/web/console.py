@@ -7,6 +7,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -57,19 +58,26 @@ class _Static(StaticFiles):
         await super().__call__(scope, receive, with_headers)
 
 
-def console(login: LoginConfig | None = None, *, tls: bool = False) -> Callable[[FastAPI], None]:
+def console(
+    login: LoginConfig | None = None, *, public_url: str | None = None
+) -> Callable[[FastAPI], None]:
     """What adds the console to an app (create_app's pages), with signing in at the
-    organisation's identity provider when login is given; tls: browsers reach the
-    registry over TLS (its public URL is https), even where a proxy ends it."""
-    return functools.partial(install, login=login, tls=tls)
+    organisation's identity provider when login is given; public_url: the registry's
+    address as browsers reach it (REGISTRUM_PUBLIC_URL), when set."""
+    return functools.partial(install, login=login, public_url=public_url)
 
 
-def install(app: FastAPI, login: LoginConfig | None = None, *, tls: bool = False) -> None:
+def install(
+    app: FastAPI, login: LoginConfig | None = None, *, public_url: str | None = None
+) -> None:
     """Adds the console to app (built by services.api.app.build_fastapi); login: the
     console as a client of the organisation's identity provider (None: tokens only);
-    tls: the console's cookies are Secure whatever scheme a request arrived by."""
+    public_url: forms must come from its origin, and an https one makes the console's
+    cookies Secure whatever scheme a request arrived by (a proxy ends TLS)."""
     app.state.oidc_login = IdentityProvider(login) if login is not None else None
-    app.state.console_tls = tls
+    parts = urlsplit(public_url) if public_url else None
+    app.state.public_origin = f"{parts.scheme}://{parts.netloc}" if parts else None
+    app.state.console_tls = parts is not None and parts.scheme == "https"
     for router in (
         sign_in.router,
         oidc_login.router,
@@ -91,8 +99,14 @@ def install(app: FastAPI, login: LoginConfig | None = None, *, tls: bool = False
         (Unauthenticated, 401, "Not signed in"),
         (RequestValidationError, 400, "This address is not valid"),
         (StarletteHTTPException, None, None),
+        # Anything unforeseen: still a page with the console's headers (and still logged).
+        (Exception, 500, "Something went wrong"),
     ):
         _on_pages(app, kind, status, title)
+
+
+async def _answered(answer: Response | Awaitable[Response]) -> Response:
+    return await answer if inspect.isawaitable(answer) else answer
 
 
 def _is_console(request: Request) -> bool:
@@ -114,15 +128,16 @@ def _on_pages(app: FastAPI, kind: type[Exception], status: int | None, title: st
 
     async def handle(request: Request, exc: Any) -> Response:
         if not _is_console(request):
-            answered = api(request, exc)
-            return await answered if inspect.isawaitable(answered) else answered
+            return await _answered(api(request, exc))
         code = status or _status(exc)
+        if code >= 500 and not isinstance(exc, ApiError):
+            await _answered(api(request, exc))  # the API's handler logs it
         return page(
             request,
             "problem.html",
             code,
             title=title or _TITLES.get(code, "This was refused"),
-            message=getattr(exc, "message", None) or getattr(exc, "detail", None) or str(exc),
+            message=_said(exc, code),
         )
 
     app.add_exception_handler(kind, handle)
@@ -135,6 +150,18 @@ _TITLES = {
     422: "Not valid",
     503: "The registry cannot answer this now",
 }
+
+
+def _said(exc: Any, code: int) -> str:
+    """What a person is told: the refusal's own message, the first thing wrong in an
+    address (never pydantic's raw dump), or for the unforeseen only that it was logged."""
+    if isinstance(exc, RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = " ".join(str(part) for part in first.get("loc", ()))
+        return f"{where}: {first.get('msg', 'not valid')}"
+    if code >= 500 and not isinstance(exc, ApiError):
+        return "an unexpected error; it was logged"
+    return str(getattr(exc, "message", None) or getattr(exc, "detail", None) or exc)
 
 
 def _status(exc: Any) -> int:

@@ -44,13 +44,25 @@ def form_token(request: Request) -> str:
 
 def check(request: Request, submitted: str | None) -> None:
     """Raises FormRefused unless the form came from our page in this browser."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
-        raise FormRefused(f"the form was sent from {origin}, not from this registry")
     credential = getattr(request.state, "credential", None)
+    origin = request.headers.get("origin")
+    if origin == "null" and credential:
+        # An opaque origin (a sandboxed frame, a data: page) never posts a signed-in form.
+        raise FormRefused("the form was sent from an opaque origin, not from this registry")
+    if origin and origin != "null" and not _ours(request, origin):
+        raise FormRefused(f"the form was sent from {origin}, not from this registry")
     expected = _mac(credential) if credential else request.cookies.get(SIGN_IN_COOKIE)
     if not expected or not submitted or not hmac.compare_digest(expected, submitted):
         raise FormRefused("the form has expired or did not come from this registry's pages")
+
+
+def _ours(request: Request, origin: str) -> bool:
+    """Whether origin is this registry's: its public URL's origin when one is set (behind
+    a proxy, Host may be rewritten), else the address the request came to."""
+    public = getattr(request.app.state, "public_origin", None) if "app" in request.scope else None
+    if public:
+        return origin.rstrip("/") == public
+    return urlsplit(origin).netloc == request.headers.get("host")
 
 
 async def fields(request: Request) -> dict[str, str]:
@@ -63,6 +75,10 @@ async def fields(request: Request) -> dict[str, str]:
     except UnicodeDecodeError:
         raise FormRefused("the form is not UTF-8") from None
     try:
-        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=64))
+        # errors="strict": a value that is not UTF-8 once decoded (%ff) is refused, not
+        # recorded with U+FFFD in its place.
+        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=64, errors="strict"))
+    except UnicodeDecodeError:
+        raise FormRefused("the form is not UTF-8") from None
     except ValueError:
         raise FormRefused("the form has too many fields") from None

@@ -4,12 +4,12 @@ approved it"."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.api.params import ModelName
+from services.api.params import ModelName, in_range
 from services.catalogue import decisions, queries
 from services.catalogue.filters import MAX_FILTER, FilterError
 from services.catalogue.search import search_versions
@@ -80,10 +80,9 @@ def _moment(text: str | None) -> tuple[datetime | None, str | None]:
     if not text:
         return None, None
     try:
-        moment = datetime.fromisoformat(text.strip())
+        return in_range(datetime.fromisoformat(text.strip())), None
     except ValueError:
-        return None, f"{text!r} is not a date and time (e.g. 2026-11-28T09:30)"
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), None
+        return None, f"{text!r} is not a date and time in the years 1-9999 (e.g. 2026-11-28T09:30)"
 
 
 def _metric_names(versions: list[dict[str, Any]]) -> list[str]:

@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import RedirectResponse
 
 from services.auth import security_log
 from services.auth.identity import Principal, Unauthenticated
@@ -36,7 +35,7 @@ from services.web.oidc_flow import (
     challenge,
     claims,
 )
-from services.web.render import page
+from services.web.render import page, redirect
 from services.web.sign_in import sign_in_page
 
 router = APIRouter(include_in_schema=False, tags=["console"])
@@ -81,7 +80,7 @@ async def start(request: Request, next: str | None = None) -> Response:
         }
     )
     separator = "&" if "?" in endpoints.authorization else "?"
-    response = RedirectResponse(endpoints.authorization + separator + query, 303)
+    response = redirect(endpoints.authorization + separator + query)
     response.set_cookie(
         ATTEMPT_COOKIE,
         attempt.cookie(),
@@ -109,7 +108,8 @@ async def callback(
     except AttemptRefused as refused:
         # The cookie stays: a forged callback must not spoil the sign-in under way.
         return _refused(request, 400, "/", str(refused), "bad_state")
-    back_to = attempt.next
+    # Checked again: the cookie came back from the browser, and may have been planted.
+    back_to = session.safe_next(attempt.next)
     if error:
         answer = {"error": error, "error_description": error_description}
         message = "the identity provider did not sign you in: " + describe(answer)

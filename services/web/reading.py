@@ -4,12 +4,13 @@ after a form's command for the position it wrote, so the next page shows it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import Query, Request
 
 from services.api.caller import readers
+from services.api.errors import ApiError
 from services.api.reads import POSITION, views
 from services.catalogue.queries import Schemas
 
@@ -20,7 +21,17 @@ WAIT_SECONDS = 5.0
 
 @asynccontextmanager
 async def reading(request: Request, after: str | None) -> AsyncIterator[tuple[Any, Schemas]]:
-    async with views(request, after, WAIT_SECONDS) as (conn, s):
+    """The views, once they reach after; when they lag longer than the wait, the page is
+    read as they are, saying so: the command before it was recorded all the same, and a
+    refusal page would invite a second, duplicate command."""
+    async with AsyncExitStack() as stack:
+        try:
+            conn, s = await stack.enter_async_context(views(request, after, WAIT_SECONDS))
+        except ApiError as lag:
+            if lag.code != "views_lagging":
+                raise
+            request.state.lagging = after
+            conn, s = await stack.enter_async_context(views(request, None, 0))
         yield conn, s
 
 

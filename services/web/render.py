@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import jinja2
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
 from services.catalogue.cards.render import visible
@@ -81,12 +81,18 @@ ENV = jinja2.Environment(
 ENV.filters.update(when=when, size=size, path=path)
 
 
+def redirect(target: str) -> RedirectResponse:
+    """A 303 to target, with the console's headers like every other answer of its."""
+    return RedirectResponse(target, 303, headers=HEADERS)
+
+
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """The template rendered for the request's viewer (when signed in), with the
     console's headers."""
     viewer = getattr(request.state, "caller", None)
     body = ENV.get_template(template).render(
         viewer=viewer,
+        lagging=getattr(request.state, "lagging", None),
         csrf=form_token(request),
         here=request.url.path,
         **context,

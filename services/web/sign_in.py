@@ -4,11 +4,10 @@ adds signing in with the organisation's identity provider)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
 
 from services.auth.identity import Unauthenticated
 from services.web import forms, session
-from services.web.render import page
+from services.web.render import page, redirect
 
 router = APIRouter(include_in_schema=False, tags=["console"])
 
@@ -17,7 +16,9 @@ router = APIRouter(include_in_schema=False, tags=["console"])
 async def sign_in_form(
     request: Request, next: str | None = None, ended: str | None = None
 ) -> Response:
-    return sign_in_page(request, 200, back_to=session.safe_next(next), ended=ended)
+    return sign_in_page(
+        request, 200, back_to=session.safe_next(next), ended=session.ended_because(ended)
+    )
 
 
 @router.post("/sign-in")
@@ -30,8 +31,9 @@ async def sign_in(request: Request) -> Response:
         await request.app.state.authenticator.authenticate(credential, "web", fresh=True)
     except Unauthenticated as refused:
         return sign_in_page(request, 401, back_to=back_to, refused=refused.message)
-    signed_in = RedirectResponse(back_to, 303)
-    session.start(signed_in, request, credential)
+    kept, seconds = await session.open_session(request, credential)
+    signed_in = redirect(back_to)
+    session.start(signed_in, request, kept, seconds)
     signed_in.delete_cookie(forms.SIGN_IN_COOKIE, path="/sign-in")
     return signed_in
 
@@ -40,7 +42,8 @@ async def sign_in(request: Request) -> Response:
 async def sign_out(request: Request) -> Response:
     await session.viewer(request)
     forms.check(request, (await forms.fields(request)).get(forms.FIELD))
-    response = RedirectResponse("/sign-in", 303)
+    await session.close_session(request, request.cookies.get(forms.SESSION_COOKIE))
+    response = redirect("/sign-in")
     response.delete_cookie(forms.SESSION_COOKIE, path="/")
     return response
 

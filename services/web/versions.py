@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
@@ -19,7 +20,7 @@ from services.catalogue.cards.document import document
 from services.registry.domain.access import Permission, Target
 from services.web import lineage
 from services.web.reading import After, reading, who
-from services.web.render import page
+from services.web.render import HEADERS, page
 from services.web.session import VIEWER
 
 router = APIRouter(include_in_schema=False, tags=["console"], dependencies=[VIEWER])
@@ -37,8 +38,15 @@ async def version_page(
 @router.get("/models/{name}/versions/{number}/files/{path:path}")
 async def download(name: ModelName, number: VersionNumber, path: str, request: Request) -> Any:
     """A file of the version, streamed from the store and re-hashed as it goes (the API's
-    own download, for a browser that holds a session rather than a bearer header)."""
-    return await version_file(name, number, path, request)
+    own download, for a browser that holds a session rather than a bearer header). Always
+    an attachment with the console's headers: a stored file is never a page of ours (an
+    uploaded index.html must not run with the viewer's session)."""
+    answer = await version_file(name, number, path, request)
+    if isinstance(answer, Response):
+        answer.headers.update(HEADERS)
+        filename = quote(path.rsplit("/", 1)[-1], safe="")
+        answer.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
+    return answer
 
 
 async def show(

@@ -15,7 +15,7 @@ import psycopg
 from tests.e2e.conftest import REGISTRUM, clean_env
 from tests.services import fresh_database
 
-BEHIND = "the database is at schema version 0, this Registrum needs 5: run `registrum db migrate`"
+BEHIND = "the database is at schema version 0, this Registrum needs 6: run `registrum db migrate`"
 
 
 def registrum(url: str, *args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -45,7 +45,7 @@ def test_a_role_refuses_until_db_migrate_has_run(
 
     status = registrum(url, "db", "status", data_dir=tmp_path)
     assert status.returncode == 1
-    assert "version 0, this Registrum needs 5: behind (lacks 1, 2, 3, 4, 5)" in status.stdout
+    assert "version 0, this Registrum needs 6: behind (lacks 1, 2, 3, 4, 5, 6)" in status.stdout
 
     # The previous release's schema, then the rest.
     first = registrum(url, "db", "migrate", "--to", "1", data_dir=tmp_path)
@@ -60,7 +60,7 @@ def test_a_role_refuses_until_db_migrate_has_run(
 
     status = registrum(url, "db", "status", data_dir=tmp_path)
     assert status.returncode == 0, status.stdout
-    assert "version 5, this Registrum needs 5: current" in status.stdout
+    assert "version 6, this Registrum needs 6: current" in status.stdout
 
     # Now the projector runs: it makes its views, and stops cleanly when told to.
     env = clean_env()
@@ -99,7 +99,7 @@ def test_serve_refuses_a_database_a_newer_registrum_migrated(
     refused = registrum(url, "serve", "--port", "1", data_dir=tmp_path / "data")
     assert refused.returncode == 1
     assert (
-        "the database is at schema version 99, newer than this Registrum knows (5): "
+        "the database is at schema version 99, newer than this Registrum knows (6): "
         "upgrade Registrum"
     ) in refused.stderr
     assert "Traceback" not in refused.stderr

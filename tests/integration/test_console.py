@@ -19,6 +19,7 @@ from services.settings import Settings
 from services.web.console import install
 from services.web.forms import SESSION_COOKIE
 from tests.people import Badges, open_to_testers
+from tests.services import fresh_database
 
 BADGES = Badges()
 SHA = "ab" * 32
@@ -320,3 +321,122 @@ def test_a_protected_alias_is_pointed_from_its_approved_request(
         f"/models/{name}/versions/2/alias", data={"csrf": csrf_of(page), "alias": "champion"}
     )
     assert refused.status_code == 403 and "Refused:" in refused.text
+
+
+def test_a_session_is_a_token_of_its_own_ended_by_sign_out_or_by_its_parent(
+    app: TestClient, unique: str
+) -> None:
+    person = f"dora-{unique}"
+    token = BADGES.token(person)
+    for ending in ("sign-out", "revoked parent"):
+        sign_in(app, person)
+        # The browser holds a session token, not the person's API token.
+        session = app.cookies[SESSION_COOKIE]
+        assert session.startswith("rgm_") and session != token
+        listed = api(app, person, "GET", "/api/v1/tokens")["tokens"]
+        mine = next(t for t in listed if session.startswith(t["id"] + "_"))
+        assert mine["session_of"] == token[: len("rgm_") + 12]
+        assert app.get("/review").status_code == 200
+        if ending == "sign-out":
+            page = app.get("/review").text
+            assert app.post("/sign-out", data={"csrf": csrf_of(page)}).status_code == 303
+            # Signed out on the server: the session token is refused, the person's is not.
+            assert (
+                app.get(
+                    "/api/v1/models", headers={"Authorization": f"Bearer {session}"}
+                ).status_code
+                == 401
+            )
+            assert api(app, person, "GET", "/api/v1/whoami")
+        else:
+            # Revoking the token the session was opened with ends the session with it.
+            api(app, person, "DELETE", f"/api/v1/tokens/{mine['session_of']}")
+            app.cookies.set(SESSION_COOKIE, session)
+            ended = app.get("/review")
+            assert ended.status_code == 303 and "/sign-in?next=/review" in ended.headers["location"]
+
+
+def test_odd_input_gets_a_page_of_ours_never_a_500_or_a_raw_dump(
+    app: TestClient, unique: str
+) -> None:
+    name = f"odd-{unique}"
+    registered(app, name)
+    sign_in(app, "bob")
+    # A moment that leaves the years 1-9999 once in UTC: said on the page, not a 500.
+    far = app.get(f"/models/{name}", params={"as_of": "9999-12-31T23:59:59-01:00", "after": "head"})
+    assert far.status_code == 200 and "years 1-9999" in far.text
+    rest = app.get(
+        f"/api/v1/models/{name}/stages/production",
+        params={"as_of": "9999-12-31T23:59:59-01:00"},
+        headers=BADGES.headers("bob"),
+    )
+    assert rest.status_code == 422
+    # A bad query parameter names itself, without pydantic's raw dump.
+    bogus = app.get("/", params={"of": "bogus"})
+    assert bogus.status_code == 400 and "query of:" in bogus.text
+    assert "literal_error" not in bogus.text and "content-security-policy" in bogus.headers
+    # A reason that is not UTF-8 once decoded is refused, not recorded altered.
+    page = app.get(f"/models/{name}/versions/1").text
+    body = f"csrf={csrf_of(page)}&stage=staging&reason=%ff"
+    altered = app.post(
+        f"/models/{name}/versions/1/approvals",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert altered.status_code == 403 and "UTF-8" in altered.text
+    # An opaque origin never sends a signed-in form.
+    opaque = app.post(
+        f"/models/{name}/versions/1/approvals",
+        data={"csrf": csrf_of(page), "stage": "staging"},
+        headers={"Origin": "null"},
+    )
+    assert opaque.status_code == 403
+    # back with a fragment: the wait for the command's position stays in the query.
+    done = app.post(
+        f"/models/{name}/versions/1/approvals",
+        data={"csrf": csrf_of(page), "stage": "staging", "back": "/review?x=1#mine"},
+    )
+    assert done.status_code == 303
+    assert re.fullmatch(r"/review\?x=1&after=\d+#mine", done.headers["location"])
+    assert "content-security-policy" in done.headers  # redirects carry the headers too
+    # The sign-in page says why a session ended in its own words only.
+    said = app.get("/sign-in", params={"ended": "call +1 555 to restore your account"})
+    assert "555" not in said.text and "no longer accepted" in said.text
+
+
+def test_a_download_is_an_attachment_never_a_page(app: TestClient, unique: str) -> None:
+    name = f"attach-{unique}"
+    data = b"<script>alert(document.cookie)</script>"
+    digest = api(app, "alice", "POST", "/api/v1/artifacts", content=data)["sha256"]
+    api(app, "alice", "POST", "/api/v1/models", json={"name": name})
+    manifest = [{"path": "site/index.html", "sha256": digest, "size": len(data)}]
+    api(app, "alice", "POST", f"/api/v1/models/{name}/versions", json={"manifest": manifest})
+    sign_in(app, "bob")
+    app.get(f"/models/{name}", params={"after": "head"})
+    got = app.get(f"/models/{name}/versions/1/files/site/index.html")
+    assert got.status_code == 200 and got.content == data
+    assert got.headers["content-disposition"] == "attachment; filename*=UTF-8''index.html"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self'" in got.headers["content-security-policy"]
+
+
+def test_a_page_after_a_command_whose_views_lag_says_so(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, unique: str
+) -> None:
+    from services.web import reading
+
+    monkeypatch.setattr(reading, "WAIT_SECONDS", 0.2)
+    # A database of its own, and no projector: the views never reach what is written now.
+    url = fresh_database(database_url, f"console_lag_{unique}")
+    registry = build_registry(Settings(db_pool_size=2), url)
+    open_to_testers(registry)
+    built = create_app(registry, url, authenticator=BADGES.authenticator(), pages=install)
+    with TestClient(built, follow_redirects=False) as client:
+        head = str(registry.head_position())
+        written = api(client, "alice", "POST", "/api/v1/models", json={"name": f"lag-{unique}"})
+        sign_in(client, "bob")
+        page = client.get("/", params={"after": str(written["position"])})
+        # Not a 503 that would invite the command again: the page, and why it may lag.
+        assert page.status_code == 200, page.text
+        assert "Your change was recorded" in page.text and int(head) < written["position"]
+    registry.close()

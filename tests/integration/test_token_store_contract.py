@@ -99,6 +99,39 @@ def test_listing_and_revoking_once(run_with_store: Any, unique: str) -> None:
     run_with_store(scenario)
 
 
+def test_revoking_a_token_revokes_the_sessions_opened_with_it(
+    run_with_store: Any, unique: str
+) -> None:
+    parent, other = issued(f"carol-{unique}"), issued(f"carol-{unique}")
+    session = issued(f"carol-{unique}", parent_id=parent.record.token_id)
+    closed = issued(f"carol-{unique}", parent_id=parent.record.token_id)
+
+    async def scenario(store: TokenStore) -> None:
+        for made in (parent, other, session, closed):
+            await store.add(made.record)
+        found = await store.find(session.record.token_id)
+        assert found is not None and found.parent_id == parent.record.token_id
+        assert found.public()["session_of"] == parent.record.shown_id
+        # Signing out revokes the session alone.
+        await store.revoke(closed.record.token_id, f"carol-{unique}", NOW)
+        still = await store.find(parent.record.token_id, fresh=True)
+        assert still is not None and still.revoked_at is None
+        # Revoking the token revokes its sessions with it; another token of carol's stays.
+        revoked = await store.revoke(parent.record.token_id, "admin", NOW + timedelta(hours=1))
+        assert revoked is not None and revoked.token_id == parent.record.token_id
+        gone = await store.find(session.record.token_id, fresh=True)
+        assert gone is not None and (gone.revoked_at, gone.revoked_by) == (
+            NOW + timedelta(hours=1),
+            "admin",
+        )
+        first = await store.find(closed.record.token_id, fresh=True)
+        assert first is not None and first.revoked_by == f"carol-{unique}"  # kept
+        kept = await store.find(other.record.token_id, fresh=True)
+        assert kept is not None and kept.revoked_at is None
+
+    run_with_store(scenario)
+
+
 def test_what_an_authenticator_accepts_and_refuses(run_with_store: Any) -> None:
     good, old, gone = issued("Carol".casefold()), issued("dave", days=1), issued("erin")
     clock = [NOW + timedelta(hours=1)]

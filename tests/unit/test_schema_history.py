@@ -30,7 +30,7 @@ def test_versions_are_unique_per_database_and_in_order() -> None:
     keys = [(m.version, m.database) for m in history.MIGRATIONS]
     assert len(set(keys)) == len(keys)
     assert [v for v, _ in keys] == sorted(v for v, _ in keys)
-    assert history.expected("events") == 4 and history.expected("read") == 5
+    assert history.expected("events") == 6 and history.expected("read") == 5
 
 
 def at(*versions: int, databases: tuple[str, ...] = ("events", "read")) -> State:
@@ -47,18 +47,18 @@ def test_behind_says_what_to_run() -> None:
     problem = at(1).problem
     assert isinstance(problem, SchemaBehind)
     assert str(problem) == (
-        "the database is at schema version 1, this Registrum needs 5: run `registrum db migrate`"
+        "the database is at schema version 1, this Registrum needs 6: run `registrum db migrate`"
     )
 
 
 def test_ahead_says_to_upgrade() -> None:
-    problem = at(1, 2, 3, 4, 5, 6).problem
+    problem = at(1, 2, 3, 4, 5, 6, 7).problem
     assert isinstance(problem, SchemaAhead)
     assert str(problem) == (
-        "the database is at schema version 6, newer than this Registrum knows (5): "
+        "the database is at schema version 7, newer than this Registrum knows (6): "
         "upgrade Registrum"
     )
 
 
 def test_current_is_no_problem() -> None:
-    assert at(1, 2, 3, 4, 5).problem is None
+    assert at(1, 2, 3, 4, 5, 6).problem is None

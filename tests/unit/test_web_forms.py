@@ -97,3 +97,29 @@ def test_cookies_are_secure_over_tls_or_behind_a_proxy_that_ends_it() -> None:
     # REGISTRUM_PUBLIC_URL=https://...: the proxy speaks TLS, the request came by http.
     assert over_tls(arriving("http", tls=True))
     assert not over_tls(arriving("http", tls=False))
+
+
+def test_the_unforeseen_on_a_console_page_is_a_page_with_the_consoles_headers() -> None:
+    from fastapi import APIRouter
+    from fastapi.testclient import TestClient
+
+    from services.api.app import build_fastapi
+    from services.web.console import install
+
+    app = build_fastapi()
+    install(app)
+    broken = APIRouter(tags=["console"])
+
+    @broken.get("/broken")
+    async def fails() -> None:
+        raise RuntimeError("a bug, with a secret: hunter2")
+
+    app.include_router(broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/broken")
+        api = client.get("/api/v1/nothing-here")
+    assert answer.status_code == 500 and "text/html" in answer.headers["content-type"]
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    assert "it was logged" in answer.text and "hunter2" not in answer.text
+    # The API's own paths keep their JSON.
+    assert api.headers["content-type"] == "application/json"

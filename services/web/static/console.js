@@ -2,16 +2,25 @@
 "use strict";
 
 // The strip of recent promotions refreshes itself while the page is open.
-function refreshLive(strip) {
+function refreshLive(strip, timer) {
   const target = strip.querySelector(".live-items");
-  fetch(strip.dataset.live, { credentials: "same-origin", headers: { Accept: "text/html" } })
-    .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+  fetch(strip.dataset.live, {
+    credentials: "same-origin",
+    headers: { Accept: "text/html" },
+    redirect: "manual", // a session that ended answers with the sign-in page: not ours
+  })
+    .then((response) => {
+      if (response.ok && !response.redirected) return response.text();
+      strip.hidden = true; // the session ended, or the registry cannot answer: stop
+      clearInterval(timer.id);
+      return Promise.reject(response.status);
+    })
     .then((html) => {
       const parsed = new DOMParser().parseFromString(html, "text/html");
       target.replaceChildren(...parsed.body.childNodes);
       strip.hidden = false; // shown once it has something to show (never without script)
     })
-    .catch(() => { /* the next tick tries again */ });
+    .catch(() => { /* unreachable for now: the next tick tries again */ });
 }
 
 // Tables marked sortable sort by a column when its header button is pressed.
@@ -49,8 +58,9 @@ function sortable(table) {
 document.addEventListener("DOMContentLoaded", () => {
   const strip = document.querySelector("[data-live]");
   if (strip) {
-    refreshLive(strip);
-    setInterval(() => refreshLive(strip), 10000);
+    const timer = {};
+    refreshLive(strip, timer);
+    timer.id = setInterval(() => refreshLive(strip, timer), 10000);
   }
   document.querySelectorAll("table.sortable").forEach(sortable);
 });
