@@ -18,6 +18,7 @@ RELEASED = {
     (3, "events"): "1b7df9f517f8c5be4be511891e0d151dbe2391ba674567b4495a6e122eb35537",
     (4, "events"): "9c3f259f3f9aaee0952a00e3288eca712c2ff15665ca69d6b3d4a16705508366",
     (5, "read"): "6bd1088f21d44fc785c741b438f00fd21a2d9b33238fb899af7545f4a2af0813",
+    (6, "events"): "9eca5093c2fc2a9768d1eaa576d7d74a52b4f76c8c8ff98b346c6a1419b2a481",
 }
 
 
