@@ -278,14 +278,7 @@ async def lineage(
     labels, hidden = await _version_labels(conn, s, rows, who)
     if kind == "model_version" and node_id in hidden:
         rows = []
-    rows = [
-        r
-        for r in rows
-        if not any(
-            r[f"{end}_kind"] == "model_version" and r[f"{end}_id"] in hidden
-            for end in ("src", "dst")
-        )
-    ]
+    rows = _short_of(rows, (kind, node_id), near, far, hidden, depth)
     edges = [
         {
             "from": {
@@ -299,9 +292,9 @@ async def lineage(
                 **labels.get((r["dst_kind"], r["dst_id"]), {}),
             },
             "relation": r["relation"],
-            "depth": r["depth"],
+            "depth": at,
         }
-        for r in rows
+        for r, at in rows
     ]
     return {
         "start": {"kind": kind, "id": node_id},
@@ -309,6 +302,49 @@ async def lineage(
         "depth": depth,
         "edges": edges,
     }
+
+
+def _short_of(
+    rows: list[asyncpg.Record],
+    start: tuple[str, str],
+    near: str,
+    far: str,
+    hidden: set[str],
+    limit: int,
+) -> list[tuple[asyncpg.Record, int]]:
+    """The rows reachable from start without passing through a hidden version, each with
+    its depth along such paths (the fetched order kept, sorted again by that depth).
+
+    The recursive query walks through every version, so dropping only the edges that touch
+    a hidden one would still return those beyond it: what an unreadable version was built
+    from, or what was built from it. Here a hidden version is a dead end (the edge into it
+    is dropped too), and depths are counted again, as the shortest way may have run through
+    it (a way around it longer than limit, fetched through the shorter one, is cut at limit).
+    """
+
+    def shown(node: tuple[str, str]) -> bool:
+        return not (node[0] == "model_version" and node[1] in hidden)
+
+    leaving: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        leaving.setdefault((r[f"{near}_kind"], r[f"{near}_id"]), []).append(i)
+    # Breadth first, each node expanded once: an edge's depth is the first it is met at.
+    depths: dict[int, int] = {}
+    frontier, seen, depth = [start], {start}, 1
+    while frontier and depth <= limit:
+        following = []
+        for node in frontier:
+            for i in leaving.get(node, []):
+                end = (rows[i][f"{far}_kind"], rows[i][f"{far}_id"])
+                if not shown(end):
+                    continue
+                depths[i] = depth
+                if end not in seen:
+                    seen.add(end)
+                    following.append(end)
+        frontier, depth = following, depth + 1
+    kept = [(r, depths[i]) for i, r in enumerate(rows) if i in depths]
+    return sorted(kept, key=lambda kept_row: kept_row[1])
 
 
 async def _version_labels(
