@@ -20,6 +20,18 @@ from tests.cards import full_card
 from tests.e2e.browser import VIEWPORT, assert_accessible, screenshot
 from tests.e2e.conftest import Server, admin_token, bearer, start_server, token
 
+GATES = """\
+name: fraud-gates
+stages:
+  production:
+    rules:
+      - name: auc-floor
+        expression: facts.metrics.auc >= 0.85
+        message: AUC must be at least 0.85.
+      - name: a-reviewer-signed
+        expression: facts.approvals.exists(a, 'reviewer' in a.roles)
+        message: A reviewer of this model must sign off.
+"""
 HOSTILE = '<script>alert("desc")</script><img src=x onerror="alert(\'img\')">'
 
 
@@ -89,6 +101,8 @@ def story(registry: Server) -> dict[str, str]:
             },
         )
     versions = f"/api/v1/models/{name}/versions"
+    # Production is gated: the promotion is evaluated, and the version page shows how.
+    call(registry, admin_token(registry.url), "POST", "/api/v1/policies", json={"document": GATES})
     call(registry, alice, "PUT", f"{versions}/1/model-card", json={"card": full_card()})
     asked = call(registry, alice, "POST", f"{versions}/1/approvals", json={"stage": "production"})
     call(registry, alice, "POST", f"{versions}/2/approvals", json={"stage": "staging"})
@@ -223,6 +237,12 @@ def test_review_approve_refuse_promote_and_audit_in_a_browser(
     # The strip of recent promotions shows it too (filled by the page's script).
     expect(rel.locator(".live-items")).to_contain_text("fraud-detector 1")
     checked(rel, "model-after-promotion")
+
+    # The promoted version shows the gates it passed, rule by rule, with what each saw.
+    rel.get_by_role("link", name="version 1", exact=True).first.click()
+    expect(rel.locator("#gates-verdict")).to_contain_text("passed policy fraud-gates version 1")
+    expect(rel.get_by_role("region", name="Rules evaluated")).to_contain_text("auc-floor")
+    checked(rel, "version-after-promotion")
 
     # Readable at a phone's width: nothing wider than the screen but scrollable tables.
     rel.set_viewport_size({"width": 390, "height": 844})
