@@ -70,6 +70,10 @@ class CachedTokenStore:
     async def listed(self, subject: str | None = None) -> list[TokenRecord]:
         return await self.store.listed(subject)
 
+    async def prune_sessions(self, expired_before: datetime) -> int:
+        # Expired sessions are refused from the cache as from the table: nothing to clear.
+        return await self.store.prune_sessions(expired_before)
+
     async def find(self, token_id: str, *, fresh: bool = False) -> TokenRecord | None:
         if not fresh and self.listening and token_id in self._records:
             return self._records[token_id]

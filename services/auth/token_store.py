@@ -106,6 +106,13 @@ class PostgresTokenStore:
         found = [_record(row) for row in rows if row["token_id"] == token_id]
         return found[0] if found else None
 
+    async def prune_sessions(self, expired_before: datetime) -> int:
+        status = await self.pool.execute(
+            f"DELETE FROM {TABLE} WHERE parent_id IS NOT NULL AND expires_at < $1",
+            expired_before,
+        )
+        return int(status.split()[-1])
+
 
 async def keep_token(dsn: str, record: TokenRecord) -> None:
     """Stores one token record through a connection of its own (start-up, operators)."""

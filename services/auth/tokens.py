@@ -169,6 +169,10 @@ class TokenStore(Protocol):
         a second revocation keeps the first's time and author); None when there is no such
         token."""
 
+    async def prune_sessions(self, expired_before: datetime) -> int:
+        """Deletes the console sessions that expired before expired_before (the security
+        log keeps who opened them, when); returns how many."""
+
 
 class MemoryTokenStore:
     """Tokens in a dict: for unit tests and the in-memory registry."""
@@ -198,3 +202,13 @@ class MemoryTokenStore:
             if (key == token_id or record.parent_id == token_id) and record.revoked_at is None:
                 self.records[key] = replace(record, revoked_at=at, revoked_by=by)
         return self.records[token_id]
+
+    async def prune_sessions(self, expired_before: datetime) -> int:
+        old = [
+            key
+            for key, r in self.records.items()
+            if r.parent_id is not None and r.expires_at < expired_before
+        ]
+        for key in old:
+            del self.records[key]
+        return len(old)

@@ -109,8 +109,20 @@ async def _answered(answer: Response | Awaitable[Response]) -> Response:
     return await answer if inspect.isawaitable(answer) else answer
 
 
+# Paths that are the API's, whatever a client accepts: their refusals stay JSON.
+API_PATHS = ("/api/", "/ajax-api/", "/health", "/metrics", "/openapi.json", "/docs", "/redoc")
+
+
 def _is_console(request: Request) -> bool:
-    return TAG in getattr(request.scope.get("route"), "tags", ())
+    """A console route's request, or a browser's (it asks for HTML) for a path no route
+    has outside the API's: a mistyped address gets a page, not the API's JSON."""
+    if TAG in getattr(request.scope.get("route"), "tags", ()):
+        return True
+    return (
+        request.scope.get("route") is None
+        and "text/html" in request.headers.get("accept", "")
+        and not request.url.path.startswith(API_PATHS)
+    )
 
 
 async def _sign_in(request: Request, needed: session.SignInNeeded) -> Response:

@@ -26,7 +26,8 @@ from services.auth.identity import Principal, Unauthenticated
 from services.web.forms import SESSION_COOKIE
 from services.web.render import redirect
 
-SESSION_SECONDS = 8 * 3600  # the cookie's life; the token's own may end sooner
+SESSION_SECONDS = 8 * 3600  # a session's longest life; the token's own may end sooner
+SESSIONS_KEPT = timedelta(days=30)  # how long an expired session's row is kept
 
 
 class SignInNeeded(Exception):
@@ -132,6 +133,8 @@ async def open_session(request: Request, credential: str) -> tuple[str, int]:
         parent_id=record.token_id,
     )
     await store.add(opened.record)
+    # Sessions long expired go, a sign-in at a time (the security log keeps them).
+    await store.prune_sessions(now - SESSIONS_KEPT)
     security_log.record(
         "session_opened",
         level=logging.INFO,

@@ -132,6 +132,34 @@ def test_revoking_a_token_revokes_the_sessions_opened_with_it(
     run_with_store(scenario)
 
 
+def test_sessions_long_expired_are_pruned_and_nothing_else(
+    run_with_store: Any, unique: str
+) -> None:
+    parent = issued(f"erin-{unique}", days=30)
+    old = issued(f"erin-{unique}", days=1, parent_id=parent.record.token_id)
+    live = tokens.issue(
+        f"erin-{unique}",
+        display_name="Erin",
+        kind="user",
+        lifetime=timedelta(hours=8),
+        created_by=f"erin-{unique}",
+        now=NOW + timedelta(days=3),
+        parent_id=parent.record.token_id,
+    )
+    lapsed = issued(f"frank-{unique}", days=1)  # an expired token that is not a session
+
+    async def scenario(store: TokenStore) -> None:
+        for made in (parent, old, live, lapsed):
+            await store.add(made.record)
+        # Sessions that expired before the cut go; every other row stays.
+        assert await store.prune_sessions(NOW + timedelta(days=2)) >= 1
+        assert await store.find(old.record.token_id, fresh=True) is None
+        for kept in (parent, live, lapsed):
+            assert await store.find(kept.record.token_id, fresh=True) is not None
+
+    run_with_store(scenario)
+
+
 def test_what_an_authenticator_accepts_and_refuses(run_with_store: Any) -> None:
     good, old, gone = issued("Carol".casefold()), issued("dave", days=1), issued("erin")
     clock = [NOW + timedelta(hours=1)]

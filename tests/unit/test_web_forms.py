@@ -123,3 +123,22 @@ def test_the_unforeseen_on_a_console_page_is_a_page_with_the_consoles_headers() 
     assert "it was logged" in answer.text and "hunter2" not in answer.text
     # The API's own paths keep their JSON.
     assert api.headers["content-type"] == "application/json"
+
+
+def test_a_browser_asking_for_a_missing_address_gets_a_page_an_api_client_json() -> None:
+    from fastapi.testclient import TestClient
+
+    from services.api.app import build_fastapi
+    from services.web.console import install
+
+    app = build_fastapi()
+    install(app)
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    with TestClient(app) as client:
+        typo = client.get("/modles/fraud", headers=html)
+        api = client.get("/api/v1/nothing-here", headers=html)
+        script = client.get("/modles/fraud")
+    assert typo.status_code == 404 and "text/html" in typo.headers["content-type"]
+    assert "script-src 'self'" in typo.headers["content-security-policy"]
+    assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+    assert script.status_code == 404 and script.headers["content-type"] == "application/json"
