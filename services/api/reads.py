@@ -83,7 +83,7 @@ async def views(
         yield conn, schemas
 
 
-def _filter(request: Request, s: Schemas) -> dict[str, Any]:
+def search_filter(request: Request, s: Schemas) -> dict[str, Any]:
     """What a search needs to keep to what the caller may read."""
     return {"access": s.access, "who": readers(request)}
 
@@ -147,7 +147,9 @@ async def list_models(
     wait: float = Wait,
 ) -> Response:
     async with views(request, min_position, wait) as (conn, s):
-        return fast(await search_models(conn, s.catalogue, **page.search, **_filter(request, s)))
+        return fast(
+            await search_models(conn, s.catalogue, **page.search, **search_filter(request, s))
+        )
 
 
 @router.get("/versions")
@@ -160,7 +162,7 @@ async def search_all_versions(
     async with views(request, min_position, wait) as (conn, s):
         return fast(
             await search_versions(
-                conn, s.catalogue, model=None, **page.search, **_filter(request, s)
+                conn, s.catalogue, model=None, **page.search, **search_filter(request, s)
             )
         )
 
@@ -191,7 +193,7 @@ async def list_versions(
                 model=name,
                 stage=stage,
                 **page.search,
-                **_filter(request, s),
+                **search_filter(request, s),
             )
         )
 

@@ -16,7 +16,7 @@ from schemas import commands as c
 from schemas.commands import Command
 from services.auth import security_log
 from services.auth.identity import Principal
-from services.registry.domain.access import AccessPolicy, Permission, Target
+from services.registry.domain.access import RELEASE, AccessPolicy, Permission, Target
 from services.registry.domain.errors import Forbidden
 from services.registry.scope import Scope
 
@@ -34,8 +34,7 @@ def _on_model(permission: Permission) -> Rule:
 def _promote(command: c.Promote, scope: Scope) -> list[Need]:
     # Staging and production are separate rights; anything else the domain refuses, but
     # only after the strictest check.
-    permission = P.RELEASE_STAGING if command.stage == "staging" else P.RELEASE_PRODUCTION
-    return [(permission, Target(name=command.model))]
+    return [(RELEASE.get(command.stage, P.RELEASE_PRODUCTION), Target(name=command.model))]
 
 
 def _approve(command: c.Approve, scope: Scope) -> list[Need]:

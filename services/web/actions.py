@@ -13,11 +13,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request, Response
-from pydantic import ValidationError
 
 from schemas import commands as c
-from services.api.dispatch import execute
-from services.api.errors import status_for
+from services.api.dispatch import build, execute
+from services.api.errors import ApiError, status_for
 from services.api.params import ModelName, VersionNumber
 from services.registry.domain.errors import DomainError
 from services.web import forms, session, versions
@@ -91,12 +90,11 @@ async def _run(
     if fields.get("command_id"):
         values["command_id"] = f"web-{fields['command_id']}"
     try:
-        command = kind.model_validate({**values, "model": name, "version": number})
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "form"
+        # The REST routes' own build: validated, and counted as refused when it is not.
+        command = build(request, kind, None, {**values, "model": name, "version": number})
+    except ApiError as invalid:
         return await versions.show(
-            request, name, number, refusal=f"{where}: {first.get('msg')}", status=422
+            request, name, number, refusal=invalid.message, status=invalid.status
         )
     try:
         outcome = await asyncio.to_thread(execute, request, command)

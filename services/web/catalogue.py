@@ -7,9 +7,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from services.api.reads import search_filter
 from services.catalogue.filters import MAX_FILTER, FilterError
 from services.catalogue.search import search_models, search_versions
-from services.web.reading import After, access, reading
+from services.web.reading import After, reading
 from services.web.render import page
 from services.web.session import VIEWER
 
@@ -38,10 +39,12 @@ async def catalogue(
     async with reading(request, after) as (conn, s):
         try:
             if of == "models":
-                found = await search_models(conn, s.catalogue, **search, **access(request, s))
+                found = await search_models(
+                    conn, s.catalogue, **search, **search_filter(request, s)
+                )
             else:
                 found = await search_versions(
-                    conn, s.catalogue, model=None, **search, **access(request, s)
+                    conn, s.catalogue, model=None, **search, **search_filter(request, s)
                 )
         except FilterError as error:
             refused = error

@@ -32,6 +32,7 @@ from services.web import (
     versions,
 )
 from services.web.oidc_client import IdentityProvider, LoginConfig
+from services.web.reading import WAIT_SECONDS
 from services.web.render import HEADERS, STATIC, page
 
 TAG = "console"
@@ -59,16 +60,24 @@ class _Static(StaticFiles):
 
 
 def console(
-    login: LoginConfig | None = None, *, public_url: str | None = None
+    login: LoginConfig | None = None,
+    *,
+    public_url: str | None = None,
+    views_wait: float = WAIT_SECONDS,
 ) -> Callable[[FastAPI], None]:
     """What adds the console to an app (create_app's pages), with signing in at the
     organisation's identity provider when login is given; public_url: the registry's
-    address as browsers reach it (REGISTRUM_PUBLIC_URL), when set."""
-    return functools.partial(install, login=login, public_url=public_url)
+    address as browsers reach it (REGISTRUM_PUBLIC_URL), when set; views_wait: how long a
+    page after a form waits for the views before it is shown without its change."""
+    return functools.partial(install, login=login, public_url=public_url, views_wait=views_wait)
 
 
 def install(
-    app: FastAPI, login: LoginConfig | None = None, *, public_url: str | None = None
+    app: FastAPI,
+    login: LoginConfig | None = None,
+    *,
+    public_url: str | None = None,
+    views_wait: float = WAIT_SECONDS,
 ) -> None:
     """Adds the console to app (built by services.api.app.build_fastapi); login: the
     console as a client of the organisation's identity provider (None: tokens only);
@@ -78,6 +87,7 @@ def install(
     parts = urlsplit(public_url) if public_url else None
     app.state.public_origin = f"{parts.scheme}://{parts.netloc}" if parts else None
     app.state.console_tls = parts is not None and parts.scheme == "https"
+    app.state.console_wait = views_wait
     for router in (
         sign_in.router,
         oidc_login.router,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from services.api.caller import readers
 from services.catalogue import decisions
-from services.web.reading import reading, who
+from services.web.reading import reading
 from services.web.render import page
 from services.web.session import VIEWER
 
@@ -16,5 +17,5 @@ router = APIRouter(include_in_schema=False, tags=["console"], dependencies=[VIEW
 @router.get("/live")
 async def recent_promotions(request: Request) -> Response:
     async with reading(request, None) as (conn, s):
-        recent = await decisions.recent_promotions(conn, s, who(request))
+        recent = await decisions.recent_promotions(conn, s, readers(request))
     return page(request, "live.html", recent=recent)

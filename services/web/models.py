@@ -9,12 +9,14 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from services.api.caller import readers
 from services.api.params import ModelName, in_range
+from services.api.reads import search_filter
 from services.catalogue import decisions, queries
 from services.catalogue.filters import MAX_FILTER, FilterError
 from services.catalogue.search import search_versions
 from services.web.catalogue import where
-from services.web.reading import After, access, reading, who
+from services.web.reading import After, reading
 from services.web.render import page
 from services.web.session import VIEWER
 
@@ -39,7 +41,7 @@ async def model_page(
     moment, moment_refused = _moment(as_of)
     then: dict[str, Any] | None = None
     async with reading(request, after) as (conn, s):
-        model = await queries.get_model(conn, s, name, who(request))
+        model = await queries.get_model(conn, s, name, readers(request))
         try:
             found = await search_versions(
                 conn,
@@ -49,13 +51,13 @@ async def model_page(
                 order_by=order_by or "number DESC",
                 limit=VERSIONS_PAGE,
                 page_token=page_token or None,
-                **access(request, s),
+                **search_filter(request, s),
             )
         except FilterError as error:
             refused = error
         history = await decisions.stage_changes(conn, s, model["id"])
         if moment is not None:
-            then = await queries.stage_as_of(conn, s, name, "production", moment, who(request))
+            then = await queries.stage_as_of(conn, s, name, "production", moment, readers(request))
     metrics = _metric_names(found["versions"])
     return page(
         request,

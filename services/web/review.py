@@ -10,22 +10,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from services.api.caller import readers
 from services.catalogue import decisions
-from services.registry.domain.access import Permission, Target
-from services.web.reading import After, reading, who
+from services.registry.domain.access import RELEASE, Permission, Target
+from services.web.reading import After, reading
 from services.web.render import page
 from services.web.session import VIEWER
 
 router = APIRouter(include_in_schema=False, tags=["console"], dependencies=[VIEWER])
 
-RELEASE = {"staging": Permission.RELEASE_STAGING, "production": Permission.RELEASE_PRODUCTION}
-
 
 @router.get("/review")
 async def review_queue(request: Request, after: str | None = After) -> Response:
     async with reading(request, after) as (conn, s):
-        pending = await decisions.open_requests(conn, s, who(request))
-        approved = await decisions.approved_unpromoted(conn, s, who(request))
+        pending = await decisions.open_requests(conn, s, readers(request))
+        approved = await decisions.approved_unpromoted(conn, s, readers(request))
     me = request.state.caller.subject
     registry = request.app.state.registry
     viewer = request.state.caller

@@ -14,12 +14,13 @@ from fastapi import APIRouter, Request, Response
 
 from schemas.model_card import ModelCard, read_card
 from services.api.artifacts import version_file
+from services.api.caller import readers
 from services.api.params import ModelName, VersionNumber
 from services.catalogue import decisions, queries
 from services.catalogue.cards.document import document
-from services.registry.domain.access import Permission, Target
+from services.registry.domain.access import RELEASE, Permission, Target
 from services.web import lineage
-from services.web.reading import After, reading, who
+from services.web.reading import After, reading
 from services.web.render import HEADERS, page
 from services.web.session import VIEWER
 
@@ -59,13 +60,13 @@ async def show(
 ) -> Response:
     """The page; refusal (a command of this page the registry refused) shown on top."""
     async with reading(request, after) as (conn, s):
-        version = await queries.get_version(conn, s, name, number, who(request))
+        version = await queries.get_version(conn, s, name, number, readers(request))
         events = await decisions.activity(conn, s, UUID(version["model_id"]), number)
         upstream = await queries.lineage(
-            conn, s, "model_version", version["id"], "upstream", LINEAGE_DEPTH, who(request)
+            conn, s, "model_version", version["id"], "upstream", LINEAGE_DEPTH, readers(request)
         )
         downstream = await queries.lineage(
-            conn, s, "model_version", version["id"], "downstream", LINEAGE_DEPTH, who(request)
+            conn, s, "model_version", version["id"], "downstream", LINEAGE_DEPTH, readers(request)
         )
     card = read_card(version["model_card"])
     rights = await _rights(request, version)
@@ -97,11 +98,7 @@ async def _rights(request: Request, version: dict[str, Any]) -> dict[str, bool]:
     target = Target(model_id=UUID(version["model_id"]), name=version["model"])
 
     def holds() -> dict[str, bool]:
-        return {
-            "contribute": registry.allowed(viewer, Permission.CONTRIBUTE, target),
-            "review": registry.allowed(viewer, Permission.REVIEW, target),
-            "staging": registry.allowed(viewer, Permission.RELEASE_STAGING, target),
-            "production": registry.allowed(viewer, Permission.RELEASE_PRODUCTION, target),
-        }
+        wanted = {"review": Permission.REVIEW, **RELEASE}
+        return {key: registry.allowed(viewer, needed, target) for key, needed in wanted.items()}
 
     return await asyncio.to_thread(holds)

@@ -19,19 +19,8 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 from tests.cards import full_card
 from tests.e2e.browser import VIEWPORT, assert_accessible, screenshot
 from tests.e2e.conftest import Server, admin_token, bearer, start_server, token
+from tests.examples import POLICY
 
-GATES = """\
-name: fraud-gates
-stages:
-  production:
-    rules:
-      - name: auc-floor
-        expression: facts.metrics.auc >= 0.85
-        message: AUC must be at least 0.85.
-      - name: a-reviewer-signed
-        expression: facts.approvals.exists(a, 'reviewer' in a.roles)
-        message: A reviewer of this model must sign off.
-"""
 HOSTILE = '<script>alert("desc")</script><img src=x onerror="alert(\'img\')">'
 
 
@@ -102,7 +91,7 @@ def story(registry: Server) -> dict[str, str]:
         )
     versions = f"/api/v1/models/{name}/versions"
     # Production is gated: the promotion is evaluated, and the version page shows how.
-    call(registry, admin_token(registry.url), "POST", "/api/v1/policies", json={"document": GATES})
+    call(registry, admin_token(registry.url), "POST", "/api/v1/policies", json={"document": POLICY})
     call(registry, alice, "PUT", f"{versions}/1/model-card", json={"card": full_card()})
     asked = call(registry, alice, "POST", f"{versions}/1/approvals", json={"stage": "production"})
     call(registry, alice, "POST", f"{versions}/2/approvals", json={"stage": "staging"})

@@ -33,6 +33,8 @@ class Permission(StrEnum):
 
 
 P = Permission
+# The right to promote to each stage (staging and production are separate rights).
+RELEASE: dict[str, Permission] = {"staging": P.RELEASE_STAGING, "production": P.RELEASE_PRODUCTION}
 # Owners administer (grants, deletion, renames) but neither review nor release: an owner
 # who wants to sign off grants themselves reviewer first, and the log shows it.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
