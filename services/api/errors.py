@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, Mount
 
 from services.auth.identity import Unauthenticated
 from services.mlflow import errors as mlflow_errors
@@ -73,12 +73,23 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route takes at this path (Starlette's own Allow names only the
     methods of the first route whose path matched)."""
-    routes: list[BaseRoute] = request.app.routes
-    return [
-        method
-        for method in METHODS
-        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
-    ]
+    # From the application's root: a mount (the MLflow API's) has moved root_path.
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    scope = {**request.scope, "root_path": root}
+    return [m for m in METHODS if _takes(request.app.routes, {**scope, "method": m})]
+
+
+def _takes(routes: list[BaseRoute], scope: dict[str, Any]) -> bool:
+    """Whether a route among routes, or behind a mount among them, fully matches scope."""
+    for route in routes:
+        match, child = route.matches(scope)
+        if match != Match.FULL:
+            continue
+        if not isinstance(route, Mount):
+            return True
+        if _takes(route.routes, {**scope, **child}):
+            return True
+    return False
 
 
 def refusal(
@@ -93,7 +104,8 @@ def refusal(
     if mlflow_errors.speaks_mlflow(request):
         mlflow_code = mlflow_errors.translated(code, status)
         shaped, mlflow_status = mlflow_errors.body(mlflow_code, message, details)
-        return JSONResponse(shaped, mlflow_status, headers=headers)
+        # A wrong method stays 405 (with Allow), whatever the code's usual status.
+        return JSONResponse(shaped, 405 if status == 405 else mlflow_status, headers=headers)
     return JSONResponse(error_body(code, message, details), status, headers=headers)
 
 

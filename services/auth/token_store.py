@@ -41,7 +41,11 @@ class PostgresTokenStore:
     async def setup(self) -> None:
         if self._pool is None:
             self._pool = await asyncpg.create_pool(
-                self.dsn, min_size=1, max_size=self.max_size, command_timeout=30
+                self.dsn,
+                min_size=1,
+                max_size=self.max_size,
+                command_timeout=30,
+                reset=_no_session_state,
             )
 
     @property
@@ -112,6 +116,13 @@ class PostgresTokenStore:
             expired_before,
         )
         return int(status.split()[-1])
+
+
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """The store's statements leave nothing in the session (no LISTEN, SET or session
+    lock; its NOTIFY is transactional), so asyncpg's default reset, a round trip on every
+    release, is skipped: a write reads its token fresh, and paid it on every command. An
+    open transaction is still rolled back by asyncpg itself."""
 
 
 async def keep_token(dsn: str, record: TokenRecord) -> None:

@@ -63,6 +63,10 @@ def run_http(app: ASGIApp, settings: Settings) -> None:
         log_config=None,  # ours (services/cli/observe.py): JSON or console, like every line
         access_log=False,
         lifespan="on",
+        # "auto" (the defaults, named here): httptools and uvloop, which [server] installs;
+        # h11 and asyncio's own loop only where they cannot be (uvloop has no Windows build).
+        http="auto",
+        loop="auto",
     )
     # uvicorn handles SIGINT/SIGTERM, then re-raises the signal once it has shut down; with
     # the default action that would kill us before the database is stopped. A no-op

@@ -73,7 +73,12 @@ def route_of(scope: Scope) -> str:
     """The route template that answered (/api/v1/models/{name}), or 'unmatched'."""
     route = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return path if isinstance(path, str) else _UNMATCHED
+    if not isinstance(path, str):
+        return _UNMATCHED
+    # Behind a mount (the MLflow API's prefixes), the template lacks the mount's path:
+    # root_path holds it, after the application's own.
+    root = scope.get("root_path", "")
+    return root[len(scope.get("app_root_path", root)) :] + path
 
 
 class Observed:
