@@ -38,7 +38,6 @@ def test_a_version_in_mlflow_shape() -> None:
         "last_updated_timestamp": 1795845601500,
         "user_id": "alice",
         "current_stage": "None",
-        "description": "",
         "source": "s3://b/m",
         "status": "READY",
         "tags": [{"key": "a", "value": "x"}, {"key": "b", "value": "2"}],
@@ -62,6 +61,12 @@ def test_a_model_in_mlflow_shape_with_its_latest_versions() -> None:
     assert shaped["last_updated_timestamp"] == shaped["creation_timestamp"] == 1795845600000
     assert [v["version"] for v in shaped["latest_versions"]] == ["3"]
     assert "latest_versions" not in shapes.registered_model(model)
+    # What is unset is left out, as MLflow's server does (its client reads no description
+    # as None, and an empty list as no field).
+    assert "tags" not in shaped and shaped["description"] == "d"
+    bare = shapes.registered_model({**model, "description": "", "aliases": {}})
+    assert not {"description", "tags", "aliases"} & bare.keys()
+    assert not {"description", "run_id"} & shapes.model_version({**VERSION, "run_id": None}).keys()
 
 
 @pytest.mark.parametrize(
