@@ -35,6 +35,7 @@ from services.api.limits import BodyLimit
 from services.artifacts.port import ArtifactStore
 from services.auth.authenticate import Authenticator
 from services.catalogue import store
+from services.catalogue.recent import RecentSchemas
 from services.catalogue.views.all import VIEWS
 from services.observability.requests import Observed
 from services.registry.application import Registry
@@ -81,6 +82,7 @@ def create_app(
         async with pool.acquire() as conn:
             await store.ensure(conn, list(VIEWS.values()))
         app.state.read_pool = pool
+        app.state.recent_schemas = RecentSchemas()
         # The events database, for what the API keeps there itself (MLflow's artefact
         # paths); no connection until one is needed.
         app.state.events_pool = await asyncpg.create_pool(

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -134,6 +135,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return refusal(request, exc.code, exc.message, exc.details, exc.status)
+
+    @app.exception_handler(asyncpg.UndefinedTableError)
+    async def views_swapped(request: Request, _: Exception) -> JSONResponse:
+        # A view generation this process named a moment ago was dropped under the read
+        # (two rebuilds within services/catalogue/recent.FRESH): forget it, ask again.
+        recent = getattr(request.app.state, "recent_schemas", None)
+        if recent is not None:
+            recent.forget()
+        message = "the views were rebuilt during the read; ask again"
+        return refusal(request, "views_swapped", message, None, 503, {"Retry-After": "1"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import asyncpg
 from fastapi import APIRouter, Request, Response
 
 from schemas import commands as c
@@ -66,15 +67,19 @@ async def views(
     """The views, once they hold position and everything this process wrote."""
     wanted = max(position or 0, getattr(request.app.state, "written", 0))
     async with request.app.state.read_pool.acquire() as conn:
-        yield conn, await caught_up(conn, wanted)
+        yield conn, await caught_up(request, conn, wanted)
 
 
-async def caught_up(conn: Any, position: int) -> Schemas:
-    current = await queries.schemas(conn)
+async def caught_up(request: Request, conn: Any, position: int) -> Schemas:
+    """The views' schemas once they hold position (services/catalogue/recent.py: what this
+    process read a moment ago serves when it is far enough)."""
+    recent = request.app.state.recent_schemas
+    current = await recent.at_least(conn, position, READ_VIEWS)
     if current.reached(READ_VIEWS) >= position:
         return current
+    asked = recent.clock()
     try:
-        return await queries.wait_for(conn, position, WAIT, READ_VIEWS)
+        return recent.keep(await queries.wait_for(conn, position, WAIT, READ_VIEWS), asked)
     except queries.ViewsLagging as lag:
         raise MlflowError("TEMPORARILY_UNAVAILABLE", f"the registry's views lag: {lag}") from None
 
@@ -84,7 +89,8 @@ async def read(
     reading: Callable[[Any, Schemas], Awaitable[T]],
     position: int | None = None,
 ) -> T:
-    """reading(conn, schemas); when it finds nothing, once more after the log's head."""
+    """reading(conn, schemas); when it finds nothing, once more after the log's head; when
+    a schema it named is gone (two rebuilds within a moment), once more on the current."""
     async with views(request, position) as (conn, s):
         try:
             return await reading(conn, s)
@@ -92,7 +98,10 @@ async def read(
             head = await asyncio.to_thread(request.app.state.registry.head_position)
             if head <= s.reached(READ_VIEWS):
                 raise
-            return await reading(conn, await caught_up(conn, head))
+            return await reading(conn, await caught_up(request, conn, head))
+        except asyncpg.UndefinedTableError:
+            request.app.state.recent_schemas.forget()
+            return await reading(conn, await caught_up(request, conn, s.reached(READ_VIEWS)))
 
 
 def model_written(outcome: Outcome) -> Response:

@@ -59,7 +59,7 @@ async def views(
     wanted = min_position or request.headers.get(MIN_POSITION_HEADER)
     async with request.app.state.read_pool.acquire() as conn:
         if not wanted:
-            yield conn, await queries.schemas(conn)
+            yield conn, await request.app.state.recent_schemas.at_least(conn)
             return
         head = await asyncio.to_thread(request.app.state.registry.head_position)
         if wanted == "head":
