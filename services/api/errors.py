@@ -137,9 +137,11 @@ def install(app: FastAPI) -> None:
         return refusal(request, exc.code, exc.message, exc.details, exc.status)
 
     @app.exception_handler(asyncpg.UndefinedTableError)
-    async def views_swapped(request: Request, _: Exception) -> JSONResponse:
+    async def views_swapped(request: Request, exc: Exception) -> JSONResponse:
         # A view generation this process named a moment ago was dropped under the read
         # (two rebuilds within services/catalogue/recent.FRESH): forget it, ask again.
+        # Logged whole, should a table be missing for another reason.
+        log.warning("a view's table is gone under a read: %s", exc)
         recent = getattr(request.app.state, "recent_schemas", None)
         if recent is not None:
             recent.forget()
