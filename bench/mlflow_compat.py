@@ -30,8 +30,11 @@ each block after a wait until the servers are idle. This machine's speed drifts 
 within minutes; taken in turns, both sides see the same drift, and the ratio holds where
 one side after the other it did not. The target: Registrum at least 3x MLflow on every
 row, judged on the rate for row 1 and on p50 for the reads (the p99 ratio is shown beside
-it). Prints the table and writes it, with every latency, to
-bench/results/mlflow_compat-<time>.json.
+it). Then the floors no server goes below here, taken the same way: a bare route's round
+trip through requests on each server, and a PostgreSQL insert and commit; with them, the
+most Registrum could be on each row were its server to take no time beyond them (the
+same client's own work on our answers counts, as it does in the row). Prints the table
+and writes it, with every latency, to bench/results/mlflow_compat-<time>.json.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import database, machine
-from bench.mlflow_compat_report import Row, Side, save, table
+from bench.mlflow_compat_report import Row, Side, floors, save, table
 from bench.peer_load import BenchError, Run, settle
 from bench.peer_sides import fresh_database, mlflow, mlflow_version, registrum
 
@@ -92,6 +95,7 @@ class Contender:
     name: str
     client: MlflowClient
     token: str | None
+    bare: str  # the URL of the server's bare route (no work, no database)
 
     @contextmanager
     def calling(self) -> Iterator[MlflowClient]:
@@ -147,15 +151,15 @@ def repeated(call: Callable[[], object], count: int, row: Row) -> None:
     row.run.seconds += time.perf_counter() - started
 
 
-Make = Callable[["MlflowClient"], Callable[[], object]]
+Make = Callable[[Contender], Callable[[], object]]
 
 
 def interleaved(sides: list[Contender], make: Make, count: int, blocks: int) -> dict[str, Row]:
-    """count calls of make(client) on each side, in blocks taken in turn (the first side
+    """count calls of make(side) on each side, in blocks taken in turn (the first side
     first, then the other first, ...), each block after a wait until the servers idle: a
     machine that slows down or speeds up meanwhile does so for both sides alike."""
     rows = {side.name: Row(Run()) for side in sides}
-    calls = {side.name: make(side.client) for side in sides}
+    calls = {side.name: make(side) for side in sides}
     sizes = [count // blocks + (1 if i < count % blocks else 0) for i in range(blocks)]
     for turn, size in enumerate(size for size in sizes if size):
         for side in sides if turn % 2 == 0 else sides[::-1]:
@@ -168,7 +172,7 @@ def interleaved(sides: list[Contender], make: Make, count: int, blocks: int) -> 
 def warmed_up(sides: list[Contender], make: Make, count: int) -> None:
     """count untimed calls on each side."""
     for side in sides:
-        call = make(side.client)
+        call = make(side)
         with side.calling():
             for _ in range(count):
                 call()
@@ -180,7 +184,8 @@ def creates(sides: list[Contender], args: argparse.Namespace) -> dict[str, Row]:
     for side in sides:
         with side.calling() as client:
             client.create_registered_model(WARM)
-    warmed_up(sides, lambda c: partial(c.create_model_version, WARM, "s3://b/warm"), args.warm_up)
+    warm = "s3://bucket/warm-up/0"
+    warmed_up(sides, lambda s: partial(s.client.create_model_version, WARM, warm), args.warm_up)
     made: dict[str, float] = {}
     for side in sides:
         with side.calling() as client:
@@ -188,8 +193,8 @@ def creates(sides: list[Contender], args: argparse.Namespace) -> dict[str, Row]:
             client.create_registered_model(MODEL)
             made[side.name] = time.perf_counter() - began
 
-    def make(client: MlflowClient) -> Callable[[], None]:
-        number = itertools.count(1)
+    def make(side: Contender) -> Callable[[], None]:
+        client, number = side.client, itertools.count(1)
 
         def create() -> None:
             version = client.create_model_version(MODEL, f"s3://bucket/model/{next(number)}")
@@ -210,9 +215,9 @@ def alias_gets(sides: list[Contender], args: argparse.Namespace) -> dict[str, Ro
         with side.calling() as client:
             client.set_registered_model_alias(MODEL, ALIAS, middle)
 
-    def make(client: MlflowClient) -> Callable[[], None]:
+    def make(side: Contender) -> Callable[[], None]:
         def get() -> None:
-            found = client.get_model_version_by_alias(MODEL, ALIAS).version
+            found = side.client.get_model_version_by_alias(MODEL, ALIAS).version
             if found != middle:
                 raise BenchError(f"{ALIAS} is version {found}, not {middle}")
 
@@ -226,8 +231,8 @@ def searches(sides: list[Contender], args: argparse.Namespace) -> dict[str, Row]
     """Full results of the model's versions, page after page, as a caller must follow them."""
     shape: dict[int, set[tuple[int, int]]] = {}
 
-    def make(client: MlflowClient) -> Callable[[], None]:
-        seen = shape.setdefault(id(client), set())
+    def make(side: Contender) -> Callable[[], None]:
+        client, seen = side.client, shape.setdefault(id(side.client), set())
 
         def search() -> None:
             found: list[int] = []
@@ -251,12 +256,50 @@ def searches(sides: list[Contender], args: argparse.Namespace) -> dict[str, Row]
     return rows
 
 
+def bare_gets(sides: list[Contender], args: argparse.Namespace) -> dict[str, Row]:
+    """GETs of each server's bare route through requests, as MLflow's client sends: the
+    floor under any call's time in HTTP on that server."""
+    import requests
+
+    def make(side: Contender) -> Callable[[], None]:
+        session = requests.Session()
+
+        def get() -> None:
+            session.get(side.bare, timeout=10).raise_for_status()
+
+        return get
+
+    warmed_up(sides, make, args.warm_up)
+    return interleaved(sides, make, args.gets, args.blocks)
+
+
+def commit_floor(server_url: str, count: int) -> list[float]:
+    """count one-row inserts, each committed, on the servers' PostgreSQL: the floor under
+    a durable write's time (synchronous_commit as the server has it)."""
+    import psycopg
+
+    with (
+        fresh_database(server_url, f"compat_floor_{uuid.uuid4().hex[:6]}") as url,
+        psycopg.connect(url) as conn,
+    ):
+        conn.execute("CREATE TABLE floor (n int)")
+        conn.commit()
+        seconds = []
+        for n in range(count):
+            began = time.perf_counter()
+            conn.execute("INSERT INTO floor VALUES (%s)", (n,))
+            conn.commit()
+            seconds.append(time.perf_counter() - began)
+        return seconds
+
+
 def workloads(sides: list[Contender], args: argparse.Namespace) -> dict[str, dict[str, Row]]:
     rows = {"create": creates(sides, args)}
     rates = ", ".join(f"{name} {row.run.rate:.1f}/s" for name, row in rows["create"].items())
     print(f"  created {args.versions:,} on each: {rates}", flush=True)
     rows["alias"] = alias_gets(sides, args)
     rows["search"] = searches(sides, args)
+    rows["bare"] = bare_gets(sides, args)
     return {side.name: {key: by_side[side.name] for key, by_side in rows.items()} for side in sides}
 
 
@@ -278,7 +321,8 @@ def started(
     except (RuntimeError, OSError, MlflowException) as exc:
         print(f"{name}: FAILED: {exc}", flush=True)
         return str(exc).splitlines()[0]
-    return Contender(name, MlflowClient(tracking_uri=tracking, registry_uri=url), token)
+    bare = f"{url}/health/live" if token else f"{url}/health"  # MLflow's has no /live
+    return Contender(name, MlflowClient(tracking_uri=tracking, registry_uri=url), token, bare)
 
 
 def measure(
@@ -348,14 +392,17 @@ def main() -> None:
         database(Path(tmp), args.database_url, migrated=False) as server_url,
     ):
         results = measure(starts, server_url, Path(tmp), args)
-    lines = table(results, args)
+        commits = commit_floor(server_url, args.gets)
+    lines = table(results, args) + floors(results, commits)
     print("\n" + "\n".join(lines))
     took = time.perf_counter() - began
     print(
         f"\ntook {took:.0f} s; load average {load[0]:.2f} at the start, "
         f"now {os.getloadavg()[0]:.2f}"
     )
-    saved = save(results, args, lines, {"machine": machine(), "peer": peer, "load": load})
+    commit_ms = [round(x * 1000, 3) for x in commits]
+    about = {"machine": machine(), "peer": peer, "load": load, "commit_ms": commit_ms}
+    saved = save(results, args, lines, about)
     print(f"written to {saved}")
     if any(isinstance(side, str) for side in results.values()):
         sys.exit(1)

@@ -112,6 +112,36 @@ def table(sides: dict[str, Side], args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def floors(sides: dict[str, Side], commits: list[float]) -> list[str]:
+    """What no server can go below on this machine, and so the most Registrum could be on
+    each row: MLflow's p50 over Registrum's own client time (the same client's work on
+    our answers), plus a bare route's round trip through requests, plus, for a write, a
+    PostgreSQL insert and commit. A target above that ceiling asks for a server that takes
+    less than no time."""
+    (_, mlflow), (_, ours) = sides.items()
+    if not (isinstance(mlflow, dict) and isinstance(ours, dict) and "bare" in ours):
+        return []
+    bare, theirs_bare = ours["bare"].run.p(0.5), mlflow["bare"].run.p(0.5)
+    commit = percentile(commits, 0.5) if commits else 0.0
+    lines = [
+        "",
+        "floors, this run (p50): a bare route's round trip through requests "
+        f"{bare * 1000:.2f} ms (MLflow's /health {theirs_bare * 1000:.2f} ms); "
+        f"a PostgreSQL insert and commit {commit * 1000:.2f} ms",
+        "Registrum's ceiling: MLflow's p50 / (our client's own time + that round trip"
+        " [+ the commit, for a write])",
+    ]
+    for key in ("create", "alias", "search"):
+        client = ours[key].split()[1]
+        least = client + bare + (commit if key == "create" else 0.0)
+        ceiling = _ratio(mlflow[key].run.p(0.5), least)
+        verdict = "3x reachable" if ceiling >= TARGET else "3x out of reach"
+        lines.append(
+            f"  {key:<8} at most {_times(ceiling)} (least {least * 1000:.2f} ms): {verdict}"
+        )
+    return lines
+
+
 def _side_json(side: Side) -> dict[str, Any] | str:
     if isinstance(side, str):
         return side
