@@ -2,8 +2,8 @@
 moment instead of read again on every request.
 
 A read names the schemas of the views' active generations and, before it reads, makes sure
-they hold what it must see. Reading those is a round trip of its own (~0.15 ms here, a
-tenth of a read by alias). Within FRESH seconds of the last reading, and when the position
+they hold what it must see. Reading those is a round trip of its own, on every request
+until now. Within FRESH seconds of the last reading, and when the position
 it knew is already far enough, a request uses what was read: positions only grow, so the
 views hold at least as much as it says. The rows themselves are always read now.
 
@@ -53,9 +53,9 @@ class RecentSchemas:
             return known
         return self.keep(await queries.schemas(conn), asked)
 
-    def keep(self, schemas: Schemas, asked: float | None = None) -> Schemas:
-        """schemas, read at asked (now when not given), as the last known."""
-        self._known, self._asked = schemas, self.clock() if asked is None else asked
+    def keep(self, schemas: Schemas, asked: float) -> Schemas:
+        """schemas, asked for at asked (the clock's time), as the last known."""
+        self._known, self._asked = schemas, asked
         return schemas
 
     def forget(self) -> None:

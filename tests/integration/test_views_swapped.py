@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 import asyncpg
 import pytest
@@ -23,6 +24,7 @@ from tests.people import Badges, open_to_testers
 from tests.services import fresh_database
 
 BADGES = Badges()
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -36,26 +38,17 @@ def isolated(database_url: str) -> Iterator[tuple[str, Registry]]:
         registry.close()
 
 
-def catalogue_schema(url: str) -> str:
-    async def read() -> str:
+def on(url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """work(connection), on a connection of its own to url."""
+
+    async def run() -> T:
         conn = await asyncpg.connect(url)
         try:
-            return (await queries.schemas(conn)).catalogue
+            return await work(conn)
         finally:
             await conn.close()
 
-    return asyncio.run(read())
-
-
-def rename(url: str, old: str, new: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(f"ALTER SCHEMA {old} RENAME TO {new}")
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+    return asyncio.run(run())
 
 
 def test_a_schema_gone_under_a_read_is_503_and_the_next_read_answers(
@@ -74,8 +67,8 @@ def test_a_schema_gone_under_a_read_is_503_and_the_next_read_answers(
         assert made.status_code == 200, made.text
         native, mlflow = "/api/v1/models/swapped", "/api/2.0/mlflow/registered-models/get"
         assert http.get(mlflow, params={"name": "swapped"}).status_code == 200
-        schema = catalogue_schema(url)
-        rename(url, schema, '"moved_away"')
+        schema = on(url, queries.schemas).catalogue
+        on(url, lambda conn: conn.execute(f'ALTER SCHEMA {schema} RENAME TO "moved_away"'))
         try:
             gone = http.get(native)
             assert (gone.status_code, gone.json()["error"]["code"]) == (503, "views_swapped")
@@ -85,7 +78,7 @@ def test_a_schema_gone_under_a_read_is_503_and_the_next_read_answers(
             assert refused.status_code == 503, refused.text
             assert refused.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
         finally:
-            rename(url, '"moved_away"', schema)
+            on(url, lambda conn: conn.execute(f'ALTER SCHEMA "moved_away" RENAME TO {schema}'))
         back = http.get(native)
         assert back.status_code == 200, back.text
         assert back.json()["model"]["name"] == "swapped", back.text
